@@ -1,0 +1,10 @@
+"""sigv4kit.middleware: the server half (ASGI verification middleware, key stores).
+
+Installed and imported as ``sigv4kit.middleware``. Modules here import each
+other relatively and the protocol core as ``sigv4kit``; the core never
+imports this package.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []

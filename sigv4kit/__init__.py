@@ -1,0 +1,112 @@
+"""sigv4kit: AWS Signature Version 4 and 4A, byte-identical to the AWS SDKs."""
+
+from __future__ import annotations
+
+from ._auth import Clock, SigV4AAuth, SigV4Auth, presign, sign_httpx_request
+from ._canonical import (
+    EMPTY_SHA256,
+    UNSIGNED_PAYLOAD,
+    CanonicalRequest,
+    canonical_header_value,
+    canonical_headers,
+    canonical_query,
+    canonical_uri,
+    encode_path_once,
+    encode_query_pairs,
+    normalize_path,
+    payload_sha256,
+    split_target,
+    uri_encode,
+)
+from ._credentials import Credentials
+from ._exceptions import (
+    BodyNotReadableError,
+    CredentialsError,
+    InvalidExpiryError,
+    InvalidHeaderError,
+    InvalidRequestError,
+    InvalidTimeError,
+    SigningError,
+    SigV4Error,
+)
+from ._keys import KeyRecord
+from ._rawrequest import RawRequest, parse_raw_request
+from ._settings import (
+    DEFAULT_UNSIGNED_HEADERS,
+    PathNormalization,
+    PayloadChecksumKind,
+    PayloadMode,
+    PercentEncoding,
+    SessionTokenMode,
+    SignatureLocation,
+    SigningAlgorithm,
+    SigningSettings,
+)
+from ._signing import (
+    MAX_PRESIGN_EXPIRES,
+    CredentialScope,
+    SigningResult,
+    StringToSign,
+    amz_date,
+    calculate_signature,
+    derive_signing_key,
+    derive_sigv4a_private_key,
+    sign,
+    sign_sigv4a,
+    verify_sigv4a,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_UNSIGNED_HEADERS",
+    "EMPTY_SHA256",
+    "MAX_PRESIGN_EXPIRES",
+    "UNSIGNED_PAYLOAD",
+    "BodyNotReadableError",
+    "CanonicalRequest",
+    "Clock",
+    "CredentialScope",
+    "Credentials",
+    "CredentialsError",
+    "InvalidExpiryError",
+    "InvalidHeaderError",
+    "InvalidRequestError",
+    "InvalidTimeError",
+    "KeyRecord",
+    "PathNormalization",
+    "PayloadChecksumKind",
+    "PayloadMode",
+    "PercentEncoding",
+    "RawRequest",
+    "SessionTokenMode",
+    "SigV4AAuth",
+    "SigV4Auth",
+    "SigV4Error",
+    "SignatureLocation",
+    "SigningAlgorithm",
+    "SigningError",
+    "SigningResult",
+    "SigningSettings",
+    "StringToSign",
+    "amz_date",
+    "calculate_signature",
+    "canonical_header_value",
+    "canonical_headers",
+    "canonical_query",
+    "canonical_uri",
+    "derive_signing_key",
+    "derive_sigv4a_private_key",
+    "encode_path_once",
+    "encode_query_pairs",
+    "normalize_path",
+    "parse_raw_request",
+    "payload_sha256",
+    "presign",
+    "sign",
+    "sign_httpx_request",
+    "sign_sigv4a",
+    "split_target",
+    "uri_encode",
+    "verify_sigv4a",
+]

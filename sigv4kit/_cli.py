@@ -1,0 +1,107 @@
+"""The ``sigv4kit`` command line.
+
+``main(argv, stdin=..., stdout=..., stderr=...)`` parses, runs and maps errors
+to an :class:`ExitCode`; streams are injected so tests drive it in-process.
+Each subcommand lives in a ``_cli_*`` module with an ``add_parser`` function
+and a ``run`` function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from enum import IntEnum
+from typing import IO
+
+from ._exceptions import SigV4Error
+
+__all__ = ["CLIError", "ExitCode", "Streams", "main"]
+
+
+class ExitCode(IntEnum):
+    """Exit codes of the ``sigv4kit`` command."""
+
+    OK = 0
+    #: The request could not be signed, or a command failed.
+    ERROR = 1
+    #: The command line itself is wrong.
+    USAGE = 2
+    #: Input could not be read or parsed.
+    BAD_INPUT = 3
+
+
+EXIT_CODES_HELP = "exit codes:\n" + "\n".join(
+    f"  {code.value}  {code.name.lower().replace('_', ' ')}" for code in ExitCode
+)
+
+
+class CLIError(SigV4Error):
+    """A command failed; ``code`` is the exit code to use."""
+
+    def __init__(self, message: str, code: ExitCode = ExitCode.ERROR) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Streams:
+    """The standard streams a command reads and writes."""
+
+    def __init__(self, stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -> None:
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+
+    @property
+    def colour(self) -> bool:
+        """Colour only on a terminal."""
+        isatty = getattr(self.stdout, "isatty", None)
+        return bool(isatty and isatty())
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise CLIError(f"{self.prog}: {message}", ExitCode.USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    from . import _cli_sign
+
+    parser = _Parser(
+        prog="sigv4kit",
+        description="AWS Signature Version 4 / 4A: sign, debug and manage keys.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _cli_sign.add_parser(sub)
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdin: IO[bytes] | None = None,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    """Run the command line; returns the exit code."""
+    streams = Streams(
+        stdin if stdin is not None else sys.stdin.buffer,
+        stdout if stdout is not None else sys.stdout,
+        stderr if stderr is not None else sys.stderr,
+    )
+    try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help and --version exit through argparse
+            return int(exc.code or 0)
+        return int(args.run(args, streams))
+    except CLIError as exc:
+        streams.stderr.write(f"error: {exc}\n")
+        return int(exc.code)
+    except SigV4Error as exc:
+        streams.stderr.write(f"error: {exc}\n")
+        return int(ExitCode.ERROR)
