@@ -7,4 +7,6 @@ imports this package.
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from ._store import AccessKeyStore, StoreError, StoreUnavailableError, open_store
+
+__all__ = ["AccessKeyStore", "StoreError", "StoreUnavailableError", "open_store"]
