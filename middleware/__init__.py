@@ -7,6 +7,32 @@ imports this package.
 
 from __future__ import annotations
 
+from ._asgi import (
+    DEFAULT_MAX_BODY_SIZE,
+    DEFAULT_MEMORY_BODY_LIMIT,
+    AnonymousUser,
+    SigV4Credentials,
+    SigV4Middleware,
+    SigV4User,
+)
+from ._errors import ErrorFormat, new_request_id, render_error
+from ._memory import KeyUse, MemoryKeyStore
 from ._store import AccessKeyStore, StoreError, StoreUnavailableError, open_store
 
-__all__ = ["AccessKeyStore", "StoreError", "StoreUnavailableError", "open_store"]
+__all__ = [
+    "DEFAULT_MAX_BODY_SIZE",
+    "DEFAULT_MEMORY_BODY_LIMIT",
+    "AccessKeyStore",
+    "AnonymousUser",
+    "ErrorFormat",
+    "KeyUse",
+    "MemoryKeyStore",
+    "SigV4Credentials",
+    "SigV4Middleware",
+    "SigV4User",
+    "StoreError",
+    "StoreUnavailableError",
+    "new_request_id",
+    "open_store",
+    "render_error",
+]
