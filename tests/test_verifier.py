@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sigv4kit
 from sigv4kit import (
@@ -351,3 +353,185 @@ def test_query_auth_params_change_codes() -> None:
             "AuthorizationQueryParametersError")
     _expect(case, q(query.replace("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA257")),
             "AuthorizationQueryParametersError")
+
+
+# -- fuzzing the parsers -------------------------------------------------------------------
+
+
+_PRINTABLE = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=40)
+_SCOPE_PART = st.sampled_from(
+    ["AKIDEXAMPLE", "20150830", "20150831", "2015083", "us-east-1", "service", "s3",
+     "aws4_request", "", "*", "%2F", "\u1234"]
+) | _PRINTABLE
+_CREDENTIAL = st.lists(_SCOPE_PART, max_size=7).map("/".join)
+_COMPONENT = st.one_of(
+    _CREDENTIAL.map(lambda c: f"Credential={c}"),
+    st.lists(st.sampled_from(["host", "x-amz-date", "", "Host", "x-amz-security-token"]),
+             max_size=4).map(lambda n: "SignedHeaders=" + ";".join(n)),
+    st.text("0123456789abcdefg", max_size=70).map(lambda s: f"Signature={s}"),
+    _PRINTABLE,
+)
+_AUTHORIZATION = st.tuples(
+    st.sampled_from(["AWS4-HMAC-SHA256", "AWS4-ECDSA-P256-SHA256", "AWS", "AWS4-X", "Bearer",
+                     ""]),
+    st.lists(_COMPONENT, max_size=5),
+    st.sampled_from([", ", ",", " , ", ""]),
+).map(lambda t: (t[0] + " " + t[2].join(t[1])))
+_DATE = st.sampled_from(["20150830T123600Z", "20150830T123601Z", "20150830T993600Z",
+                         "2015-08-30T12:36:00Z", "Sun, 30 Aug 2015 12:36:00 GMT", ""]) | _PRINTABLE
+
+
+def _fuzz_status(request: SignedRequest) -> int:
+    """The status a verification error maps to; any other exception fails the test."""
+    verifier = Verifier(VerifierConfig(regions={"us-east-1"}))
+    try:
+        verifier.verify_at(request, key=_record(None), now=WHEN, body=b"")
+    except sigv4kit.VerificationError as exc:
+        return exc.status
+    return 200  # a random request that verifies would be a finding in itself
+
+
+@settings(max_examples=200, deadline=None)
+@given(authorization=_AUTHORIZATION, date=_DATE, token=st.none() | _PRINTABLE,
+       sha=st.none() | st.sampled_from(["UNSIGNED-PAYLOAD", "STREAMING-X", "00", "e" * 64]))
+def test_fuzz_authorization_header(
+    authorization: str, date: str, token: str | None, sha: str | None
+) -> None:
+    headers = [("Host", "example.amazonaws.com"), ("Authorization", authorization),
+               ("X-Amz-Date", date)]
+    if token is not None:
+        headers.append(("X-Amz-Security-Token", token))
+    if sha is not None:
+        headers.append(("x-amz-content-sha256", sha))
+    request = SignedRequest(method="GET", path="/", query="", headers=tuple(headers))
+    assert _fuzz_status(request) in range(400, 502)
+
+
+_PARAM_NAMES = st.sampled_from(
+    ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
+     "X-Amz-Signature", "X-Amz-Security-Token", "X-Amz-Region-Set", "Signature", "AWSAccessKeyId",
+     "x", ""]
+)
+_PARAM_VALUES = st.one_of(
+    _CREDENTIAL, _DATE, st.sampled_from(["AWS4-HMAC-SHA256", "AWS4-ECDSA-P256-SHA256", "3600",
+                                         "0", "-1", "604801", "1e3", "99999999999999999999999",
+                                         "host", "%", "%zz", "+"]),
+    _PRINTABLE,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(params=st.lists(st.tuples(_PARAM_NAMES, _PARAM_VALUES), max_size=8))
+def test_fuzz_presigned_query(params: list[tuple[str, str]]) -> None:
+    query = "&".join(f"{k}={v}" for k, v in params)
+    request = SignedRequest(method="GET", path="/", query=query,
+                            headers=(("Host", "example.amazonaws.com"),))
+    assert _fuzz_status(request) in range(400, 500)
+
+
+def test_time_must_be_aware() -> None:
+    case = C_AUTH[0]
+    with pytest.raises(sigv4kit.InvalidTimeError):
+        case.verifier.parse_at(case.request, datetime(2015, 8, 30, 12, 36))
+
+
+def test_presigned_future_and_expiry_bounds() -> None:
+    case = next(c for c in C_AUTH if c.name == "v4/get-vanilla/query")
+    # Valid for its whole hour, expired one second after.
+    case.verifier.verify_at(case.request, key=case.key, now=WHEN + timedelta(seconds=3600))
+    with pytest.raises(sigv4kit.AccessDenied) as info:
+        case.verifier.verify_at(case.request, key=case.key, now=WHEN + timedelta(seconds=3601))
+    assert info.value.message == "Request has expired"
+    assert dict(info.value.fields)["Expires"] == "2015-08-30T13:36:00Z"
+    with pytest.raises(sigv4kit.RequestTimeTooSkewed):
+        case.verifier.verify_at(case.request, key=case.key, now=WHEN - timedelta(minutes=16))
+    for expires, message in [("0", "greater than 0"), ("604801", "less than a week"),
+                             ("-5", "non-negative"), ("ten", "should be a number")]:
+        changed = SignedRequest(
+            method="GET", path="/", headers=case.request.headers,
+            query=case.request.query.replace("X-Amz-Expires=3600", f"X-Amz-Expires={expires}"),
+        )
+        with pytest.raises(sigv4kit.AuthorizationQueryParametersError) as q_info:
+            case.verifier.verify_at(changed, key=case.key, now=WHEN)
+        assert message in q_info.value.message
+
+
+def test_header_skew_fields() -> None:
+    case = next(c for c in C_AUTH if c.name == "v4/get-vanilla/header")
+    later = WHEN + timedelta(minutes=15, seconds=1)
+    with pytest.raises(sigv4kit.RequestTimeTooSkewed) as info:
+        case.verifier.verify_at(case.request, key=case.key, now=later)
+    assert dict(info.value.fields) == {
+        "RequestTime": "20150830T123600Z",
+        "ServerTime": "2015-08-30T12:51:01Z",
+        "MaxAllowedSkewMilliseconds": "900000",
+    }
+
+
+def test_diagnostics_switch_and_token_redaction() -> None:
+    case = next(c for c in C_AUTH if c.name == "v4/get-vanilla-with-session-token/header")
+    wrong = KeyRecord(access_key_id=AKID, secret_access_key="other", principal="p",
+                      session_token_sha256=case.key.session_token_sha256)
+    with pytest.raises(sigv4kit.SignatureDoesNotMatch) as info:
+        case.verifier.verify_at(case.request, key=wrong, now=WHEN)
+    fields = dict(info.value.fields)
+    token = "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267"
+    assert token not in fields["CanonicalRequest"]
+    assert "x-amz-security-token:** REDACTED **" in fields["CanonicalRequest"]
+    quiet = Verifier(VerifierConfig(signature_diagnostics=False))
+    with pytest.raises(sigv4kit.SignatureDoesNotMatch) as info:
+        quiet.verify_at(case.request, key=wrong, now=WHEN)
+    assert dict(info.value.fields) == {"AWSAccessKeyId": AKID}
+
+
+def test_inactive_key_and_token_rules() -> None:
+    plain = next(c for c in C_AUTH if c.name == "v4/get-vanilla/header")
+    inactive = KeyRecord(access_key_id=AKID, secret_access_key=SECRET, principal="p",
+                         active=False)
+    with pytest.raises(sigv4kit.InvalidAccessKeyId):
+        plain.verifier.verify_at(plain.request, key=inactive, now=WHEN)
+    temporary = next(c for c in C_AUTH if c.name == "v4/get-vanilla-with-session-token/header")
+    # A long-term key must not come with a token; a temporary key needs its token.
+    with pytest.raises(sigv4kit.InvalidToken):
+        temporary.verifier.verify_at(temporary.request, key=_record(None), now=WHEN)
+    with pytest.raises(sigv4kit.InvalidToken):
+        plain.verifier.verify_at(plain.request, key=temporary.key, now=WHEN)
+    expired = KeyRecord(access_key_id=AKID, secret_access_key=SECRET, principal="p",
+                        session_token_sha256=temporary.key.session_token_sha256,
+                        expires_at=WHEN)
+    with pytest.raises(sigv4kit.ExpiredToken):
+        temporary.verifier.verify_at(temporary.request, key=expired, now=WHEN)
+
+
+def test_restricted_scope_and_v4a_region_set() -> None:
+    case = next(c for c in C_AUTH if c.name == "v4a/get-vanilla/header")
+    strict = Verifier(VerifierConfig(regions={"eu-west-1"}, service_settings={}))
+    with pytest.raises(sigv4kit.AuthorizationHeaderMalformed) as info:
+        strict.verify_at(case.request, key=case.key, now=WHEN)
+    assert dict(info.value.fields) == {"Region": "eu-west-1"}
+    wildcard = Verifier(VerifierConfig(regions={"us-east-1", "eu-west-1"}, service_settings={}))
+    assert wildcard.verify_at(case.request, key=case.key, now=WHEN).region == "us-east-1"
+    v4 = next(c for c in C_AUTH if c.name == "v4/get-vanilla/header")
+    only_s3 = Verifier(VerifierConfig(services={"s3"}))
+    with pytest.raises(sigv4kit.AuthorizationHeaderMalformed) as info:
+        only_s3.verify_at(v4.request, key=v4.key, now=WHEN)
+    assert 'incorrect service "service"' in info.value.message
+    no_v4a = Verifier(VerifierConfig(algorithms={sigv4kit.SigningAlgorithm.SIGV4}))
+    with pytest.raises(sigv4kit.InvalidRequest):
+        no_v4a.verify_at(case.request, key=case.key, now=WHEN)
+
+
+def test_date_header_instead_of_x_amz_date() -> None:
+    # SigV4 accepts the HTTP Date header; its ISO 8601 basic form is signed.
+    result = sigv4kit.sign("GET", "/", [("Host", "example.amazonaws.com")],
+                           credentials=sigv4kit.Credentials(AKID, SECRET), region="us-east-1",
+                           service="service", now=WHEN)
+    assert result.authorization is not None
+    request = SignedRequest(method="GET", path="/", headers=(
+        ("Host", "example.amazonaws.com"), ("Date", "Sun, 30 Aug 2015 12:36:00 GMT"),
+        ("Authorization", result.authorization.replace("host;x-amz-date", "date;host")),
+    ))
+    with pytest.raises(sigv4kit.SignatureDoesNotMatch) as info:
+        _verifier().verify_at(request, key=_record(None), now=WHEN)
+    # The date was accepted (the failure is the signature, over date;host).
+    assert "20150830T123600Z" in dict(info.value.fields)["StringToSign"]
