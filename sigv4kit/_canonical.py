@@ -26,6 +26,7 @@ __all__ = [
     "canonical_headers",
     "canonical_query",
     "canonical_uri",
+    "canonicalize_query",
     "encode_path_once",
     "encode_query_pairs",
     "normalize_path",
@@ -40,6 +41,16 @@ UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 # RFC 3986 unreserved characters: the only ones SigV4 leaves unencoded.
 _UNRESERVED = re.compile(r"[A-Za-z0-9\-._~]*")
 _UNRESERVED_PATH = re.compile(r"[A-Za-z0-9\-._~/]*")
+# A component already in canonical (strict) encoding: unreserved characters and
+# upper-case %XX escapes of bytes that are NOT unreserved (an escaped 'A' would
+# be decoded and sent as 'A', so it is not canonical).
+_STRICT_ESCAPE = (
+    r"%(?:[01][0-9A-F]|2[0-9A-C]|2F|3[A-F]|40|5[B-E]|60|7[B-DF]|[89A-F][0-9A-F])"
+)
+_STRICT_COMPONENT = rf"(?:[A-Za-z0-9\-._~]|{_STRICT_ESCAPE})"
+_STRICT_QUERY = re.compile(
+    rf"{_STRICT_COMPONENT}+(?:={_STRICT_COMPONENT}*)?(?:&{_STRICT_COMPONENT}+(?:={_STRICT_COMPONENT}*)?)*"
+)
 # ASCII whitespace, the set aws-c-auth trims (botocore's str.split() agrees on it
 # for every value that can be sent in an HTTP/1.1 header).
 _WS_CHARS = " \t\n\r\f\v"
@@ -83,6 +94,8 @@ def normalize_path(path: str) -> str:
     """
     if not path:
         return "/"
+    if "//" not in path and "/." not in path and path.startswith("/"):
+        return path
     out: list[str] = []
     for segment in path.split("/"):
         if not segment or segment == ".":
@@ -140,15 +153,35 @@ def encode_query_pairs(query: str) -> list[tuple[str, str]]:
     Duplicates are kept; ``k`` with no ``=`` is ``("k", "")``; empty pieces
     (``a=1&&b=2``) are dropped.
     """
-    pairs: list[tuple[str, str]] = []
+    return canonicalize_query(query)[0]
+
+
+def canonicalize_query(query: str) -> tuple[list[tuple[str, str]], str]:
+    """Strictly encoded ``(key, value)`` pairs, and the query to send.
+
+    The query to send keeps the order and form of the original pieces (a
+    ``k`` without ``=`` stays so) but in strict encoding: a literal ``+`` is
+    sent as ``%2B``, a raw ``/`` as ``%2F``. Empty pieces are dropped. When
+    the query is already strict, it comes back unchanged.
+    """
     if not query:
-        return pairs
+        return [], ""
+    if _STRICT_QUERY.fullmatch(query):
+        fast: list[tuple[str, str]] = []
+        for piece in query.split("&"):
+            key, _, value = piece.partition("=")
+            fast.append((key, value))
+        return fast, query
+    pairs: list[tuple[str, str]] = []
+    wire: list[str] = []
     for piece in query.split("&"):
         if not piece:
             continue
-        key, _, value = piece.partition("=")
-        pairs.append((_encode_component(key), _encode_component(value)))
-    return pairs
+        key, eq, value = piece.partition("=")
+        key, value = _encode_component(key), _encode_component(value)
+        pairs.append((key, value))
+        wire.append(f"{key}={value}" if eq else key)
+    return pairs, "&".join(wire)
 
 
 def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
@@ -162,6 +195,9 @@ def canonical_header_value(value: str) -> str:
     Raises :class:`~sigv4kit.InvalidHeaderError` for a value that would split
     the header on the wire (a bare CR/LF or a NUL byte).
     """
+    if value.isprintable() and "  " not in value:
+        # No control characters and no space runs: only the ends may need trimming.
+        return value.strip(" ") if value[:1] == " " or value[-1:] == " " else value
     if _BAD_VALUE.search(value):
         raise InvalidHeaderError(f"header value {value!r} contains a line break or NUL byte")
     if _NEEDS_TRIM.search(value):
