@@ -41,15 +41,13 @@ UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 # RFC 3986 unreserved characters: the only ones SigV4 leaves unencoded.
 _UNRESERVED = re.compile(r"[A-Za-z0-9\-._~]*")
 _UNRESERVED_PATH = re.compile(r"[A-Za-z0-9\-._~/]*")
-# A component already in canonical (strict) encoding: unreserved characters and
-# upper-case %XX escapes of bytes that are NOT unreserved (an escaped 'A' would
-# be decoded and sent as 'A', so it is not canonical).
-_STRICT_ESCAPE = (
-    r"%(?:[01][0-9A-F]|2[0-9A-C]|2F|3[A-F]|40|5[B-E]|60|7[B-DF]|[89A-F][0-9A-F])"
-)
-_STRICT_COMPONENT = rf"(?:[A-Za-z0-9\-._~]|{_STRICT_ESCAPE})"
-_STRICT_QUERY = re.compile(
-    rf"{_STRICT_COMPONENT}+(?:={_STRICT_COMPONENT}*)?(?:&{_STRICT_COMPONENT}+(?:={_STRICT_COMPONENT}*)?)*"
+# Quick screens for a query already in canonical (strict) encoding: only
+# unreserved characters, '=', '&' and '%XX' escapes, where each escape is
+# upper-case hex of a byte outside the unreserved set (an escaped 'A' would be
+# decoded and sent as 'A', so it is not canonical).
+_SIMPLE_QUERY = re.compile(r"[A-Za-z0-9\-._~=&%]*")
+_NON_STRICT_ESCAPE = re.compile(
+    r"%(?![0-9A-F]{2})|%(?:2[DE]|3[0-9]|4[1-9A-F]|5[0-9AF]|6[1-9A-F]|7[0-9AE])"
 )
 # ASCII whitespace, the set aws-c-auth trims (botocore's str.split() agrees on it
 # for every value that can be sent in an HTTP/1.1 header).
@@ -166,12 +164,17 @@ def canonicalize_query(query: str) -> tuple[list[tuple[str, str]], str]:
     """
     if not query:
         return [], ""
-    if _STRICT_QUERY.fullmatch(query):
+    if _SIMPLE_QUERY.fullmatch(query) and not (
+        "%" in query and _NON_STRICT_ESCAPE.search(query)
+    ):
         fast: list[tuple[str, str]] = []
         for piece in query.split("&"):
             key, _, value = piece.partition("=")
+            if not key or "=" in value:
+                break  # an empty piece or a second '=': take the general path
             fast.append((key, value))
-        return fast, query
+        else:
+            return fast, query
     pairs: list[tuple[str, str]] = []
     wire: list[str] = []
     for piece in query.split("&"):

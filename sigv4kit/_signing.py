@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -90,6 +90,10 @@ def amz_date(now: datetime) -> str:
     """
     if not isinstance(now, datetime):
         raise InvalidTimeError(f"signing time must be a datetime, not {type(now).__name__}")
+    if now.tzinfo is UTC:
+        # Fast path: isoformat() is C code; 'YYYY-MM-DDTHH:MM:SS...' is sliced.
+        text = now.isoformat()
+        return f"{text[0:4]}{text[5:7]}{text[8:10]}T{text[11:13]}{text[14:16]}{text[17:19]}Z"
     if now.tzinfo is None or now.utcoffset() is None:
         raise InvalidTimeError(
             "signing time must be timezone-aware (use datetime.now(timezone.utc)); "
@@ -108,11 +112,18 @@ class CredentialScope:
     date: str
     region: str | None
     service: str
+    _text: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        region = "" if self.region is None else f"{self.region}/"
+        object.__setattr__(self, "_text", f"{self.date}/{region}{self.service}/aws4_request")
 
     def __str__(self) -> str:
-        if self.region is None:
-            return f"{self.date}/{self.service}/aws4_request"
-        return f"{self.date}/{self.region}/{self.service}/aws4_request"
+        return self._text
+
+
+# Scopes repeat for every request of a day: build each once.
+_cached_scope = lru_cache(maxsize=512)(CredentialScope)
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,7 +332,7 @@ def sign(
         wire_query = "&".join(kept_pieces)
 
     is_v4a = algorithm is SigningAlgorithm.SIGV4A
-    scope = CredentialScope(date_time[:8], None if is_v4a else region, service)
+    scope = _cached_scope(date_time[:8], None if is_v4a else region, service)
     token = credentials.session_token
     include_token = token is not None and settings.session_token_mode is SessionTokenMode.INCLUDE
     hashed_payload = _choose_payload_hash(body, payload_hash, settings, presigned)
