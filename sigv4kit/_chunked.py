@@ -268,7 +268,9 @@ class _Framer:
     def push(self, data: bytes | memoryview) -> list[bytes | memoryview]:
         size = self.encoding.chunk_size
         out: list[bytes | memoryview] = []
-        view = memoryview(data).cast("B")
+        # Slices of immutable bytes are sent as views (no copy); anything a
+        # caller could mutate later is copied first.
+        view = memoryview(data if isinstance(data, bytes) else bytes(data)).cast("B")
         if self.buffer:
             take = min(size - len(self.buffer), len(view))
             self.buffer += view[:take]
@@ -278,7 +280,7 @@ class _Framer:
             out += self._frame(bytes(self.buffer))
             self.buffer.clear()
         while len(view) >= size:
-            out += self._frame(bytes(view[:size]))
+            out += self._frame(view[:size])
             view = view[size:]
         if len(view):
             self.buffer += view
@@ -342,7 +344,10 @@ class AwsChunkedDecoder:
     the trailing checksum, and returns the trailers. Any failure raises
     :class:`ChunkedBodyError` with AWS's error code; the decoder is then dead.
 
-    Memory: at most one chunk (``max_chunk_size``) plus one header line.
+    Chunk data is not copied when a chunk arrives in one piece: the returned
+    pieces may be memoryviews of the fed ``bytes`` (so do not feed buffers you
+    mutate afterwards). Memory: at most one chunk (``max_chunk_size``) plus
+    one framing line.
     """
 
     def __init__(
@@ -363,7 +368,8 @@ class AwsChunkedDecoder:
         self._declared = [name.lower() for name in declared_trailers]
         self._min = min_chunk_size
         self._max = max_chunk_size
-        self._buf = bytearray()
+        self._line = bytearray()  # a framing line being received
+        self._parts: list[memoryview] = []  # the chunk being received
         self._state = "header"
         self._need = 0
         self._signature = ""
@@ -384,19 +390,15 @@ class AwsChunkedDecoder:
         """How many decoded bytes have been released so far."""
         return self._total
 
-    def feed(self, data: bytes | memoryview) -> list[bytes]:
+    def feed(self, data: bytes | bytearray | memoryview) -> list[bytes | memoryview]:
         """Add received bytes; return the verified decoded bytes now available."""
-        if self._state == "done":
-            if data:
-                raise ChunkedBodyError(
-                    "IncompleteBody", "The request body continues after the final chunk"
-                )
-            return []
-        self._buf += data
-        out: list[bytes] = []
+        if self._state == "dead":
+            raise ChunkedBodyError("IncompleteBody", "the body already failed to decode")
+        if not isinstance(data, bytes):
+            data = bytes(data)
+        out: list[bytes | memoryview] = []
         try:
-            while self._step(out):
-                pass
+            self._consume(data, out)
         except ChunkedBodyError:
             self._state = "dead"
             raise
@@ -411,35 +413,62 @@ class AwsChunkedDecoder:
 
     # -- the state machine ----------------------------------------------------
 
-    def _line(self) -> bytes | None:
-        end = self._buf.find(_CRLF)
-        if end == -1:
-            if len(self._buf) > _MAX_LINE:
+    def _consume(self, data: bytes, out: list[bytes | memoryview]) -> None:
+        pos, end = 0, len(data)
+        view = memoryview(data)
+        while pos < end:
+            if self._state == "done":
                 raise ChunkedBodyError(
-                    "IncompleteBody", "aws-chunked framing line too long or missing its CRLF"
+                    "IncompleteBody", "The request body continues after the final chunk"
                 )
-            return None
-        line = bytes(self._buf[:end])
-        del self._buf[: end + 2]
-        return line
+            if self._state == "data":
+                take = min(self._need, end - pos)
+                self._parts.append(view[pos : pos + take])
+                self._need -= take
+                pos += take
+                if not self._need:
+                    self._chunk_complete(out)
+                continue
+            newline = data.find(b"\n", pos)
+            if newline == -1:
+                self._line += view[pos:]
+                if len(self._line) > _MAX_LINE:
+                    raise ChunkedBodyError(
+                        "IncompleteBody", "aws-chunked framing line too long or missing its CRLF"
+                    )
+                return
+            self._line += view[pos : newline + 1]
+            pos = newline + 1
+            if len(self._line) < 2 or self._line[-2] != 0x0D:
+                raise ChunkedBodyError("IncompleteBody", "aws-chunked framing line without CRLF")
+            line = bytes(self._line[:-2])
+            self._line.clear()
+            self._on_line(line)
 
-    def _step(self, out: list[bytes]) -> bool:
-        if self._state == "dead":
-            raise ChunkedBodyError("IncompleteBody", "the body already failed to decode")
-        if self._state == "header":
-            return self._read_header()
-        if self._state == "data":
-            return self._read_data(out)
-        if self._state == "trailer":
-            return self._read_trailer()
-        if self._state == "end":
-            return self._read_end()
-        return False
+    def _on_line(self, line: bytes) -> None:
+        state = self._state
+        if state == "header":
+            self._read_header(line)
+        elif state == "data-end":
+            if line:
+                raise ChunkedBodyError(
+                    "IncompleteBody", "aws-chunked chunk data is not followed by CRLF"
+                )
+            self._state = "header"
+        elif state == "trailer":
+            if line:
+                self._trailer_lines.append(line)
+                if len(self._trailer_lines) > 16:
+                    raise _malformed_trailer()
+                return
+            self._check_trailers()
+            self._state = "done"
+        elif state == "end":
+            if line:
+                raise _malformed_trailer()
+            self._state = "done"
 
-    def _read_header(self) -> bool:
-        line = self._line()
-        if line is None:
-            return False
+    def _read_header(self, line: bytes) -> None:
         size_text, sep, ext = line.partition(b";")
         if not _HEX_SIZE.fullmatch(size_text):
             raise ChunkedBodyError(
@@ -465,10 +494,7 @@ class AwsChunkedDecoder:
                 "InvalidChunkSizeError",
                 f"Only the last chunk is allowed to have a size less than {self._min} bytes",
             )
-        if (
-            self._decoded_length is not None
-            and self._total + size > self._decoded_length
-        ):
+        if self._decoded_length is not None and self._total + size > self._decoded_length:
             raise ChunkedBodyError(
                 "IncompleteBody",
                 "The body holds more bytes than x-amz-decoded-content-length declares",
@@ -481,61 +507,23 @@ class AwsChunkedDecoder:
             if self._decoded_length is not None and self._total != self._decoded_length:
                 raise _incomplete()
             self._state = "trailer" if self.mode.has_trailer else "end"
-            return True
+            return
         self._need = size
         self._state = "data"
-        return True
 
-    def _read_data(self, out: list[bytes]) -> bool:
-        size = self._need
-        if len(self._buf) < size + 2:
-            return False
-        if self._buf[size : size + 2] != _CRLF:
-            raise ChunkedBodyError(
-                "IncompleteBody", "aws-chunked chunk data is not followed by CRLF"
-            )
-        data = bytes(self._buf[:size])
-        del self._buf[: size + 2]
+    def _chunk_complete(self, out: list[bytes | memoryview]) -> None:
+        parts = self._parts
+        data: bytes | memoryview = parts[0] if len(parts) == 1 else b"".join(parts)
+        self._parts = []
         if self._chain is not None:
             self._chain.verify_chunk(data, self._signature)
         for checksum in self._checksums.values():
             checksum.update(data)
+        size = len(data)
         self._last_size = size
         self._total += size
         out.append(data)
-        self._state = "header"
-        return True
-
-    def _read_end(self) -> bool:
-        # A body without trailers ends with one more CRLF after the final chunk.
-        if len(self._buf) < 2:
-            return False
-        if self._buf[:2] != _CRLF:
-            raise _malformed_trailer()
-        del self._buf[:2]
-        self._state = "done"
-        if self._buf:
-            raise ChunkedBodyError(
-                "IncompleteBody", "The request body continues after the final chunk"
-            )
-        return False
-
-    def _read_trailer(self) -> bool:
-        line = self._line()
-        if line is None:
-            return False
-        if line:
-            self._trailer_lines.append(line)
-            if len(self._trailer_lines) > 16:
-                raise _malformed_trailer()
-            return True
-        self._check_trailers()
-        if self._buf:
-            raise ChunkedBodyError(
-                "IncompleteBody", "The request body continues after the trailers"
-            )
-        self._state = "done"
-        return False
+        self._state = "data-end"
 
     def _check_trailers(self) -> None:
         lines = self._trailer_lines
@@ -562,9 +550,8 @@ class AwsChunkedDecoder:
             raise _malformed_trailer()
         if signature is not None:
             assert self._chain is not None
-            # Signed over the trailers as received, each ending in '\n' (some
-            # clients omit it on the wire; AWS and MinIO add it back).
-            raw = b"".join(line.rstrip(b"\r") + b"\n" for line in lines)
+            # Signed over the trailers as received, each ending in '\n'.
+            raw = b"".join(line + b"\n" for line in lines)
             self._chain.verify_trailers(raw, signature)
         for name, value in parsed:
             checksum = self._checksums.get(name)
