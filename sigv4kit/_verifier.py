@@ -332,6 +332,8 @@ class VerifierConfig:
 
 
 def _check_now(now: datetime) -> datetime:
+    if type(now) is datetime and now.tzinfo is UTC:
+        return now
     if not isinstance(now, datetime) or now.tzinfo is None or now.utcoffset() is None:
         raise InvalidTimeError("the verification time must be a timezone-aware datetime")
     return now.astimezone(UTC)
@@ -341,7 +343,9 @@ def _iso(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@lru_cache(maxsize=256)
 def _parse_iso_basic(text: str) -> datetime | None:
+    # Cached: every request signed in the same second carries the same text.
     match = _ISO_BASIC.fullmatch(text)
     if match is None:
         return None
@@ -368,12 +372,17 @@ def _header(index: Mapping[str, tuple[str, ...]], name: str) -> str | None:
 
 
 def _query_params(query: str) -> list[tuple[str, str]]:
+    """``(decoded name, raw value)`` pairs; values are decoded only when used."""
     params: list[tuple[str, str]] = []
+    if not query:
+        return params
     for piece in query.split("&"):
         if piece:
             key, _, value = piece.partition("=")
-            # unquote, not unquote_plus: a literal '+' is a plus sign.
-            params.append((unquote(key, errors="replace"), unquote(value, errors="replace")))
+            if "%" in key:
+                # unquote, not unquote_plus: a literal '+' is a plus sign.
+                key = unquote(key, errors="replace")
+            params.append((key, value))
     return params
 
 
@@ -520,7 +529,7 @@ class Verifier:
                     raise AuthorizationQueryParametersError(
                         f"{key} must be given only once."
                     )
-                auth[key] = value
+                auth[key] = unquote(value, errors="replace") if "%" in value else value
         if any(not auth.get(name) for name in _QUERY_AUTH_PARAMS):
             raise AuthorizationQueryParametersError()
         try:
@@ -710,19 +719,24 @@ class Verifier:
         self, request_time: datetime, amz_date_text: str, expires: int | None, now: datetime
     ) -> None:
         max_skew = self.config.max_skew
-        skew_fields = (
-            ("RequestTime", amz_date_text),
-            ("ServerTime", _iso(now)),
-            ("MaxAllowedSkewMilliseconds", str(int(max_skew.total_seconds() * 1000))),
-        )
+
+        def skewed() -> RequestTimeTooSkewed:
+            return RequestTimeTooSkewed(
+                fields=(
+                    ("RequestTime", amz_date_text),
+                    ("ServerTime", _iso(now)),
+                    ("MaxAllowedSkewMilliseconds", str(int(max_skew.total_seconds() * 1000))),
+                )
+            )
+
         if expires is None:
             if abs(now - request_time) > max_skew:
-                raise RequestTimeTooSkewed(fields=skew_fields)
+                raise skewed()
             return
         # A presigned URL is valid from its date for `expires` seconds; one
         # dated too far in the future is a clock problem, not a long validity.
         if request_time - now > max_skew:
-            raise RequestTimeTooSkewed(fields=skew_fields)
+            raise skewed()
         expiry = request_time + timedelta(seconds=expires)
         if now > expiry:
             raise AccessDenied(
