@@ -10,6 +10,7 @@ from __future__ import annotations
 from ._asgi import (
     DEFAULT_MAX_BODY_SIZE,
     DEFAULT_MEMORY_BODY_LIMIT,
+    DEFAULT_REPLAY_CACHE_SIZE,
     AnonymousUser,
     SigV4Credentials,
     SigV4Middleware,
@@ -22,6 +23,7 @@ from ._store import AccessKeyStore, StoreError, StoreUnavailableError, open_stor
 __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
     "DEFAULT_MEMORY_BODY_LIMIT",
+    "DEFAULT_REPLAY_CACHE_SIZE",
     "AccessKeyStore",
     "AnonymousUser",
     "ErrorFormat",

@@ -25,6 +25,8 @@ from sigv4kit import (
     EntityTooLarge,
     Identity,
     InternalError,
+    KeyRecord,
+    ParsedAuth,
     ServiceUnavailable,
     SignedRequest,
     VerificationError,
@@ -38,6 +40,7 @@ from ._store import AccessKeyStore, StoreUnavailableError, open_store
 __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
     "DEFAULT_MEMORY_BODY_LIMIT",
+    "DEFAULT_REPLAY_CACHE_SIZE",
     "AnonymousUser",
     "SigV4Credentials",
     "SigV4Middleware",
@@ -56,7 +59,11 @@ DEFAULT_MEMORY_BODY_LIMIT = 1024 * 1024
 #: S3's largest single PUT (5 GiB). Larger bodies are refused with 413.
 DEFAULT_MAX_BODY_SIZE = 5 * 1024**3
 
+#: Successful verifications remembered for exact replays (see ``replay_cache_size``).
+DEFAULT_REPLAY_CACHE_SIZE = 1024
+
 _REPLAY_CHUNK = 256 * 1024
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _SPOOL_BATCH = 1024 * 1024
 _DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
 
@@ -136,13 +143,16 @@ class _Disconnected(Exception):
 class _Body:
     """A verified request body: in memory up to a limit, then in a temporary file."""
 
-    __slots__ = ("chunks", "file", "sha256", "size")
+    __slots__ = ("chunks", "file", "framed_empty", "sha256", "size")
 
     def __init__(self) -> None:
         self.chunks: list[bytes] = []
         self.file: IO[bytes] | None = None
         self.sha256 = ""
         self.size = 0
+        # HTTP/1 framing says there is no body: nothing was read, and the
+        # server's own receive hands the app exactly that (nothing).
+        self.framed_empty = False
 
     def close(self) -> None:
         if self.file is not None:
@@ -175,6 +185,20 @@ class _Body:
 
 def _open_spool(directory: str | None) -> IO[bytes]:
     return tempfile.TemporaryFile(dir=directory)
+
+
+class _Verified:
+    """A verification that succeeded, for an exact replay of the same request bytes."""
+
+    __slots__ = ("body_sha256", "identity", "parsed", "secret")
+
+    def __init__(
+        self, parsed: ParsedAuth, identity: Identity, secret: str, body_sha256: str | None
+    ) -> None:
+        self.parsed = parsed
+        self.identity = identity
+        self.secret = secret
+        self.body_sha256 = body_sha256
 
 
 def _system_clock() -> datetime:
@@ -212,8 +236,9 @@ class SigV4Middleware:
     or networks whose ``X-Forwarded-Host/Proto/Port`` give the host the client
     signed), ``memory_body_limit`` and ``max_body_size`` (bodies are hashed
     in memory up to the first, spooled to a temporary file beyond it and
-    refused with 413 beyond the second), ``clock`` (returns an aware UTC
-    datetime).
+    refused with 413 beyond the second), ``replay_cache_size`` (how many
+    successful verifications to remember for byte-identical replays; 0
+    disables it), ``clock`` (returns an aware UTC datetime).
     """
 
     def __init__(
@@ -229,6 +254,7 @@ class SigV4Middleware:
         memory_body_limit: int = DEFAULT_MEMORY_BODY_LIMIT,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         spool_directory: str | None = None,
+        replay_cache_size: int = DEFAULT_REPLAY_CACHE_SIZE,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         if isinstance(store, str):
@@ -253,6 +279,12 @@ class SigV4Middleware:
         self.max_body_size = max_body_size
         self.spool_directory = spool_directory
         self.clock = clock or _system_clock
+        if replay_cache_size < 0:
+            raise ValueError("replay_cache_size must be non-negative")
+        self.replay_cache_size = replay_cache_size
+        # Exact request bytes -> a successful verification. Only successes go
+        # in, so a forged request can never hit; see _verify_http.
+        self._replays: dict[tuple[Any, ...], _Verified] = {}
 
     def __repr__(self) -> str:
         return f"SigV4Middleware(app={self.app!r}, store={self.store!r})"
@@ -363,30 +395,50 @@ class SigV4Middleware:
         if self._passes(scope):
             await self.app(self._anonymous(scope), receive, send)
             return
-        request_id = new_request_id()
         body: _Body | None = None
         try:
             try:
                 identity, body = await self._verify_http(scope, receive)
             except VerificationError as exc:
+                # A request id only for answers that carry one (errors).
+                request_id = new_request_id()
                 self._log_refusal(exc, request_id)
                 await self._send_error(send, exc, scope, request_id)
                 return
             except _Disconnected:
                 return
             except Exception as exc:
+                request_id = new_request_id()
                 self._log_internal(exc, request_id)
                 await self._send_error(send, InternalError(), scope, request_id)
                 return
-            app_receive = receive if body is None else body.replay(receive)
+            app_receive = receive if body is None or body.framed_empty else body.replay(receive)
             await self.app(self._authenticated(scope, identity), app_receive, send)
         finally:
             if body is not None:
                 body.close()
 
+    def _replay_key(self, scope: Scope) -> tuple[Any, ...]:
+        return (
+            scope.get("method"),
+            scope.get("raw_path"),
+            scope.get("path"),
+            scope.get("query_string"),
+            tuple(scope.get("headers", ())),
+            self._trusted(scope),
+        )
+
     async def _verify_http(self, scope: Scope, receive: Receive) -> tuple[Identity, _Body | None]:
         now = self.clock()
         verifier = self.verifier
+        replay_key: tuple[Any, ...] | None = None
+        if self.replay_cache_size:
+            replay_key = self._replay_key(scope)
+            remembered = self._replays.get(replay_key)
+            if remembered is not None:
+                replayed = await self._verify_replay(remembered, scope, receive, now)
+                if replayed is not None:
+                    return replayed
         request = self._signed_request(scope)
         parsed = verifier.parse_at(request, now)
         key = await self._lookup(parsed.access_key_id)
@@ -404,6 +456,58 @@ class SigV4Middleware:
                 if parsed.body_must_match:
                     body = await self._read_body(scope, receive)
                     verifier.check_payload(parsed, body.sha256)
+        except BaseException:
+            if body is not None:
+                body.close()
+            raise
+        if replay_key is not None and key is not None:
+            signed_body = body.sha256 if (body is not None and parsed.needs_body_hash) else None
+            self._remember(replay_key, _Verified(parsed, identity, key.secret_access_key,
+                                                 signed_body))
+        self._record_use(identity, now)
+        return identity, body
+
+    def _remember(self, replay_key: tuple[Any, ...], verified: _Verified) -> None:
+        replays = self._replays
+        if len(replays) >= self.replay_cache_size:
+            # Oldest first (dicts keep insertion order): bounded memory.
+            del replays[next(iter(replays))]
+        replays[replay_key] = verified
+
+    async def _verify_replay(
+        self, remembered: _Verified, scope: Scope, receive: Receive, now: datetime
+    ) -> tuple[Identity, _Body | None] | None:
+        """Verify a byte-identical replay of a request verified before.
+
+        The signature is a pure function of these exact bytes and the secret,
+        so it is not recomputed; everything that depends on time, on the key
+        record or on the body is checked again. Returns None (full
+        verification) when the key's secret or principal changed or the body
+        differs from the signed one.
+        """
+        verifier = self.verifier
+        parsed = remembered.parsed
+        verifier.check_time_at(parsed, now)
+        key: KeyRecord | None = await self._lookup(parsed.access_key_id)
+        verifier.check_key_at(parsed, key, now)
+        assert key is not None
+        identity = remembered.identity
+        if key.principal != identity.principal or key.secret_access_key != remembered.secret:
+            return None
+        body: _Body | None = None
+        try:
+            if parsed.needs_body_hash:
+                body = await self._read_body(scope, receive)
+                if body.sha256 != remembered.body_sha256:
+                    # Another body under the same headers: check it in full,
+                    # with the body already read.
+                    request = self._signed_request(scope)
+                    identity = verifier.authenticate(
+                        parsed, key, request, now=now, body_sha256=body.sha256
+                    )
+            elif parsed.body_must_match:
+                body = await self._read_body(scope, receive)
+                verifier.check_payload(parsed, body.sha256)
         except BaseException:
             if body is not None:
                 body.close()
@@ -428,10 +532,21 @@ class SigV4Middleware:
 
     async def _read_body(self, scope: Scope, receive: Receive) -> _Body:
         limit = self.max_body_size
-        declared = _header_value(scope.get("headers", ()), b"content-length")
+        headers = scope.get("headers", ())
+        declared = _header_value(headers, b"content-length")
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
             raise EntityTooLarge()
         body = _Body()
+        if (
+            scope.get("http_version") in ("1.0", "1.1")
+            and (declared is None or declared.strip() == b"0")
+            and _header_value(headers, b"transfer-encoding") is None
+        ):
+            # RFC 9112 section 6.3: an HTTP/1 request without Content-Length
+            # or Transfer-Encoding has no body. (HTTP/2 has no such rule.)
+            body.sha256 = _EMPTY_SHA256
+            body.framed_empty = True
+            return body
         hasher = hashlib.sha256()
         spool: IO[bytes] | None = None
         pending: list[bytes] = []

@@ -715,6 +715,15 @@ class Verifier:
             text = when.strftime("%Y%m%dT%H%M%SZ")
         return text, when
 
+    def check_time_at(self, parsed: ParsedAuth, now: datetime) -> None:
+        """Re-run the time checks of :meth:`parse_at` for ``now``.
+
+        For servers that reuse a :class:`ParsedAuth` (a replayed request):
+        raises :class:`RequestTimeTooSkewed` or :class:`AccessDenied`
+        ("Request has expired").
+        """
+        self._check_time(parsed.request_time, parsed.amz_date, parsed.expires, _check_now(now))
+
     def _check_time(
         self, request_time: datetime, amz_date_text: str, expires: int | None, now: datetime
     ) -> None:
