@@ -694,3 +694,78 @@ def test_fuzz_middleware_never_5xx(
         query = b"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=" + tail + b"&" + query
     status = _status_of(app, headers, query)
     assert status < 500 or status == 501
+
+
+# -- the replay cache never lets a changed request or key through --------------------------------
+
+
+def _call(app: SigV4Middleware, headers: list[tuple[bytes, bytes]], body: bytes = b"",
+          path: bytes = b"/r") -> tuple[int, bytes]:
+    async def run() -> tuple[int, bytes]:
+        sent: list[dict[str, Any]] = []
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive() -> dict[str, Any]:
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http", "method": "POST", "path": path.decode(), "raw_path": path,
+            "query_string": b"", "headers": headers, "client": ("127.0.0.1", 1),
+            "scheme": "http", "http_version": "1.1", "root_path": "",
+        }
+        await app(scope, receive, send)
+        return int(sent[0]["status"]), b"".join(m.get("body", b"") for m in sent[1:])
+
+    return asyncio.run(run())
+
+
+def test_replay_cache_rechecks_time_key_and_body() -> None:
+    now = [datetime.now(UTC)]
+    store = _store()
+    app = SigV4Middleware(_ok_app, store=store, clock=lambda: now[0])
+    body = b"signed body"
+    signed = sigv4kit.sign(
+        "POST", "/r", [("Host", "svc.local"), ("Content-Length", str(len(body)))],
+        credentials=SIGV4, region="us-east-1", service="execute-api", now=now[0], body=body,
+    )
+    headers = [(k.lower().encode(), v.encode()) for k, v in signed.headers]
+    assert _call(app, headers, body)[0] == 200
+    assert _call(app, headers, body)[0] == 200  # replayed: served from the cache
+    assert len(app._replays) == 1
+    # Same headers, another body: the signature covers the body, so it fails.
+    assert _call(app, headers, b"other body!")[0] == 403
+    # The key's secret changes: the cached success is not trusted.
+    store.add(KeyRecord(access_key_id=AKID, secret_access_key="rotated", principal="alice"))
+    assert _call(app, headers, body)[0] == 403
+    # The key is deactivated.
+    store.add(KeyRecord(access_key_id=AKID, secret_access_key=SECRET, principal="alice",
+                        active=False))
+    status, payload = _call(app, headers, body)
+    assert status == 403
+    assert b"InvalidAccessKeyId" in payload
+    # Time moves on beyond the skew.
+    store.add(KeyRecord(access_key_id=AKID, secret_access_key=SECRET, principal="alice"))
+    assert _call(app, headers, body)[0] == 200
+    now[0] += timedelta(minutes=16)
+    status, payload = _call(app, headers, body)
+    assert status == 403
+    assert b"RequestTimeTooSkewed" in payload
+
+
+def test_replay_cache_is_bounded_and_can_be_disabled() -> None:
+    store = _store()
+    app = SigV4Middleware(_ok_app, store=store, replay_cache_size=2)
+    for index in range(5):
+        signed = sigv4kit.sign(
+            "POST", f"/r{index}", [("Host", "svc.local")], credentials=SIGV4,
+            region="us-east-1", service="execute-api", now=datetime.now(UTC),
+        )
+        headers = [(k.lower().encode(), v.encode()) for k, v in signed.headers]
+        assert _call(app, headers, path=f"/r{index}".encode())[0] == 200
+    assert len(app._replays) == 2
+    off = SigV4Middleware(_ok_app, store=store, replay_cache_size=0)
+    assert _call(off, headers, path=b"/r4")[0] == 200
+    assert off._replays == {}
