@@ -136,6 +136,7 @@ _NOT_SIGNED = "There were headers present in the request which were not signed"
 _REDACTED = "** REDACTED **"
 
 _COMPONENTS = ("Credential", "SignedHeaders", "Signature")
+_ALGORITHMS = {algorithm.value: algorithm for algorithm in SigningAlgorithm}
 _QUERY_AUTH_PARAMS = (
     "X-Amz-Algorithm",
     "X-Amz-Credential",
@@ -502,15 +503,14 @@ class Verifier:
         )
 
     def _header_algorithm(self, scheme: str, value: str) -> SigningAlgorithm:
-        try:
-            algorithm = SigningAlgorithm(scheme)
-        except ValueError:
+        algorithm = _ALGORITHMS.get(scheme)
+        if algorithm is None:
             if scheme == "AWS" or scheme.startswith("AWS4-"):
-                raise InvalidRequest() from None
+                raise InvalidRequest()
             raise InvalidArgument(
                 "Unsupported Authorization Type",
                 fields=(("ArgumentName", "Authorization"), ("ArgumentValue", value)),
-            ) from None
+            )
         if algorithm not in self.config.algorithms:
             raise InvalidRequest()
         return algorithm
@@ -532,10 +532,7 @@ class Verifier:
                 auth[key] = unquote(value, errors="replace") if "%" in value else value
         if any(not auth.get(name) for name in _QUERY_AUTH_PARAMS):
             raise AuthorizationQueryParametersError()
-        try:
-            algorithm = SigningAlgorithm(auth["X-Amz-Algorithm"])
-        except ValueError:
-            algorithm = None
+        algorithm = _ALGORITHMS.get(auth["X-Amz-Algorithm"])
         if algorithm is None or algorithm not in self.config.algorithms:
             supported = " and ".join(
                 f'"{alg.value}"' for alg in SigningAlgorithm if alg in self.config.algorithms
@@ -595,16 +592,18 @@ class Verifier:
         # id is everything before the scope (it may itself contain '/').
         scope_parts = 3 if is_v4a else 4
         parts = credential.split("/")
-        malformed = error(
-            prefix + "the Credential is mal-formed; expecting "
-            '"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
-        )
-        if len(parts) <= scope_parts or any(not part for part in parts[-scope_parts:]):
-            raise malformed
+        if (
+            len(parts) <= scope_parts
+            or not all(parts[-scope_parts:])
+            or not all(parts[:-scope_parts])
+            or not _SCOPE_DATE.fullmatch(parts[-scope_parts])
+        ):
+            raise error(
+                prefix + "the Credential is mal-formed; expecting "
+                '"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
+            )
         access_key_id = "/".join(parts[:-scope_parts])
         scope_date = parts[-scope_parts]
-        if not access_key_id or not _SCOPE_DATE.fullmatch(scope_date):
-            raise malformed
         service, terminal = parts[-2], parts[-1]
         config = self.config
         if is_v4a:
