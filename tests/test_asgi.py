@@ -431,21 +431,32 @@ def test_other_error_formats(
     app = create_app(store, error_format=error_format)
     with run_uvicorn(app) as url:
         s_url, s_headers, _ = _signed(f"{url}/x", creds=BotoCredentials(AKID, "wrong"))
-        response = httpx.get(s_url, headers=s_headers)
+        u_url, u_headers, _ = _signed(f"{url}/x", creds=BotoCredentials("AKIAUNKNOWN", SECRET))
+        e_url, e_headers, _ = _signed(
+            f"{url}/x", creds=BotoCredentials("ASIAEXPIREDEXAMPLE01", TEMP_SECRET, TOKEN))
+        responses = {
+            "SignatureDoesNotMatch": (403, httpx.get(s_url, headers=s_headers)),
+            "InvalidAccessKeyId": (403, httpx.get(u_url, headers=u_headers)),
+            "ExpiredToken": (400, httpx.get(e_url, headers=e_headers)),
+            "AccessDenied": (403, httpx.get(f"{url}/x")),
+            "InvalidArgument": (400, httpx.get(f"{s_url}?X-Amz-Algorithm=x", headers=s_headers)),
+        }
         head = httpx.head(s_url, headers=s_headers)
-    assert response.status_code == 403
-    assert response.headers["content-type"] == content_type
-    request_id = response.headers["x-amz-request-id"]
-    if error_format is ErrorFormat.JSON:
-        assert response.json()["__type"] == "SignatureDoesNotMatch"
-        assert response.headers["x-amzn-errortype"] == "SignatureDoesNotMatch"
+    for code, (status, response) in responses.items():
+        assert response.status_code == status
+        assert response.headers["content-type"] == content_type
+        request_id = response.headers["x-amz-request-id"]
         assert response.headers["x-amzn-requestid"] == request_id
-    else:
-        root = ElementTree.fromstring(response.content)
-        assert root.tag == "ErrorResponse"
-        assert root.findtext("Error/Code") == "SignatureDoesNotMatch"
-        assert root.findtext("Error/Type") == "Sender"
-        assert root.findtext("RequestId") == request_id
+        if error_format is ErrorFormat.JSON:
+            assert response.json()["__type"] == code
+            assert response.json()["message"]
+            assert response.headers["x-amzn-errortype"] == code
+        else:
+            root = ElementTree.fromstring(response.content)
+            assert root.tag == "ErrorResponse"
+            assert root.findtext("Error/Code") == code
+            assert root.findtext("Error/Type") == "Sender"
+            assert root.findtext("RequestId") == request_id
     assert head.status_code == 403
     assert head.content == b""
 
@@ -769,3 +780,50 @@ def test_replay_cache_is_bounded_and_can_be_disabled() -> None:
     off = SigV4Middleware(_ok_app, store=store, replay_cache_size=0)
     assert _call(off, headers, path=b"/r4")[0] == 200
     assert off._replays == {}
+
+
+def test_raw_path_fallback_reencodes_path() -> None:
+    # raw_path is optional in ASGI: the decoded path is re-encoded as the SDKs do.
+    store = _store()
+    app = SigV4Middleware(_ok_app, store=store)
+    signed = sigv4kit.sign(
+        "POST", "/a%20b/c~d", [("Host", "svc.local")], credentials=SIGV4,
+        region="us-east-1", service="execute-api", now=datetime.now(UTC),
+    )
+    headers = [(k.lower().encode(), v.encode()) for k, v in signed.headers]
+
+    async def run() -> int:
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/a b/c~d", "query_string": b"",
+                 "headers": headers, "http_version": "1.1"}
+        await app(scope, receive, send)
+        return int(sent[0]["status"])
+
+    assert asyncio.run(run()) == 200
+
+
+def test_echo_module_app_uses_the_store_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sigv4kit.middleware import _asgi
+
+    import examples.echo_service as echo
+
+    opened: list[str] = []
+
+    def fake_open_store(url: str) -> MemoryKeyStore:
+        opened.append(url)
+        return _store()
+
+    monkeypatch.setattr(_asgi, "open_store", fake_open_store)
+    monkeypatch.setenv("SIGV4KIT_STORE", "sqlite:///somewhere.db")
+    monkeypatch.delitem(echo.__dict__, "app", raising=False)
+    app = echo.app
+    assert isinstance(app, SigV4Middleware)
+    assert opened == ["sqlite:///somewhere.db"]
+    monkeypatch.delitem(echo.__dict__, "app")
