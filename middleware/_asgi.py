@@ -360,6 +360,11 @@ class SigV4Middleware:
             # the SDKs encode it (botocore quotes everything but "/" and "~").
             raw_path = quote(scope.get("path") or "/", safe="/~").encode("ascii")
         headers: list[tuple[bytes, bytes]] = list(scope.get("headers", ()))
+        if _header_value(headers, b"host") is None:
+            # HTTP/2 and HTTP/3 carry the host as :authority; SigV4 signs it as host.
+            authority = _header_value(headers, b":authority")
+            if authority is not None:
+                headers.append((b"host", authority))
         if self._trusted(scope):
             headers = self._forwarded_host(headers, scope)
         return SignedRequest.from_wire(

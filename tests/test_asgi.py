@@ -827,3 +827,17 @@ def test_echo_module_app_uses_the_store_url(monkeypatch: pytest.MonkeyPatch) -> 
     assert isinstance(app, SigV4Middleware)
     assert opened == ["sqlite:///somewhere.db"]
     monkeypatch.delitem(echo.__dict__, "app")
+
+
+def test_http2_authority_is_the_signed_host() -> None:
+    app = SigV4Middleware(_ok_app, store=_store())
+    signed = sigv4kit.sign(
+        "POST", "/r", [("Host", "svc.local:8443")], credentials=SIGV4,
+        region="us-east-1", service="execute-api", now=datetime.now(UTC),
+    )
+    headers = [(b":authority", b"svc.local:8443")] + [
+        (k.lower().encode(), v.encode()) for k, v in signed.headers if k.lower() != "host"
+    ]
+    assert _call(app, headers)[0] == 200
+    wrong = [(b":authority", b"other.local"), *headers[1:]]
+    assert _call(app, wrong)[0] == 403
