@@ -537,15 +537,21 @@ class SigV4Middleware:
 
     async def _read_body(self, scope: Scope, receive: Receive) -> _Body:
         limit = self.max_body_size
-        headers = scope.get("headers", ())
-        declared = _header_value(headers, b"content-length")
+        declared: bytes | None = None
+        chunked = False
+        for name, value in scope.get("headers", ()):
+            lname = name.lower()
+            if lname == b"content-length":
+                declared = value
+            elif lname == b"transfer-encoding":
+                chunked = True
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
             raise EntityTooLarge()
         body = _Body()
         if (
-            scope.get("http_version") in ("1.0", "1.1")
+            not chunked
             and (declared is None or declared.strip() == b"0")
-            and _header_value(headers, b"transfer-encoding") is None
+            and scope.get("http_version") in ("1.0", "1.1")
         ):
             # RFC 9112 section 6.3: an HTTP/1 request without Content-Length
             # or Transfer-Encoding has no body. (HTTP/2 has no such rule.)
