@@ -452,14 +452,14 @@ class SigV4Middleware:
         body: _Body | None = None
         try:
             if parsed.needs_body_hash:
-                body = await self._read_body(scope, receive)
+                body = self._framed_body(scope) or await self._stream_body(scope, receive)
                 identity = verifier.authenticate(
                     parsed, key, request, now=now, body_sha256=body.sha256
                 )
             else:
                 identity = verifier.authenticate(parsed, key, request, now=now)
                 if parsed.body_must_match:
-                    body = await self._read_body(scope, receive)
+                    body = self._framed_body(scope) or await self._stream_body(scope, receive)
                     verifier.check_payload(parsed, body.sha256)
         except BaseException:
             if body is not None:
@@ -502,7 +502,7 @@ class SigV4Middleware:
         body: _Body | None = None
         try:
             if parsed.needs_body_hash:
-                body = await self._read_body(scope, receive)
+                body = self._framed_body(scope) or await self._stream_body(scope, receive)
                 if body.sha256 != remembered.body_sha256:
                     # Another body under the same headers: check it in full,
                     # with the body already read.
@@ -511,7 +511,7 @@ class SigV4Middleware:
                         parsed, key, request, now=now, body_sha256=body.sha256
                     )
             elif parsed.body_must_match:
-                body = await self._read_body(scope, receive)
+                body = self._framed_body(scope) or await self._stream_body(scope, receive)
                 verifier.check_payload(parsed, body.sha256)
         except BaseException:
             if body is not None:
@@ -535,7 +535,11 @@ class SigV4Middleware:
             # Bookkeeping only: a failure here must not refuse a verified request.
             logger.warning("record_use failed: %s", type(exc).__name__)
 
-    async def _read_body(self, scope: Scope, receive: Receive) -> _Body:
+    def _framed_body(self, scope: Scope) -> _Body | None:
+        """Check the declared size; the (empty) body when HTTP/1 framing says there is none.
+
+        Synchronous, so the common body-less request costs no extra await.
+        """
         limit = self.max_body_size
         declared: bytes | None = None
         chunked = False
@@ -547,7 +551,6 @@ class SigV4Middleware:
                 chunked = True
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
             raise EntityTooLarge()
-        body = _Body()
         if (
             not chunked
             and (declared is None or declared.strip() == b"0")
@@ -555,9 +558,16 @@ class SigV4Middleware:
         ):
             # RFC 9112 section 6.3: an HTTP/1 request without Content-Length
             # or Transfer-Encoding has no body. (HTTP/2 has no such rule.)
+            body = _Body()
             body.sha256 = _EMPTY_SHA256
             body.framed_empty = True
             return body
+        return None
+
+    async def _stream_body(self, scope: Scope, receive: Receive) -> _Body:
+        """Read, hash and keep (memory, then a temporary file) the whole body."""
+        limit = self.max_body_size
+        body = _Body()
         hasher = hashlib.sha256()
         spool: IO[bytes] | None = None
         pending: list[bytes] = []
