@@ -317,7 +317,9 @@ class SigV4Middleware:
 
     def _passes(self, scope: Scope) -> bool:
         path = scope.get("path", "")
-        if path in self.exempt_paths or any(path.startswith(p) for p in self.exempt_prefixes):
+        if path in self.exempt_paths or (
+            self.exempt_prefixes and path.startswith(self.exempt_prefixes)
+        ):
             return True
         if self.allow_cors_preflight and scope.get("method") == "OPTIONS":
             headers = scope.get("headers", ())
@@ -430,7 +432,7 @@ class SigV4Middleware:
             scope.get("path"),
             scope.get("query_string"),
             tuple(scope.get("headers", ())),
-            self._trusted(scope),
+            bool(self.trusted_proxies) and self._trusted(scope),
         )
 
     async def _verify_http(self, scope: Scope, receive: Receive) -> tuple[Identity, _Body | None]:
@@ -493,7 +495,10 @@ class SigV4Middleware:
         verifier = self.verifier
         parsed = remembered.parsed
         verifier.check_time_at(parsed, now)
-        key: KeyRecord | None = await self._lookup(parsed.access_key_id)
+        try:
+            key: KeyRecord | None = await self.store.get_key(parsed.access_key_id)
+        except StoreUnavailableError:
+            raise ServiceUnavailable() from None
         verifier.check_key_at(parsed, key, now)
         assert key is not None
         identity = remembered.identity
