@@ -841,3 +841,16 @@ def test_http2_authority_is_the_signed_host() -> None:
     assert _call(app, headers)[0] == 200
     wrong = [(b":authority", b"other.local"), *headers[1:]]
     assert _call(app, wrong)[0] == 403
+
+
+def test_botocore_presigned_with_session_token(server: str) -> None:
+    temporary = BotoCredentials(TEMP_AKID, TEMP_SECRET, TOKEN)
+    request = AWSRequest(method="GET", url=f"{server}/bucket/t.txt")
+    S3SigV4QueryAuth(temporary, "s3", "us-east-1", expires=60).add_auth(request)
+    _ok(_send_botocore(request), principal="role/reader")
+    request = AWSRequest(method="GET", url=f"{server}/bucket/t.txt")
+    S3SigV4QueryAuth(BotoCredentials(TEMP_AKID, TEMP_SECRET, "forged"), "s3", "us-east-1",
+                     expires=60).add_auth(request)
+    response = _send_botocore(request)
+    assert response.status_code == 400
+    assert _xml(response)["Code"] == "InvalidToken"
