@@ -826,8 +826,13 @@ class Verifier:
             digest = hashlib.sha256(token.encode("utf-8")).hexdigest()
             if not hmac.compare_digest(digest, key.session_token_sha256.lower()):
                 raise InvalidToken()
-            if key.expires_at is not None and now >= key.expires_at:
-                raise ExpiredToken()
+            expires_at = key.expires_at
+            if expires_at is not None:
+                if expires_at.tzinfo is None:
+                    # A store that keeps naive timestamps keeps them in UTC.
+                    expires_at = expires_at.replace(tzinfo=UTC)
+                if now >= expires_at:
+                    raise ExpiredToken()
         elif token is not None:
             raise InvalidToken()
         return key

@@ -549,3 +549,15 @@ def test_literal_plus_in_query_is_a_plus_sign() -> None:
     as_space = SignedRequest(method="GET", path="/", query="a=b%20c&a=x", headers=signed.headers)
     with pytest.raises(sigv4kit.SignatureDoesNotMatch):
         _verifier().verify_at(as_space, key=_record(None), now=WHEN)
+
+
+def test_naive_key_expiry_is_read_as_utc() -> None:
+    case = next(c for c in C_AUTH if c.name == "v4/get-vanilla-with-session-token/header")
+    token_hash = case.key.session_token_sha256
+    later = KeyRecord(access_key_id=AKID, secret_access_key=SECRET, principal="p",
+                      session_token_sha256=token_hash, expires_at=datetime(2015, 8, 30, 13, 0))
+    assert case.verifier.verify_at(case.request, key=later, now=WHEN).temporary
+    past = KeyRecord(access_key_id=AKID, secret_access_key=SECRET, principal="p",
+                     session_token_sha256=token_hash, expires_at=datetime(2015, 8, 30, 12, 0))
+    with pytest.raises(sigv4kit.ExpiredToken):
+        case.verifier.verify_at(case.request, key=past, now=WHEN)
