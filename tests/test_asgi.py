@@ -854,3 +854,16 @@ def test_botocore_presigned_with_session_token(server: str) -> None:
     response = _send_botocore(request)
     assert response.status_code == 400
     assert _xml(response)["Code"] == "InvalidToken"
+
+
+def test_unsigned_payload_under_s3_rules_streams_the_body(server: str) -> None:
+    body = b"not covered by the signature" * 500
+    host = server.removeprefix("http://")
+    signed = sigv4kit.sign(
+        "PUT", "/bucket/u", [("Host", host), ("Content-Length", str(len(body)))],
+        credentials=SIGV4, region="us-east-1", service="s3", now=datetime.now(UTC),
+        settings=SigningSettings.s3(), payload_hash="UNSIGNED-PAYLOAD",
+    )
+    headers = {k: v for k, v in signed.headers if k.lower() != "host"}
+    data = _ok(httpx.put(f"{server}/bucket/u", headers=headers, content=body))
+    assert data["body_sha256"] == hashlib.sha256(body).hexdigest()
