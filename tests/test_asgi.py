@@ -586,7 +586,9 @@ def test_websocket_handshake(store: MemoryKeyStore) -> None:
         )
         assert _websocket_status(url, presigned.removeprefix(url), {}) == 101
         assert _websocket_status(url, "/ws", {}) == 403
-        bad = {**headers, "Authorization": headers["Authorization"][:-1] + "0"}
+        authorization = headers["Authorization"]
+        flipped = authorization[:-1] + ("1" if authorization[-1] == "0" else "0")
+        bad = {**headers, "Authorization": flipped}
         assert _websocket_status(url, "/ws", bad) == 403
 
 
