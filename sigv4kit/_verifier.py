@@ -727,24 +727,14 @@ class Verifier:
         self, request_time: datetime, amz_date_text: str, expires: int | None, now: datetime
     ) -> None:
         max_skew = self.config.max_skew
-
-        def skewed() -> RequestTimeTooSkewed:
-            return RequestTimeTooSkewed(
-                fields=(
-                    ("RequestTime", amz_date_text),
-                    ("ServerTime", _iso(now)),
-                    ("MaxAllowedSkewMilliseconds", str(int(max_skew.total_seconds() * 1000))),
-                )
-            )
-
         if expires is None:
             if abs(now - request_time) > max_skew:
-                raise skewed()
+                raise self._skewed(amz_date_text, now)
             return
         # A presigned URL is valid from its date for `expires` seconds; one
         # dated too far in the future is a clock problem, not a long validity.
         if request_time - now > max_skew:
-            raise skewed()
+            raise self._skewed(amz_date_text, now)
         expiry = request_time + timedelta(seconds=expires)
         if now > expiry:
             raise AccessDenied(
@@ -755,6 +745,16 @@ class Verifier:
                     ("ServerTime", _iso(now)),
                 ),
             )
+
+    def _skewed(self, amz_date_text: str, now: datetime) -> RequestTimeTooSkewed:
+        milliseconds = int(self.config.max_skew.total_seconds() * 1000)
+        return RequestTimeTooSkewed(
+            fields=(
+                ("RequestTime", amz_date_text),
+                ("ServerTime", _iso(now)),
+                ("MaxAllowedSkewMilliseconds", str(milliseconds)),
+            )
+        )
 
     @staticmethod
     def _payload_hash(
