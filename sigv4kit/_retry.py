@@ -314,6 +314,10 @@ class _Verdict:
     server_delay: float | None = None
 
 
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 def _is_timeout(exc: Exception) -> bool:
     return isinstance(exc, httpx.TimeoutException)
 
@@ -374,12 +378,12 @@ class RetryTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             inner if isinstance(inner, httpx.AsyncBaseTransport) else None
         )
         self._owns_inner = inner is None
-        self._random = random or _random.random
-        self._sleep = sleep or time.sleep
-        self._async_sleep = async_sleep or asyncio.sleep
-        self._now = now or (lambda: datetime.now(UTC))
+        self._random = _random.random if random is None else random
+        self._sleep = time.sleep if sleep is None else sleep
+        self._async_sleep = asyncio.sleep if async_sleep is None else async_sleep
+        self._now = _utcnow if now is None else now
         self.limiter: AdaptiveRateLimiter | None = (
-            AdaptiveRateLimiter(monotonic or time.monotonic)
+            AdaptiveRateLimiter(time.monotonic if monotonic is None else monotonic)
             if self.policy.mode is RetryMode.ADAPTIVE
             else None
         )
