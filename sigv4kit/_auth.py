@@ -368,7 +368,7 @@ class SigV4Auth(httpx.Auth):
         request.extensions[RESIGN_EXTENSION] = Resigner(self, payload_hash)
         self._sign_with(request, credentials, payload_hash)
         response = yield request
-        if not (self.correct_clock_skew and _may_be_skew(response) and _is_replayable(request)):
+        if not (self.correct_clock_skew and _may_be_skew(response)):
             return
         details = parse_aws_error(response.status_code, response.headers, response.content)
         offset = skew_offset(
@@ -379,9 +379,12 @@ class SigV4Auth(httpx.Auth):
         )
         if offset is None:
             return
+        # Learned even when this request cannot be resent (a one-shot
+        # stream): the next request is signed at the service's time.
         self._offset.set(offset)
-        self._sign_with(request, credentials, payload_hash)
-        yield request
+        if _is_replayable(request):
+            self._sign_with(request, credentials, payload_hash)
+            yield request
 
     def sync_auth_flow(
         self, request: httpx.Request
