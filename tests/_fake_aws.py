@@ -96,7 +96,9 @@ class FakeService:
         raw_path = scope["raw_path"].decode("ascii")
         query = scope["query_string"].decode("ascii")
         url = f"http://{headers.get('host', '')}{raw_path}" + (f"?{query}" if query else "")
-        status, reply_headers, reply_body = self._decide(scope["method"], url, raw_path, headers, body)
+        status, reply_headers, reply_body = self._decide(
+            scope["method"], url, raw_path, headers, body
+        )
         now = self.clock()
         out = [(b"date", format_datetime(now, usegmt=True).encode())]
         out += [(k.encode(), v.encode()) for k, v in reply_headers.items()]

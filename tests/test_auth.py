@@ -8,11 +8,11 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
+from _fake_aws import FakeService, run_service
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
 
-from _fake_aws import FakeService, run_service
 from sigv4kit import (
     RESIGN_EXTENSION,
     SIGNING_RESULT_EXTENSION,
@@ -75,7 +75,9 @@ def _botocore_s3_signature(request: httpx.Request, body: bytes) -> str:
         headers={name: headers[name] for name in signed},
     )
     aws.context["timestamp"] = headers["x-amz-date"]
-    boto = S3SigV4Auth(BotoCredentials(CREDS.access_key_id, CREDS.secret_access_key), "s3", "us-east-1")
+    boto = S3SigV4Auth(
+        BotoCredentials(CREDS.access_key_id, CREDS.secret_access_key), "s3", "us-east-1"
+    )
     return str(boto.signature(boto.string_to_sign(aws, boto.canonical_request(aws)), aws))
 
 
@@ -100,9 +102,10 @@ def test_s3_stream_goes_unsigned_and_unbuffered() -> None:
     request = seen[0]
     assert request.content == b"a" * 10 + b"b" * 10
     assert request.headers["x-amz-content-sha256"] == "UNSIGNED-PAYLOAD"
-    assert _botocore_s3_signature(request, b"") == request.headers["authorization"].split(
-        "Signature="
-    )[1]
+    assert (
+        _botocore_s3_signature(request, b"")
+        == request.headers["authorization"].split("Signature=")[1]
+    )
 
 
 def test_stream_buffered_and_hashed_under_service_rules() -> None:
@@ -136,13 +139,16 @@ async def test_async_s3_stream_goes_unsigned() -> None:
 def test_stream_over_the_limit_names_the_options() -> None:
     auth = SigV4Auth(CREDS, region="us-east-1", service="execute-api", max_body_buffer=8)
     _, transport = _capture()
-    with httpx.Client(auth=auth, transport=transport) as client:
-        with pytest.raises(BodyTooLargeError) as info:
-            client.post("https://api.example.com/", content=_gen(b"12345", b"67890"))
+    with (
+        httpx.Client(auth=auth, transport=transport) as client,
+        pytest.raises(BodyTooLargeError) as info,
+    ):
+        client.post("https://api.example.com/", content=_gen(b"12345", b"67890"))
     message = str(info.value)
     assert "max_body_buffer=8" in message
     assert "content=" in message
-    assert "PayloadMode.UNSIGNED" in message and "SigningSettings.s3()" in message
+    assert "PayloadMode.UNSIGNED" in message
+    assert "SigningSettings.s3()" in message
     assert isinstance(info.value, BodyNotReadableError)
 
 
@@ -259,7 +265,8 @@ def test_presign_still_works() -> None:
         settings=SigningSettings.s3(),
         now=T0,
     )
-    assert "X-Amz-Signature=" in url and "X-Amz-Date=20260504T100000Z" in url
+    assert "X-Amz-Signature=" in url
+    assert "X-Amz-Date=20260504T100000Z" in url
 
 
 # --- clock skew (respx-free: a MockTransport with a server clock) ----------------

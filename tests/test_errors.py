@@ -50,7 +50,8 @@ def test_rest_xml_s3_error() -> None:
     assert error.status_code == 404
     assert error.request_id == "4442587FB7D0A2F9"
     assert error.details.host_id == "host-id-2"
-    assert "NoSuchKey" in str(error) and "4442587FB7D0A2F9" in str(error)
+    assert "NoSuchKey" in str(error)
+    assert "4442587FB7D0A2F9" in str(error)
 
 
 def test_query_protocol_error_response() -> None:
@@ -169,7 +170,8 @@ def test_entity_expansion_is_refused_safely() -> None:
 @given(status=st.integers(100, 599), body=st.binary(max_size=300))
 def test_parse_never_raises(status: int, body: bytes) -> None:
     details = parse_aws_error(status, {}, body)
-    assert isinstance(details.code, str) and details.code
+    assert isinstance(details.code, str)
+    assert details.code
 
 
 @settings(max_examples=100, deadline=None)
@@ -226,7 +228,8 @@ def test_signature_mismatch_names_first_differing_line() -> None:
     assert error.our_string_to_sign is not None
     assert error.our_string_to_sign.startswith("AWS4-HMAC-SHA256\n")
     assert "line 2 (canonical URI)" in str(error)
-    assert "'/a+b.txt'" in str(error) and "'/a%20b.txt'" in str(error)
+    assert "'/a+b.txt'" in str(error)
+    assert "'/a%20b.txt'" in str(error)
     assert error.request_id == "R1"
 
 
@@ -287,9 +290,8 @@ def test_sync_event_hook_raises() -> None:
         b"<Message>gone</Message></Error><RequestId>42</RequestId></ErrorResponse>",
     )
     hooks = {"response": [sigv4kit.raise_for_aws_error_hook]}
-    with httpx.Client(event_hooks=hooks) as client:
-        with pytest.raises(AWSServiceError) as info:
-            client.get("https://sqs.us-east-1.amazonaws.com/q")
+    with httpx.Client(event_hooks=hooks) as client, pytest.raises(AWSServiceError) as info:
+        client.get("https://sqs.us-east-1.amazonaws.com/q")
     assert info.value.code == "AWS.SimpleQueueService.NonExistentQueue"
     assert info.value.request_id == "42"
 
@@ -311,7 +313,9 @@ async def test_async_event_hook_raises() -> None:
 @respx.mock
 async def test_raise_for_unread_async_response_explains() -> None:
     respx.get("https://x.amazonaws.com/").respond(500)
-    async with httpx.AsyncClient() as client:
-        async with client.stream("GET", "https://x.amazonaws.com/") as response:
-            with pytest.raises(SigV4Error, match="aread"):
-                raise_for_aws_error(response)
+    async with (
+        httpx.AsyncClient() as client,
+        client.stream("GET", "https://x.amazonaws.com/") as response,
+    ):
+        with pytest.raises(SigV4Error, match="aread"):
+            raise_for_aws_error(response)

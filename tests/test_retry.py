@@ -10,8 +10,8 @@ from email.utils import format_datetime
 import httpx
 import pytest
 import respx
-
 from _fake_aws import FakeService, botocore_signature, run_service, xml_error
+
 from sigv4kit import (
     RETRY_ATTEMPTS_EXTENSION,
     AdaptiveRateLimiter,
@@ -294,10 +294,12 @@ def test_retried_responses_are_closed() -> None:
         status = 503 if n < 3 else 200
         return httpx.Response(status, stream=_TrackedStream(closed, f"r{n}"))
 
-    with httpx.Client(transport=_transport(httpx.MockTransport(handler))) as client:
-        with client.stream("GET", URL) as response:
-            assert response.status_code == 200
-            assert closed == ["r1", "r2"]
+    with (
+        httpx.Client(transport=_transport(httpx.MockTransport(handler))) as client,
+        client.stream("GET", URL) as response,
+    ):
+        assert response.status_code == 200
+        assert closed == ["r1", "r2"]
     assert closed == ["r1", "r2", "r3"]
 
 
@@ -309,10 +311,12 @@ async def test_async_retried_responses_are_closed() -> None:
         n = next(counter)
         return httpx.Response(503 if n < 2 else 200, stream=_TrackedStream(closed, f"r{n}"))
 
-    async with httpx.AsyncClient(transport=_transport(httpx.MockTransport(handler))) as client:
-        async with client.stream("GET", URL) as response:
-            assert response.status_code == 200
-            assert closed == ["r1"]
+    async with (
+        httpx.AsyncClient(transport=_transport(httpx.MockTransport(handler))) as client,
+        client.stream("GET", URL) as response,
+    ):
+        assert response.status_code == 200
+        assert closed == ["r1"]
     assert closed == ["r1", "r2"]
 
 
@@ -321,7 +325,9 @@ async def test_async_sequence_with_retry_after() -> None:
     route = respx.post(URL).mock(
         side_effect=[
             httpx.ConnectTimeout("slow"),
-            httpx.Response(400, json={"__type": "ThrottlingException"}, headers={"Retry-After": "2"}),
+            httpx.Response(
+                400, json={"__type": "ThrottlingException"}, headers={"Retry-After": "2"}
+            ),
             httpx.Response(200, json={"ok": True}),
         ]
     )
@@ -401,12 +407,14 @@ def test_adaptive_limiter_cubic() -> None:
     # CUBIC: on a throttle the rate drops to beta (0.7) times the measured rate
     assert 0.7 * 8 < rate < 0.7 * 10.5
     waits = [limiter.before_send() for _ in range(5)]
-    assert waits[0] == 0.0 and waits[-1] > 0.0
+    assert waits[0] == 0.0
+    assert waits[-1] > 0.0
     # and grows back along the cubic curve while successes keep coming at 10/s
     for _ in range(50):
         clock[0] += 0.1
         limiter.after_response(throttled=False)
-    assert limiter.rate is not None and limiter.rate > rate
+    assert limiter.rate is not None
+    assert limiter.rate > rate
 
 
 @respx.mock
@@ -427,7 +435,8 @@ def test_adaptive_transport_paces_after_throttling() -> None:
     with httpx.Client(transport=transport) as client:
         for _ in range(5):
             client.get(URL)
-    assert transport.limiter is not None and transport.limiter.enabled
+    assert transport.limiter is not None
+    assert transport.limiter.enabled
     assert any(s > 0 for s in sleeps)  # the token bucket made sends wait
 
 
@@ -499,8 +508,10 @@ def test_every_connection_error_retry_is_freshly_signed(
         auth=_auth(svc), transport=RetryTransport(Flaky(), sleep=lambda s: None)
     ) as client:
         assert client.get(f"{base}/q").status_code == 200
-    assert len(seen) == 2 and seen[0] != seen[1]
-    assert len(svc.attempts) == 1 and svc.attempts[0].valid
+    assert len(seen) == 2
+    assert seen[0] != seen[1]
+    assert len(svc.attempts) == 1
+    assert svc.attempts[0].valid
     assert svc.attempts[0].amz_date == seen[1][0]
 
 
@@ -528,14 +539,17 @@ def test_botocore_oracle_rejects_a_tampered_signature(service: tuple[FakeService
     assert not svc.attempts[0].valid
     headers = dict(svc.attempts[0].headers)
     headers["x-amz-date"] = "20200101T000000Z"
-    assert botocore_signature(
-        "GET",
-        f"{base}/q",
-        headers,
-        b"",
-        access_key=svc.access_key,
-        secret_key=svc.secret_key,
-        token="tok/en+1",
-        region=svc.region,
-        service=svc.service,
-    ) != svc.attempts[0].signature
+    assert (
+        botocore_signature(
+            "GET",
+            f"{base}/q",
+            headers,
+            b"",
+            access_key=svc.access_key,
+            secret_key=svc.secret_key,
+            token="tok/en+1",
+            region=svc.region,
+            service=svc.service,
+        )
+        != svc.attempts[0].signature
+    )
