@@ -63,9 +63,14 @@ RESIGN_EXTENSION = "sigv4kit.resign"
 #: Streams are buffered (to hash them) up to this many bytes by default.
 DEFAULT_MAX_BODY_BUFFER = 8 * 1024 * 1024
 
-# Statuses a service uses for "your clock is wrong" (S3 and most services
-# answer 403, EC2 400 RequestExpired / 401 AuthFailure).
-_SKEW_STATUSES = frozenset({400, 401, 403})
+# Statuses a service uses for "your clock is wrong" or "your token expired"
+# (S3 and most services answer 403, query services and EC2 400, EC2 401).
+# Only these responses' bodies are read by the auth.
+_AUTH_FAILURE_STATUSES = frozenset({400, 401, 403})
+
+
+# A service saying the session token expired (STS/query, S3, JSON services).
+_EXPIRED_TOKEN_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired"})
 
 
 class BodyTooLargeError(BodyNotReadableError):
@@ -198,8 +203,8 @@ class Resigner:
         return self._auth._sign_with(request, credentials, self._payload_hash)
 
 
-def _may_be_skew(response: httpx.Response) -> bool:
-    return response.status_code in _SKEW_STATUSES
+def _may_be_auth_failure(response: httpx.Response) -> bool:
+    return response.status_code in _AUTH_FAILURE_STATUSES
 
 
 class SigV4Auth(httpx.Auth):
@@ -225,7 +230,9 @@ class SigV4Auth(httpx.Auth):
     time is wrong (``RequestTimeTooSkewed``, ``RequestExpired``, "Signature
     expired", or a signature error while the service's ``Date`` is more than
     4 minutes from ours) sets :attr:`clock_offset` from its ``Date`` header,
-    and the request is signed again and resent once.
+    and the request is signed again and resent once. When the service says
+    the session token expired (``ExpiredToken``) and the provider can refresh,
+    the credentials are refreshed and the request resent once.
 
     Raises :class:`~sigv4kit.SigningError` subclasses for requests that
     cannot be signed (:class:`BodyTooLargeError`, an unsendable header
@@ -373,7 +380,7 @@ class SigV4Auth(httpx.Auth):
         request.extensions[RESIGN_EXTENSION] = Resigner(self, payload_hash)
         self._sign_with(request, credentials, payload_hash)
         response = yield request
-        if not (self.correct_clock_skew and _may_be_skew(response)):
+        if not (self.correct_clock_skew and _may_be_auth_failure(response)):
             return
         details = parse_aws_error(response.status_code, response.headers, response.content)
         offset = skew_offset(
@@ -391,22 +398,35 @@ class SigV4Auth(httpx.Auth):
             self._sign_with(request, credentials, payload_hash)
             yield request
 
+    def _expired(self, response: httpx.Response, request: httpx.Request) -> bool:
+        """True when the service said the session token expired."""
+        if not (_may_be_auth_failure(response) and _is_replayable(request)):
+            return False
+        details = parse_aws_error(response.status_code, response.headers, response.content)
+        return details.code in _EXPIRED_TOKEN_CODES
+
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
         payload_hash, must_buffer = self._payload_plan(request)
         if must_buffer:
             self._buffer_body(request)
-        flow = self._flow(request, self.provider.resolve(), payload_hash)
+        credentials = self.provider.resolve()
+        flow = self._flow(request, credentials, payload_hash)
         request = next(flow)
         while True:
             response = yield request
-            if self.correct_clock_skew and _may_be_skew(response):
+            if _may_be_auth_failure(response):
                 response.read()
             try:
                 request = flow.send(response)
             except StopIteration:
-                return
+                break
+        # Expired temporary credentials: refresh them (when the provider can)
+        # and send once more, instead of failing until the next refresh.
+        if self._expired(response, request) and self.provider.invalidate(credentials):
+            self._sign_with(request, self.provider.resolve(), payload_hash)
+            yield request
 
     async def async_auth_flow(
         self, request: httpx.Request
@@ -419,12 +439,15 @@ class SigV4Auth(httpx.Auth):
         request = next(flow)
         while True:
             response = yield request
-            if self.correct_clock_skew and _may_be_skew(response):
+            if _may_be_auth_failure(response):
                 await response.aread()
             try:
                 request = flow.send(response)
             except StopIteration:
-                return
+                break
+        if self._expired(response, request) and self.provider.invalidate(credentials):
+            self._sign_with(request, await self.provider.resolve_async(), payload_hash)
+            yield request
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         # Drivers that call auth_flow directly get the sync flow.

@@ -113,6 +113,15 @@ class CredentialsProvider(abc.ABC):
         """:meth:`resolve` without blocking the event loop."""
         return await asyncio.to_thread(self.resolve)
 
+    def invalidate(self, credentials: Credentials) -> bool:
+        """Forget ``credentials`` after a service called them expired.
+
+        Returns True when the next :meth:`resolve` will fetch new ones (the
+        auth then retries the request once); False for sources that cannot
+        refresh, such as fixed keys.
+        """
+        return False
+
 
 class StaticCredentialsProvider(CredentialsProvider):
     """Always the same credentials."""
@@ -266,6 +275,14 @@ class RefreshableCredentialsProvider(CredentialsProvider):
             type(exc).__name__,
             exc,
         )
+
+    def invalidate(self, credentials: Credentials) -> bool:
+        with self._lock:
+            # Only the credentials that failed are dropped: when many requests
+            # fail at once, the first refresh serves them all.
+            if self._current is not None and self._current.credentials == credentials:
+                self._current = None
+        return True
 
     def resolve(self) -> Credentials:
         credentials, must_wait = self._state()
@@ -481,6 +498,10 @@ class SharedFilesCredentialsProvider(CredentialsProvider):
     def resolve(self) -> Credentials:
         return self._provider().resolve()
 
+    def invalidate(self, credentials: Credentials) -> bool:
+        loaded = self._loaded
+        return loaded.invalidate(credentials) if loaded is not None else False
+
     async def resolve_async(self) -> Credentials:
         loaded = self._loaded
         if loaded is None:
@@ -589,6 +610,10 @@ class ChainCredentialsProvider(CredentialsProvider):
 
     def _not_found(self, reasons: list[str]) -> CredentialsNotFoundError:
         return CredentialsNotFoundError("no credentials found; tried: " + "; ".join(reasons))
+
+    def invalidate(self, credentials: Credentials) -> bool:
+        found = self._found
+        return found.invalidate(credentials) if found is not None else False
 
     def resolve(self) -> Credentials:
         if self._found is not None:

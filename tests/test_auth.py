@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 from collections.abc import AsyncIterator, Iterator
@@ -19,7 +20,9 @@ from sigv4kit import (
     BodyNotReadableError,
     BodyTooLargeError,
     Credentials,
+    ExpiringCredentials,
     PayloadMode,
+    RefreshableCredentialsProvider,
     Resigner,
     RetryTransport,
     SigningResult,
@@ -436,3 +439,68 @@ async def test_async_twenty_minutes_off(service: tuple[FakeService, str]) -> Non
         assert (await client.post(f"{base}/b", content=b"2")).status_code == 200
     assert len(svc.attempts) == 3
     assert [a.valid for a in svc.attempts] == [True, True, True]
+
+
+# --- expired session tokens -----------------------------------------------------
+
+
+def _token_checking_transport() -> tuple[list[str], httpx.MockTransport]:
+    tokens: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        token = request.headers["x-amz-security-token"]
+        tokens.append(token)
+        if token == "token-1":
+            body = (
+                b"<ErrorResponse><Error><Code>ExpiredToken</Code><Message>The security token "
+                b"included in the request is expired</Message></Error></ErrorResponse>"
+            )
+            return httpx.Response(400, content=body)
+        return httpx.Response(200)
+
+    return tokens, httpx.MockTransport(handler)
+
+
+def _refreshing_provider() -> tuple[list[int], RefreshableCredentialsProvider]:
+    calls: list[int] = []
+
+    def refresh() -> ExpiringCredentials:
+        calls.append(1)
+        n = len(calls)
+        return ExpiringCredentials(
+            Credentials("AKIDTMP", "secret", f"token-{n}"), datetime.now(UTC) + timedelta(hours=1)
+        )
+
+    return calls, RefreshableCredentialsProvider(refresh)
+
+
+def test_expired_token_refreshes_and_resends_once() -> None:
+    tokens, transport = _token_checking_transport()
+    calls, provider = _refreshing_provider()
+    auth = SigV4Auth(provider, region="us-east-1", service="sts")
+    with httpx.Client(auth=auth, transport=transport) as client:
+        assert client.get("https://sts.amazonaws.com/").status_code == 200
+        assert client.get("https://sts.amazonaws.com/").status_code == 200
+    assert tokens == ["token-1", "token-2", "token-2"]
+    assert len(calls) == 2
+
+
+async def test_async_expired_token_refreshes_and_resends_once() -> None:
+    tokens, transport = _token_checking_transport()
+    calls, provider = _refreshing_provider()
+    auth = SigV4Auth(provider, region="us-east-1", service="sts")
+    async with httpx.AsyncClient(auth=auth, transport=transport) as client:
+        results = await asyncio.gather(
+            *(client.get("https://sts.amazonaws.com/") for _ in range(5))
+        )
+    assert [r.status_code for r in results] == [200] * 5
+    assert len(calls) == 2  # one refresh for all five expired requests
+    assert sorted(tokens) == ["token-1"] * 5 + ["token-2"] * 5
+
+
+def test_expired_token_with_fixed_keys_is_returned() -> None:
+    tokens, transport = _token_checking_transport()
+    auth = SigV4Auth(Credentials("AKID", "s", "token-1"), region="us-east-1", service="sts")
+    with httpx.Client(auth=auth, transport=transport) as client:
+        assert client.get("https://sts.amazonaws.com/").status_code == 400
+    assert tokens == ["token-1"]
