@@ -11,8 +11,11 @@ import httpx
 import pytest
 from _fake_aws import FakeService, run_service
 from botocore.auth import S3SigV4Auth
+from botocore.auth import SigV4Auth as BotoSigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sigv4kit import (
     RESIGN_EXTENSION,
@@ -506,3 +509,47 @@ def test_expired_token_with_fixed_keys_is_returned() -> None:
     with httpx.Client(auth=auth, transport=transport) as client:
         assert client.get("https://sts.amazonaws.com/").status_code == 400
     assert tokens == ["token-1"]
+
+
+# --- differential: whatever httpx sends after SigV4Auth verifies with botocore ----
+
+_TOKEN = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=8)
+_VALUE = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    method=st.sampled_from(["GET", "POST", "PUT", "DELETE"]),
+    segments=st.lists(_TOKEN, max_size=3),
+    query=st.lists(st.tuples(_TOKEN, _VALUE), max_size=4),
+    headers=st.dictionaries(_TOKEN.map(lambda t: "x-test-" + t), _VALUE, max_size=3),
+    body=st.binary(max_size=64),
+    token=st.one_of(st.none(), _VALUE.filter(bool)),
+)
+def test_signed_requests_verify_with_botocore(
+    method: str,
+    segments: list[str],
+    query: list[tuple[str, str]],
+    headers: dict[str, str],
+    body: bytes,
+    token: str | None,
+) -> None:
+    creds = Credentials("AKIDPROP", "secret/prop+key", token)
+    auth = SigV4Auth(creds, region="eu-west-1", service="svc", clock=lambda: T0)
+    seen, transport = _capture()
+    url = "https://svc.example.com/" + "/".join(segments)
+    with httpx.Client(auth=auth, transport=transport) as client:
+        client.request(method, url, params=query, headers=headers, content=body)
+    sent = seen[0]
+    wire = {k.decode().lower(): v.decode() for k, v in sent.headers.raw}
+    signed = wire["authorization"].split("SignedHeaders=")[1].split(",")[0].split(";")
+    aws = AWSRequest(
+        method=method,
+        url=f"https://svc.example.com{sent.url.raw_path.decode()}",
+        data=body,
+        headers={name: wire[name] for name in signed},
+    )
+    aws.context["timestamp"] = wire["x-amz-date"]
+    boto = BotoSigV4Auth(BotoCredentials("AKIDPROP", "secret/prop+key", token), "svc", "eu-west-1")
+    expected = boto.signature(boto.string_to_sign(aws, boto.canonical_request(aws)), aws)
+    assert wire["authorization"].endswith(f"Signature={expected}")
