@@ -222,12 +222,7 @@ class RefreshableCredentialsProvider(CredentialsProvider):
             return None, True
         if current.expires_at is None:
             return current.credentials, False
-        remaining = current.expires_at - self._clock()
-        if remaining <= self._mandatory:
-            return current.credentials, True
-        if remaining <= self._advisory:
-            return current.credentials, False
-        return current.credentials, False
+        return current.credentials, current.expires_at - self._clock() <= self._mandatory
 
     def _needs_advisory(self) -> bool:
         current = self._current
@@ -474,10 +469,10 @@ class SharedFilesCredentialsProvider(CredentialsProvider):
         )
         if command:
             first = run_credential_process(command)
-            provider = RefreshableCredentialsProvider(lambda: run_credential_process(command))
-            provider._current = first
             if first.expires_at is None:
                 return StaticCredentialsProvider(first.credentials)
+            provider = RefreshableCredentialsProvider(lambda: run_credential_process(command))
+            provider._current = first  # already fetched: no second run before it ages
             return provider
         static = _static_from(config_section, f"{where} in {self.config_file}")
         if static is not None:
