@@ -21,6 +21,7 @@ needs around one signing path:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -52,6 +53,8 @@ __all__ = [
     "presign",
     "sign_httpx_request",
 ]
+
+_log = logging.getLogger("sigv4kit.auth")
 
 #: A clock returns the current time as an aware UTC datetime.
 Clock = Callable[[], datetime]
@@ -203,6 +206,16 @@ class Resigner:
         return self._auth._sign_with(request, credentials, self._payload_hash)
 
 
+def _redacted_canonical(text: str) -> str:
+    # botocore logs the canonical request with the session token in it; we
+    # do not (smithy-rs redacts the same way).
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if line.startswith("x-amz-security-token:"):
+            lines[index] = "x-amz-security-token:** REDACTED **"
+    return "\n".join(lines)
+
+
 def _may_be_auth_failure(response: httpx.Response) -> bool:
     return response.status_code in _AUTH_FAILURE_STATUSES
 
@@ -302,6 +315,14 @@ class SigV4Auth(httpx.Auth):
             payload_hash=payload_hash,
         )
         request.extensions[SIGNING_RESULT_EXTENSION] = result
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug(
+                "signed %s %s\nCanonicalRequest:\n%s\nStringToSign:\n%s",
+                request.method,
+                request.url.path,
+                _redacted_canonical(str(result.canonical_request)),
+                result.string_to_sign,
+            )
         return result
 
     def _payload_plan(self, request: httpx.Request) -> tuple[str | None, bool]:

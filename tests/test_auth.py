@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -553,3 +554,16 @@ def test_signed_requests_verify_with_botocore(
     boto = BotoSigV4Auth(BotoCredentials("AKIDPROP", "secret/prop+key", token), "svc", "eu-west-1")
     expected = boto.signature(boto.string_to_sign(aws, boto.canonical_request(aws)), aws)
     assert wire["authorization"].endswith(f"Signature={expected}")
+
+
+def test_debug_log_shows_canonical_request_without_secrets(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    creds = Credentials("AKIDLOG", "very-secret-key", "very-secret-token")
+    auth = SigV4Auth(creds, region="us-east-1", service="svc", clock=lambda: T0)
+    with caplog.at_level(logging.DEBUG, logger="sigv4kit.auth"):
+        next(auth.sync_auth_flow(httpx.Request("GET", "https://svc.example.com/a?b=1")))
+    assert "CanonicalRequest:\nGET\n/a\nb=1\n" in caplog.text
+    assert "x-amz-security-token:** REDACTED **" in caplog.text
+    assert "StringToSign:\nAWS4-HMAC-SHA256\n20260504T100000Z\n" in caplog.text
+    assert "very-secret" not in caplog.text
