@@ -319,3 +319,12 @@ async def test_raise_for_unread_async_response_explains() -> None:
     ):
         with pytest.raises(SigV4Error, match="aread"):
             raise_for_aws_error(response)
+
+
+@pytest.mark.parametrize("module", ["_auth", "_errors", "_providers", "_retry", "_skew"])
+def test_client_modules_are_exported(module: str) -> None:
+    import importlib
+
+    mod = importlib.import_module(f"sigv4kit.{module}")
+    assert [name for name in mod.__all__ if name not in sigv4kit.__all__] == []
+    assert all(hasattr(mod, name) for name in mod.__all__)
