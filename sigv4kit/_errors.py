@@ -137,11 +137,29 @@ class AWSServiceError(SigV4Error):
             text += f" [request id {self.request_id}]"
         return text
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Picklable (process pools, task queues); the live response is not.
+        return (
+            _rebuild_error,
+            (type(self), self.code, self.message, self.status_code, self.request_id, self.details),
+        )
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(code={self.code!r}, status_code={self.status_code}, "
             f"request_id={self.request_id!r})"
         )
+
+
+def _rebuild_error(
+    cls: type[AWSServiceError],
+    code: str,
+    message: str,
+    status_code: int,
+    request_id: str | None,
+    details: AWSErrorDetails,
+) -> AWSServiceError:
+    return cls(code, message, status_code, request_id, None, details=details)
 
 
 class ThrottlingError(AWSServiceError):

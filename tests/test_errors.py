@@ -328,3 +328,20 @@ def test_client_modules_are_exported(module: str) -> None:
     mod = importlib.import_module(f"sigv4kit.{module}")
     assert [name for name in mod.__all__ if name not in sigv4kit.__all__] == []
     assert all(hasattr(mod, name) for name in mod.__all__)
+
+
+def test_errors_pickle_without_the_response() -> None:
+    import pickle
+
+    body = b"<Error><Code>NoSuchKey</Code><Message>gone</Message><RequestId>R9</RequestId></Error>"
+    error = _error(httpx.Response(404, content=body))
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is NotFoundError
+    assert (copy.code, copy.message, copy.status_code, copy.request_id) == (
+        "NoSuchKey",
+        "gone",
+        404,
+        "R9",
+    )
+    assert copy.response is None
+    assert str(copy) == str(error)
