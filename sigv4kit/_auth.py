@@ -109,9 +109,8 @@ def _is_replayable(request: httpx.Request) -> bool:
     return isinstance(request.stream, httpx.ByteStream)
 
 
-def _check_sendable(request: httpx.Request) -> None:
-    raw = request.headers.raw
-    values = b" ".join([value for _, value in raw])
+def _check_sendable(raw: list[tuple[bytes, bytes]]) -> None:
+    values = b"".join([value for _, value in raw])
     if b"\r" not in values and b"\n" not in values and b"\x00" not in values:
         return
     for name, value in raw:
@@ -151,7 +150,9 @@ def sign_httpx_request(
     hashed but the body is an unread stream (pass ``payload_hash`` then),
     and the :func:`~sigv4kit.sign` errors.
     """
-    _check_sendable(request)
+    headers = request.headers
+    raw = headers.raw
+    _check_sendable(raw)
     body = None
     if payload_hash is None and _payload_mode(settings) is PayloadMode.SHA256:
         body = _request_body(request)
@@ -159,7 +160,7 @@ def sign_httpx_request(
     result = sign(
         request.method,
         target,
-        request.headers.multi_items(),
+        headers.multi_items(),
         credentials=credentials,
         region=region,
         service=service,
@@ -172,13 +173,12 @@ def sign_httpx_request(
     )
     if result.target != target:
         request.url = request.url.copy_with(raw_path=result.target.encode("ascii"))
-    # One rebuild instead of a delete/set per header (each is a scan of the
-    # headers): kept headers keep their exact bytes and order, the signer's
-    # go last, as before.
-    removed = {name.encode("ascii") for name in result.removed_headers}
-    raw = [(name, value) for name, value in request.headers.raw if name.lower() not in removed]
-    raw += [(name.encode(), value.encode()) for name, value in result.added_headers]
-    request.headers = httpx.Headers(raw)
+    present = {name.lower() for name, _ in raw}
+    for name in result.removed_headers:
+        if name.encode("ascii") in present:
+            del headers[name]
+    for name, value in result.added_headers:
+        headers[name] = value
     return result
 
 
@@ -285,10 +285,11 @@ class SigV4Auth(httpx.Auth):
         self._offset = ClockOffset()
 
     def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(credentials={self.provider!r}, "
-            f"region={self.region!r}, service={self.service!r})"
-        )
+        if isinstance(self.credentials, Credentials):
+            source = f"access_key_id={self.credentials.access_key_id!r}"
+        else:
+            source = f"provider={type(self.provider).__name__}"
+        return f"{type(self).__name__}({source}, region={self.region!r}, service={self.service!r})"
 
     @property
     def clock_offset(self) -> timedelta:
