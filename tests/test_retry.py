@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import threading
 from collections.abc import Iterator
@@ -11,6 +12,8 @@ import httpx
 import pytest
 import respx
 from _fake_aws import FakeService, botocore_signature, run_service, xml_error
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sigv4kit import (
     RETRY_ATTEMPTS_EXTENSION,
@@ -553,3 +556,39 @@ def test_botocore_oracle_rejects_a_tampered_signature(service: tuple[FakeService
         )
         != svc.attempts[0].signature
     )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    outcomes=st.lists(
+        st.sampled_from([200, 400, 403, 429, 500, 503, "connect", "timeout"]),
+        min_size=1,
+        max_size=12,
+    ),
+    max_attempts=st.integers(1, 4),
+    capacity=st.integers(0, 40),
+)
+def test_retry_invariants(outcomes: list[object], max_attempts: int, capacity: int) -> None:
+    script = list(outcomes)
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        outcome = script.pop(0) if script else 200
+        if outcome == "connect":
+            raise httpx.ConnectError("refused")
+        if outcome == "timeout":
+            raise httpx.ReadTimeout("slow")
+        assert isinstance(outcome, int)
+        return httpx.Response(outcome)
+
+    policy = RetryPolicy(max_attempts=max_attempts, quota_capacity=capacity)
+    transport = RetryTransport(httpx.MockTransport(handler), policy=policy, sleep=lambda s: None)
+    with httpx.Client(transport=transport) as client:
+        for _ in range(3):
+            before = calls
+            with contextlib.suppress(httpx.TransportError):
+                client.get(URL)
+            assert 1 <= calls - before <= max_attempts
+            assert 0 <= transport.quota.available <= capacity
