@@ -22,15 +22,23 @@ needs around one signing path:
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Callable, Generator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import httpx
 
 from ._canonical import UNSIGNED_PAYLOAD
+from ._chunked import (
+    ChunkChain,
+    ChunkedEncoding,
+    StreamingMode,
+    aiter_encoded,
+    encoded_length,
+    iter_encoded,
+)
 from ._credentials import Credentials
 from ._errors import SIGNING_RESULT_EXTENSION, parse_aws_error
-from ._exceptions import BodyNotReadableError, InvalidHeaderError
+from ._exceptions import BodyNotReadableError, InvalidHeaderError, SigningError
 from ._providers import CredentialsProvider, StaticCredentialsProvider
 from ._settings import (
     PayloadChecksumKind,
@@ -39,7 +47,7 @@ from ._settings import (
     SigningAlgorithm,
     SigningSettings,
 )
-from ._signing import SigningResult, sign
+from ._signing import SigningResult, derive_signing_key, sign
 from ._skew import ClockOffset, skew_offset
 
 __all__ = [
@@ -119,6 +127,130 @@ def _check_sendable(raw: list[tuple[bytes, bytes]]) -> None:
                 f"header {name.decode('latin-1')!r} has a value with CR, LF or NUL, "
                 "which httpx cannot send"
             )
+
+
+_STREAMING_VALUES = frozenset(mode.value for mode in StreamingMode)
+
+
+class _AwsChunkedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """Frames a request's stream as aws-chunked while httpx sends it.
+
+    Holds one chunk at a time. Checks that the source yields exactly the
+    declared decoded length, since the server checks it too.
+    """
+
+    def __init__(
+        self,
+        source: httpx.SyncByteStream | httpx.AsyncByteStream,
+        encoding: ChunkedEncoding,
+        chain: ChunkChain | None,
+        decoded_length: int,
+    ) -> None:
+        self.source = source
+        self.encoding = encoding
+        self.chain = chain
+        self.decoded_length = decoded_length
+
+    def _count(self, seen: int) -> None:
+        if seen > self.decoded_length:
+            raise BodyNotReadableError(
+                f"the request body yielded more than its declared {self.decoded_length} bytes"
+            )
+
+    def _check_end(self, seen: int) -> None:
+        if seen != self.decoded_length:
+            raise BodyNotReadableError(
+                f"the request body yielded {seen} bytes, not its declared {self.decoded_length}"
+            )
+
+    def __iter__(self) -> Iterator[bytes]:
+        source = self.source
+        if not isinstance(source, httpx.SyncByteStream):
+            raise BodyNotReadableError("the request body is an async stream; use httpx.AsyncClient")
+        seen = 0
+
+        def counted() -> Iterator[bytes]:
+            nonlocal seen
+            for data in source:
+                seen += len(data)
+                self._count(seen)
+                yield data
+            self._check_end(seen)
+
+        for piece in iter_encoded(counted(), self.encoding, self.chain):
+            yield bytes(piece)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        source = self.source
+        if not isinstance(source, httpx.AsyncByteStream):
+            raise BodyNotReadableError("the request body is a sync stream; use httpx.Client")
+        seen = 0
+
+        async def counted() -> AsyncIterator[bytes]:
+            nonlocal seen
+            async for data in source:
+                seen += len(data)
+                self._count(seen)
+                yield data
+            self._check_end(seen)
+
+        async for piece in aiter_encoded(counted(), self.encoding, self.chain):
+            yield bytes(piece)
+
+
+def _prepare_chunked(request: httpx.Request, encoding: ChunkedEncoding) -> None:
+    """Set the aws-chunked headers (they are signed) on a streamed request."""
+    if isinstance(request.stream, _AwsChunkedStream):
+        return  # already prepared: this is a re-sign
+    declared = request.headers.get("content-length")
+    if declared is None or not declared.isdigit():
+        raise BodyNotReadableError(
+            "aws-chunked uploads must declare the body's length up front "
+            "(x-amz-decoded-content-length): set a Content-Length header, or pass a "
+            "file object whose size httpx can read"
+        )
+    decoded = int(declared)
+    if "transfer-encoding" in request.headers:
+        del request.headers["transfer-encoding"]
+    existing = [
+        v.strip() for v in request.headers.get("content-encoding", "").split(",") if v.strip()
+    ]
+    request.headers["Content-Encoding"] = ", ".join(
+        ["aws-chunked", *[v for v in existing if v != "aws-chunked"]]
+    )
+    request.headers["x-amz-decoded-content-length"] = str(decoded)
+    if encoding.checksum is not None:
+        request.headers["x-amz-trailer"] = encoding.checksum.header_name
+    request.headers["Content-Length"] = str(encoded_length(decoded, encoding))
+
+
+def _install_chunked(
+    request: httpx.Request,
+    encoding: ChunkedEncoding,
+    credentials: Credentials,
+    result: SigningResult,
+    region: str,
+    service: str,
+) -> None:
+    """Wrap the body in the encoder, its chunk chain seeded by this signature."""
+    stream = request.stream
+    if isinstance(stream, _AwsChunkedStream):
+        stream = stream.source
+    assert isinstance(stream, httpx.SyncByteStream | httpx.AsyncByteStream)
+    chain = None
+    if encoding.mode.signed_chunks:
+        sts = result.string_to_sign
+        key = derive_signing_key(
+            credentials.secret_access_key, sts.scope.date, region, service
+        )
+        chain = ChunkChain(
+            signing_key=key,
+            amz_date=sts.amz_date,
+            scope=str(sts.scope),
+            seed_signature=result.signature,
+        )
+    decoded = int(request.headers["x-amz-decoded-content-length"])
+    request.stream = _AwsChunkedStream(stream, encoding, chain, decoded)
 
 
 def _payload_mode(settings: SigningSettings) -> PayloadMode:
@@ -238,6 +370,11 @@ class SigV4Auth(httpx.Auth):
     Streamed bodies: under settings with the ``x-amz-content-sha256`` header
     (S3) they are sent as ``UNSIGNED-PAYLOAD`` without reading them; else
     they are read into memory to hash them, up to ``max_body_buffer`` bytes.
+    With ``chunked=ChunkedEncoding(mode=..., checksum=...)`` a streamed body
+    is sent ``aws-chunked`` instead, in constant memory: each chunk signed
+    (chained from the request's signature) as it is sent, with an optional
+    trailing checksum. The stream must declare its length (a
+    ``Content-Length`` header, or a file object whose size httpx reads).
 
     With ``correct_clock_skew`` (the default), a response saying the request
     time is wrong (``RequestTimeTooSkewed``, ``RequestExpired``, "Signature
@@ -264,7 +401,10 @@ class SigV4Auth(httpx.Auth):
         clock: Clock | None = None,
         max_body_buffer: int = DEFAULT_MAX_BODY_BUFFER,
         correct_clock_skew: bool = True,
+        chunked: ChunkedEncoding | None = None,
     ) -> None:
+        if chunked is not None and self.algorithm is not SigningAlgorithm.SIGV4:
+            raise SigningError("aws-chunked uploads are not supported with SigV4A yet")
         if isinstance(credentials, CredentialsProvider):
             self.provider: CredentialsProvider = credentials
         else:
@@ -282,6 +422,7 @@ class SigV4Auth(httpx.Auth):
         self.clock: Clock = clock or _system_clock
         self.max_body_buffer = max_body_buffer
         self.correct_clock_skew = correct_clock_skew
+        self.chunked = chunked
         self._offset = ClockOffset()
 
     def __repr__(self) -> str:
@@ -316,6 +457,10 @@ class SigV4Auth(httpx.Auth):
             payload_hash=payload_hash,
         )
         request.extensions[SIGNING_RESULT_EXTENSION] = result
+        if self.chunked is not None and payload_hash in _STREAMING_VALUES:
+            _install_chunked(
+                request, self.chunked, credentials, result, self.region, self.service
+            )
         if _log.isEnabledFor(logging.DEBUG):
             _log.debug(
                 "signed %s %s\nCanonicalRequest:\n%s\nStringToSign:\n%s",
@@ -328,6 +473,10 @@ class SigV4Auth(httpx.Auth):
 
     def _payload_plan(self, request: httpx.Request) -> tuple[str | None, bool]:
         """(payload hash to sign with, must the stream be buffered first)."""
+        if self.chunked is not None and not _has_content(request):
+            # A stream goes out aws-chunked: each chunk signed as it is sent.
+            _prepare_chunked(request, self.chunked)
+            return self.chunked.mode.value, False
         if _payload_mode(self.settings) is not PayloadMode.SHA256 or _has_content(request):
             return None, False
         if self.settings.payload_checksum is PayloadChecksumKind.X_AMZ_CONTENT_SHA256:
