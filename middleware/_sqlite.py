@@ -306,6 +306,7 @@ class SQLiteKeyStore:
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._bg_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._bg_conn: sqlite3.Connection | None = None
         self._stop = threading.Event()
@@ -558,7 +559,8 @@ class SQLiteKeyStore:
     def _load_record(self, access_key_id: str) -> KeyRecord | None:
         with self._read() as conn:
             row = conn.execute(
-                "SELECT principal, status, secret_envelope, expires_at, session_token_sha256 "
+                "SELECT principal, status, CAST(secret_envelope AS BLOB) AS secret_envelope, "
+                "expires_at, session_token_sha256 "
                 "FROM access_keys WHERE access_key_id = ?",
                 (access_key_id,),
             ).fetchone()
@@ -644,6 +646,12 @@ class SQLiteKeyStore:
             logger.warning("could not check the key database for changes: %s", exc)
 
     def _flush_pending(self) -> int:
+        # One flush at a time, so flush() returns only after a batch the
+        # background thread took earlier has been written too.
+        with self._flush_lock:
+            return self._flush_pending_locked()
+
+    def _flush_pending_locked(self) -> int:
         with self._pending_lock:
             batch, self._pending = self._pending, {}
             dropped, self._dropped_uses = self._dropped_uses, 0
@@ -1119,7 +1127,8 @@ class SQLiteKeyStore:
             with self._transaction() as conn:
                 before = self._generation(conn)
                 rows = conn.execute(
-                    "SELECT access_key_id, secret_envelope, master_key_id FROM access_keys"
+                    "SELECT access_key_id, CAST(secret_envelope AS BLOB) AS secret_envelope, "
+                    "master_key_id FROM access_keys"
                 ).fetchall()
                 for row in rows:
                     kid = row["access_key_id"]

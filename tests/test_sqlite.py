@@ -1,0 +1,189 @@
+"""SQLite specifics: URLs, schema versions, WAL, several processes on one file."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sigv4kit.middleware import (
+    SCHEMA_VERSION,
+    MasterKey,
+    SchemaVersionError,
+    SQLiteKeyStore,
+    StoreError,
+    StoreUnavailableError,
+    open_store,
+    sqlite_path_from_url,
+)
+
+WORKER = Path(__file__).with_name("_store_worker.py")
+
+
+# -- URLs ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("sqlite:///keys.db", "keys.db"),
+        ("sqlite:///data/keys.db", "data/keys.db"),
+        ("sqlite:////var/lib/app/keys.db", "/var/lib/app/keys.db"),
+        ("SQLITE:///keys.db", "keys.db"),
+    ],
+)
+def test_sqlite_urls(url: str, path: str) -> None:
+    assert sqlite_path_from_url(url) == path
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("", "empty"),
+        ("keys.db", "has no scheme"),
+        ("mysql://u@h/db", "no access-key store backend handles the URL scheme 'mysql'"),
+        ("redis://localhost", "scheme 'redis'"),
+        ("postgresql://u@h/db", "postgresql:// stores are not supported yet"),
+        ("postgres://u@h/db", "not supported yet"),
+        ("sqlite://host/keys.db", "names a host"),
+        ("sqlite:///", "no database path"),
+        ("sqlite:///:memory:", "in-memory"),
+        ("sqlite:///keys.db?mode=ro", "query or fragment"),
+        ("sqlite:///dir/", "does not name a database file"),
+    ],
+)
+def test_bad_urls(url: str, message: str) -> None:
+    with pytest.raises(StoreError, match=message):
+        open_store(url)
+
+
+async def test_open_store_relative_and_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SIGV4KIT_MASTER_KEY", raising=False)
+    monkeypatch.delenv("SIGV4KIT_MASTER_KEY_FILE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    relative = open_store("sqlite:///rel.db")
+    absolute = open_store(f"sqlite:///{tmp_path}/abs.db")  # tmp_path starts with "/"
+    try:
+        assert isinstance(relative, SQLiteKeyStore) and isinstance(absolute, SQLiteKeyStore)
+        assert (tmp_path / "rel.db").exists() and (tmp_path / "rel.db.key").exists()
+        assert (tmp_path / "abs.db").exists()
+    finally:
+        await relative.aclose()
+        await absolute.aclose()
+
+
+def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreUnavailableError, match="directory does not exist"):
+        SQLiteKeyStore(tmp_path / "nope" / "k.db", master_key=MasterKey.generate())
+
+
+def test_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "k.db"
+    path.write_bytes(b"this is not a database file" * 100)
+    with pytest.raises(StoreUnavailableError, match="k.db"):
+        SQLiteKeyStore(path, master_key=MasterKey.generate())
+
+
+# -- schema --------------------------------------------------------------------------
+
+
+async def test_schema_is_versioned_wal_and_private(tmp_path: Path) -> None:
+    path = tmp_path / "k.db"
+    store = SQLiteKeyStore(path, master_key=MasterKey.generate())
+    try:
+        assert store.schema_version() == SCHEMA_VERSION == 1
+    finally:
+        await store.aclose()
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        rows = conn.execute("SELECT version, description FROM schema_migrations").fetchall()
+        assert [r[0] for r in rows] == [1]
+    finally:
+        conn.close()
+    assert path.stat().st_mode & 0o077 == 0
+
+
+async def test_reopening_does_not_migrate_twice(tmp_path: Path) -> None:
+    key = MasterKey.generate()
+    for _ in range(3):
+        store = SQLiteKeyStore(tmp_path / "k.db", master_key=key)
+        await store.aclose()
+    conn = sqlite3.connect(tmp_path / "k.db")
+    try:
+        assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == 1
+    finally:
+        conn.close()
+
+
+async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    key = MasterKey.generate()
+    store = SQLiteKeyStore(tmp_path / "k.db", master_key=key)
+    await store.aclose()
+    conn = sqlite3.connect(tmp_path / "k.db")
+    with conn:
+        conn.execute(
+            "INSERT INTO schema_migrations VALUES (?, 'from the future', '2099-01-01')",
+            (SCHEMA_VERSION + 1,),
+        )
+    conn.close()
+    with pytest.raises(SchemaVersionError, match=f"schema version {SCHEMA_VERSION + 1}"):
+        SQLiteKeyStore(tmp_path / "k.db", master_key=key)
+
+
+# -- several processes ------------------------------------------------------------------
+
+
+def _run_workers(db: Path, env: dict[str, str], rounds: int) -> list[dict[str, object]]:
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(WORKER), str(db), name, peer, str(rounds)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        for name, peer in (("one", "two"), ("two", "one"))
+    ]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        results.append(json.loads(out))
+    return results
+
+
+async def test_two_processes_share_one_database(tmp_path: Path) -> None:
+    db = tmp_path / "shared.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGV4KIT_")}
+    rounds = 15
+    # Both start on a fresh file: schema creation and the key file race too.
+    one, two = _run_workers(db, env, rounds)
+
+    assert one["seen_peer"] == two["seen_peer"] == 2 * rounds
+    created = {**one["created"], **two["created"]}  # type: ignore[dict-item]
+    # Own principals: 2 keys each; shared principals: exactly 2 between both.
+    assert len(created) == 2 * rounds * 2 + 2 * rounds
+    assert one["limit_errors"] + two["limit_errors"] == rounds * 2 + 2 * rounds  # type: ignore[operator]
+
+    key_text = (tmp_path / "shared.db.key").read_text()
+    store = SQLiteKeyStore(db, master_key=MasterKey(base64.b64decode(key_text)))
+    try:
+        for kid, secret in created.items():
+            record = await store.get_key(kid)
+            assert record is not None and record.secret_access_key == secret
+        for i in range(rounds):
+            assert len(await store.list_keys(f"shared-{i}")) == 2
+        used = [k for k in await store.list_keys() if k.last_used_at is not None]
+        assert {k.last_used_region for k in used} == {"one", "two"}
+        assert len(used) == 2 * rounds * 2
+    finally:
+        await store.aclose()
