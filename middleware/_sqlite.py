@@ -321,18 +321,19 @@ class SQLiteKeyStore:
         if not self.path.exists():
             # The database holds sealed secrets and metadata: private by
             # default. SQLite gives its -wal and -shm files the same mode.
-            with contextlib.suppress(FileExistsError):
-                try:
-                    os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-                except FileNotFoundError:
-                    raise StoreUnavailableError(
-                        f"cannot create the key database {str(self.path)!r}: "
-                        "its directory does not exist"
-                    ) from None
-                except OSError as exc:
-                    raise StoreUnavailableError(
-                        f"cannot create the key database {str(self.path)!r}: {exc.strerror or exc}"
-                    ) from None
+            try:
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                pass  # another process created it first
+            except FileNotFoundError:
+                raise StoreUnavailableError(
+                    f"cannot create the key database {str(self.path)!r}: "
+                    "its directory does not exist"
+                ) from None
+            except OSError as exc:
+                raise StoreUnavailableError(
+                    f"cannot create the key database {str(self.path)!r}: {exc.strerror or exc}"
+                ) from None
         try:
             conn = sqlite3.connect(
                 self.path,

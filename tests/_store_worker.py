@@ -7,6 +7,7 @@ Prints one JSON object: the keys it created (with secrets) and what it saw.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 from datetime import UTC, datetime
@@ -33,10 +34,8 @@ async def main(db: str, name: str, peer: str, rounds: int) -> dict[str, object]:
                         key.access_key_id, at=datetime.now(UTC), region=name, service="s3"
                     )
             # Both processes race for the same principal's two slots.
-            try:
+            with contextlib.suppress(StoreError):
                 await store.create_principal(f"shared-{i}")
-            except StoreError:
-                pass
             for _ in range(2):
                 try:
                     key = await store.create_key(f"shared-{i}")
@@ -51,7 +50,8 @@ async def main(db: str, name: str, peer: str, rounds: int) -> dict[str, object]:
             if len(peer_keys) == 2 * rounds:
                 for info in peer_keys:
                     record = await store.get_key(info.access_key_id)
-                    assert record is not None and record.principal == info.principal
+                    assert record is not None
+                    assert record.principal == info.principal
                 seen_peer = len(peer_keys)
                 break
             await asyncio.sleep(0.05)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from sigv4kit.middleware import (
     MASTER_KEY_ENV,
     MASTER_KEY_FILE_ENV,
@@ -98,7 +97,8 @@ def test_wrong_master_key_fails_with_both_key_ids() -> None:
     with pytest.raises(SecretDecryptionError) as info:
         wrong.open(envelope, access_key_id=AKID)
     message = str(info.value)
-    assert right.key_id in message and wrong.key_id in message
+    assert right.key_id in message
+    assert wrong.key_id in message
     assert SECRET not in message
 
 
@@ -208,7 +208,7 @@ def test_default_key_file_created_0600_with_warning(
 
 
 def test_missing_default_key_file_not_recreated_when_not_allowed(tmp_path: Path) -> None:
-    with pytest.raises(MasterKeyError, match="key file .* is missing"):
+    with pytest.raises(MasterKeyError, match=r"key file .* is missing"):
         resolve_master_key({}, default_key_file=tmp_path / "k.key", create=False)
 
 
@@ -235,7 +235,8 @@ def test_concurrent_key_file_creation_agrees(tmp_path: Path) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert len(results) == 8 and len(set(results)) == 1
+    assert len(results) == 8
+    assert len(set(results)) == 1
     assert base64.b64decode(path.read_text()) == results[0]
 
 
@@ -255,7 +256,8 @@ async def test_store_opened_with_wrong_master_key_fails_closed(tmp_path: Path) -
     await store.aclose()
     with pytest.raises(SecretDecryptionError) as info:
         SQLiteKeyStore(tmp_path / "k.db", master_key=wrong)
-    assert right.key_id in str(info.value) and wrong.key_id in str(info.value)
+    assert right.key_id in str(info.value)
+    assert wrong.key_id in str(info.value)
 
 
 async def test_row_copied_onto_another_key_fails(tmp_path: Path) -> None:
@@ -338,7 +340,8 @@ async def test_rewrap_with_default_key_file(tmp_path: Path) -> None:
     reopened = SQLiteKeyStore(db, environ={})
     try:
         record = await reopened.get_key(session.access_key_id)
-        assert record is not None and record.secret_access_key == session.secret_access_key
+        assert record is not None
+        assert record.secret_access_key == session.secret_access_key
     finally:
         await reopened.aclose()
 
@@ -357,7 +360,9 @@ async def test_rewrap_with_configured_key(tmp_path: Path) -> None:
         SQLiteKeyStore(db, environ={MASTER_KEY_ENV: old.to_base64()})
     reopened = SQLiteKeyStore(db, environ={MASTER_KEY_ENV: new.to_base64()})
     try:
-        assert (await reopened.get_key(key.access_key_id)).secret_access_key == key.secret_access_key
+        assert (
+            await reopened.get_key(key.access_key_id)
+        ).secret_access_key == key.secret_access_key
     finally:
         await reopened.aclose()
 
@@ -407,7 +412,9 @@ async def test_interrupted_rewrap_is_finished_on_open(
     reopened = SQLiteKeyStore(db, environ={})
     try:
         assert reopened.master_key_id == new.key_id
-        assert (await reopened.get_key(key.access_key_id)).secret_access_key == key.secret_access_key
+        assert (
+            await reopened.get_key(key.access_key_id)
+        ).secret_access_key == key.secret_access_key
         assert not (tmp_path / "k.db.key.new").exists()
     finally:
         await reopened.aclose()

@@ -8,10 +8,10 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
-
 from sigv4kit.middleware import (
     SCHEMA_VERSION,
     MasterKey,
@@ -72,8 +72,10 @@ async def test_open_store_relative_and_absolute(
     relative = open_store("sqlite:///rel.db")
     absolute = open_store(f"sqlite:///{tmp_path}/abs.db")  # tmp_path starts with "/"
     try:
-        assert isinstance(relative, SQLiteKeyStore) and isinstance(absolute, SQLiteKeyStore)
-        assert (tmp_path / "rel.db").exists() and (tmp_path / "rel.db.key").exists()
+        assert isinstance(relative, SQLiteKeyStore)
+        assert isinstance(absolute, SQLiteKeyStore)
+        assert (tmp_path / "rel.db").exists()
+        assert (tmp_path / "rel.db.key").exists()
         assert (tmp_path / "abs.db").exists()
     finally:
         await relative.aclose()
@@ -88,7 +90,7 @@ def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
 def test_not_a_database(tmp_path: Path) -> None:
     path = tmp_path / "k.db"
     path.write_bytes(b"this is not a database file" * 100)
-    with pytest.raises(StoreUnavailableError, match="k.db"):
+    with pytest.raises(StoreUnavailableError, match=r"k\.db"):
         SQLiteKeyStore(path, master_key=MasterKey.generate())
 
 
@@ -179,7 +181,8 @@ async def test_two_processes_share_one_database(tmp_path: Path) -> None:
     try:
         for kid, secret in created.items():
             record = await store.get_key(kid)
-            assert record is not None and record.secret_access_key == secret
+            assert record is not None
+            assert record.secret_access_key == secret
         for i in range(rounds):
             assert len(await store.list_keys(f"shared-{i}")) == 2
         used = [k for k in await store.list_keys() if k.last_used_at is not None]
@@ -187,3 +190,34 @@ async def test_two_processes_share_one_database(tmp_path: Path) -> None:
         assert len(used) == 2 * rounds * 2
     finally:
         await store.aclose()
+
+
+def _open_concurrently(db: Path, n: int) -> tuple[list[SQLiteKeyStore], list[BaseException]]:
+    barrier = threading.Barrier(n)
+    stores: list[SQLiteKeyStore] = []
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        barrier.wait()
+        try:
+            stores.append(SQLiteKeyStore(db, environ={}))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return stores, errors
+
+
+async def test_concurrent_first_open_of_a_fresh_file(tmp_path: Path) -> None:
+    # Several workers starting at once on a file that does not exist yet:
+    # creating the file, the schema and the key file must not trip each other.
+    for attempt in range(5):
+        stores, errors = _open_concurrently(tmp_path / f"fresh{attempt}.db", 4)
+        for store in stores:
+            await store.aclose()
+        assert errors == []
+        assert len({store.master_key_id for store in stores}) == 1

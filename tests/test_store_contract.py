@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from sigv4kit import KeyRecord
 from sigv4kit.middleware import (
     AccessKeyStore,
     KeyLimitExceededError,
@@ -32,6 +30,8 @@ from sigv4kit.middleware import (
     SQLiteKeyStore,
     StoreError,
 )
+
+from sigv4kit import KeyRecord
 
 AKIA_RE = re.compile(r"AKIA[A-Z2-7]{16}")
 ASIA_RE = re.compile(r"ASIA[A-Z2-7]{16}")
@@ -141,7 +141,8 @@ async def test_principals_round_trip(store: Any) -> None:
         ("deployer", PrincipalKind.ROLE, False),
     ]
     alice = await store.get_principal("alice")
-    assert alice is not None and alice.created_at == T0
+    assert alice is not None
+    assert alice.created_at == T0
     assert await store.get_principal("nobody") is None
 
 
@@ -174,7 +175,9 @@ async def test_create_key_shapes_and_lookup(store: Any) -> None:
     assert AKIA_RE.fullmatch(key.access_key_id)
     assert len(key.secret_access_key) == 40
     assert set(key.secret_access_key) <= SECRET_ALPHABET
-    assert key.status is KeyStatus.ACTIVE and key.principal == "alice" and key.created_at == T0
+    assert key.status is KeyStatus.ACTIVE
+    assert key.principal == "alice"
+    assert key.created_at == T0
     assert key.secret_access_key not in repr(key)
 
     record = await store.get_key(key.access_key_id)
@@ -183,7 +186,8 @@ async def test_create_key_shapes_and_lookup(store: Any) -> None:
     assert record.secret_access_key == key.secret_access_key
     assert record.principal == "alice"
     assert record.active is True
-    assert record.is_temporary is False and record.expires_at is None
+    assert record.is_temporary is False
+    assert record.expires_at is None
     assert key.secret_access_key not in repr(record)
 
 
@@ -206,7 +210,8 @@ async def test_at_most_two_keys_per_principal(store: Any) -> None:
     second = await store.create_key("alice")
     with pytest.raises(KeyLimitExceededError, match="at most 2") as info:
         await store.create_key("alice")
-    assert first.access_key_id in str(info.value) and second.access_key_id in str(info.value)
+    assert first.access_key_id in str(info.value)
+    assert second.access_key_id in str(info.value)
     assert first.secret_access_key not in str(info.value)
     # Inactive keys still count (as in IAM); sessions do not.
     await store.deactivate_key(first.access_key_id)
@@ -224,7 +229,8 @@ async def test_status_changes_are_seen_at_once(store: Any) -> None:
     info = await store.deactivate_key(key.access_key_id)
     assert info.status is KeyStatus.INACTIVE
     record = await store.get_key(key.access_key_id)
-    assert record is not None and record.active is False
+    assert record is not None
+    assert record.active is False
     assert record.secret_access_key == key.secret_access_key
     info = await store.activate_key(key.access_key_id)
     assert info.status is KeyStatus.ACTIVE
@@ -251,7 +257,11 @@ async def test_list_keys_never_shows_secrets(store: Any) -> None:
     b = await store.create_key("bob", now=T0 + timedelta(seconds=1))
     s = await store.create_session("alice", duration_seconds=900, now=T0 + timedelta(seconds=2))
     everything = await store.list_keys()
-    assert [k.access_key_id for k in everything] == [a.access_key_id, s.access_key_id, b.access_key_id]
+    assert [k.access_key_id for k in everything] == [
+        a.access_key_id,
+        s.access_key_id,
+        b.access_key_id,
+    ]
     assert [k.is_temporary for k in everything] == [False, True, False]
     assert [k.access_key_id for k in await store.list_keys("bob")] == [b.access_key_id]
     text = repr(everything)
@@ -286,7 +296,8 @@ async def test_import_key(store: Any) -> None:
 async def test_rotate_without_keys_creates_one(store: Any) -> None:
     await new_user(store)
     result = await store.rotate_key("alice")
-    assert result.kept == () and result.deleted == ()
+    assert result.kept == ()
+    assert result.deleted == ()
     assert [k.access_key_id for k in await store.list_keys("alice")] == [
         result.new_key.access_key_id
     ]
@@ -301,7 +312,8 @@ async def test_rotate_deactivates_previous_and_deletes_older(store: Any) -> None
     assert result.kept == (previous.access_key_id,)
     assert result.deleted == (oldest.access_key_id,)
     new = result.new_key
-    assert AKIA_RE.fullmatch(new.access_key_id) and new.status is KeyStatus.ACTIVE
+    assert AKIA_RE.fullmatch(new.access_key_id)
+    assert new.status is KeyStatus.ACTIVE
     by_id = {k.access_key_id: k for k in await store.list_keys("alice")}
     assert set(by_id) == {previous.access_key_id, new.access_key_id}
     assert by_id[previous.access_key_id].status is KeyStatus.INACTIVE
@@ -343,12 +355,15 @@ async def test_session_credentials(store: Any) -> None:
         assert secret not in repr(creds)
 
     record = await store.get_key(creds.access_key_id)
-    assert record is not None and record.is_temporary
+    assert record is not None
+    assert record.is_temporary
     assert record.secret_access_key == creds.secret_access_key
     assert record.expires_at == datetime(2026, 3, 1, 13, 0, tzinfo=UTC)
     assert record.session_token_sha256 == hashlib.sha256(creds.session_token.encode()).hexdigest()
     info = await store.get_key_info(creds.access_key_id)
-    assert info is not None and info.expires_at == record.expires_at and info.is_temporary
+    assert info is not None
+    assert info.expires_at == record.expires_at
+    assert info.is_temporary
 
 
 @pytest.mark.parametrize("seconds", [900, 129_600])
@@ -378,7 +393,9 @@ async def test_expired_sessions_are_returned_then_purged(store: Any) -> None:
     later = T0 + timedelta(seconds=1000)
     # The verifier decides ExpiredToken; the store still answers with the record.
     record = await store.get_key(old.access_key_id)
-    assert record is not None and record.expires_at is not None and record.expires_at < later
+    assert record is not None
+    assert record.expires_at is not None
+    assert record.expires_at < later
     assert await store.delete_expired_sessions(now=later) == 1
     assert await store.get_key(old.access_key_id) is None
     assert await store.get_key(fresh.access_key_id) is not None
@@ -413,7 +430,8 @@ async def test_negative_cache_until_ttl(backend: Backend) -> None:
     assert await reader.get_key("AKIDEXAMPLE") is None  # negatively cached
     clock.now += 2
     record = await reader.get_key("AKIDEXAMPLE")
-    assert record is not None and record.secret_access_key == "s3cret"
+    assert record is not None
+    assert record.secret_access_key == "s3cret"
 
 
 async def test_own_changes_invalidate_negative_cache(backend: Backend) -> None:
@@ -467,7 +485,8 @@ async def test_cache_miss_does_not_block_the_event_loop(backend: Backend) -> Non
             assert not lookup.done()  # waiting on the database lock ...
             assert ticks >= 10  # ... while the loop keeps running
         record = await asyncio.wait_for(lookup, 10)
-        assert record is not None and record.secret_access_key == key.secret_access_key
+        assert record is not None
+        assert record.secret_access_key == key.secret_access_key
     finally:
         tick_task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -482,7 +501,9 @@ async def test_record_use_is_batched_and_visible_after_flush(store: Any) -> None
     key = await store.create_key("alice")
     store.record_use(key.access_key_id, at=T0, region="us-east-1", service="s3")
     store.record_use(key.access_key_id, at=T0 + timedelta(1), region="eu-west-1", service="sqs")
-    store.record_use(key.access_key_id, at=T0 + timedelta(hours=1), region="ap-south-1", service="x")
+    store.record_use(
+        key.access_key_id, at=T0 + timedelta(hours=1), region="ap-south-1", service="x"
+    )
     info = await store.get_key_info(key.access_key_id)
     assert info.last_used_at is None  # nothing written on the request path
     await store.flush()
@@ -505,7 +526,8 @@ async def test_record_use_written_by_background_thread(backend: Backend) -> None
         if info.last_used_at is not None:
             break
         await asyncio.sleep(0.02)
-    assert info.last_used_at == T0 and info.last_used_service == "s3"
+    assert info.last_used_at == T0
+    assert info.last_used_service == "s3"
 
 
 async def test_record_use_never_waits_for_the_database(backend: Backend) -> None:
@@ -515,7 +537,9 @@ async def test_record_use_never_waits_for_the_database(backend: Backend) -> None
     with backend.lock_database():
         started = time.perf_counter()
         for i in range(1000):
-            store.record_use(key.access_key_id, at=T0 + timedelta(seconds=i), region="r", service="s")
+            store.record_use(
+                key.access_key_id, at=T0 + timedelta(seconds=i), region="r", service="s"
+            )
         assert time.perf_counter() - started < 0.5
         await asyncio.sleep(0.1)  # the flusher fails to write meanwhile, and retries
     await store.flush()
@@ -546,4 +570,4 @@ async def test_closed_store_refuses_work(backend: Backend) -> None:
 
 async def test_naive_times_are_refused(store: Any) -> None:
     with pytest.raises(StoreError, match="timezone-aware"):
-        await store.create_principal("alice", now=datetime(2026, 1, 1))  # noqa: DTZ001
+        await store.create_principal("alice", now=datetime(2026, 1, 1))
