@@ -259,7 +259,9 @@ def _key_fields(info: Any) -> dict[str, Any]:
 
 
 def _run_create(args: argparse.Namespace, streams: Streams) -> ExitCode:
-    PrincipalKind = _middleware().PrincipalKind
+    mw = _middleware()
+    PrincipalKind = mw.PrincipalKind
+    mw.validate_principal_name(args.principal)  # before a database is created for it
 
     kind = PrincipalKind.ROLE if args.role else PrincipalKind.USER
 
