@@ -183,7 +183,7 @@ def _principal(row: sqlite3.Row) -> Principal:
 
 @dataclass(slots=True)
 class _Use:
-    at: str
+    at: datetime
     region: str
     service: str
 
@@ -348,7 +348,7 @@ class SQLiteKeyStore:
         try:
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = self._enable_wal(conn)
             if str(mode).lower() != "wal":
                 raise StoreUnavailableError(
                     f"the key database {str(self.path)!r} cannot use WAL mode (got {mode!r})"
@@ -364,6 +364,24 @@ class SQLiteKeyStore:
             conn.close()
             raise
         return conn
+
+    def _enable_wal(self, conn: sqlite3.Connection) -> str:
+        # Switching a fresh database to WAL takes an exclusive lock, and
+        # SQLite answers "database is locked" at once, without its busy
+        # handler, when another process is doing the same: retry until the
+        # busy timeout.
+        deadline = time.monotonic() + self._busy_timeout
+        delay = 0.005
+        while True:
+            try:
+                return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
 
     def _connection(self) -> sqlite3.Connection:
         if self._closed:
@@ -581,7 +599,7 @@ class SQLiteKeyStore:
         """Note a use of a key; returns at once (written by the background thread)."""
         if self._closed or at.tzinfo is None:
             return
-        use = _Use(_ts(at), region[:64], service[:64])
+        use = _Use(at, region[:64], service[:64])
         with self._pending_lock:
             previous = self._pending.get(access_key_id)
             if previous is None and len(self._pending) >= _MAX_PENDING_USES:
@@ -671,7 +689,10 @@ class SQLiteKeyStore:
                         "UPDATE access_keys SET last_used_at = ?, last_used_region = ?, "
                         "last_used_service = ? WHERE access_key_id = ? "
                         "AND (last_used_at IS NULL OR last_used_at < ?)",
-                        [(u.at, u.region, u.service, kid, u.at) for kid, u in batch.items()],
+                        [
+                            (_ts(u.at), u.region, u.service, kid, _ts(u.at))
+                            for kid, u in batch.items()
+                        ],
                     )
                     conn.execute("COMMIT")
                 except BaseException:

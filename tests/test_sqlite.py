@@ -155,10 +155,18 @@ def _run_workers(db: Path, env: dict[str, str], rounds: int) -> list[dict[str, o
         )
         for name, peer in (("one", "two"), ("two", "one"))
     ]
+    outputs = []
+    try:
+        for proc in procs:
+            outputs.append((proc.communicate(timeout=120), proc.returncode))
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()
     results = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err
+    for (out, err), returncode in outputs:
+        assert returncode == 0, err
         results.append(json.loads(out))
     return results
 
