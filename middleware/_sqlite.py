@@ -47,6 +47,7 @@ from ._crypto import (
     MASTER_KEY_FILE_ENV,
     MasterKey,
     create_key_file,
+    envelope_key_id,
     resolve_master_key,
 )
 from ._keygen import (
@@ -65,6 +66,7 @@ from ._store import (
     KeyLimitExceededError,
     KeyNotFoundError,
     KeyStatus,
+    MasterKeyError,
     NewAccessKey,
     Principal,
     PrincipalKind,
@@ -286,13 +288,18 @@ class SQLiteKeyStore:
             # The key file rewrap must replace: only the default one beside
             # the database (a configured key is the operator's to change).
             self._owned_key_file: Path | None = None
+            # The file the key was read from, re-read when another process
+            # has re-wrapped the secrets (see _key_for).
+            self._key_file: Path | None = None
             if master_key is None:
                 env = os.environ if environ is None else environ
                 master_key = resolve_master_key(
                     env, default_key_file=self._default_key_file, create=not holds_keys
                 )
                 if MASTER_KEY_ENV not in env and MASTER_KEY_FILE_ENV not in env:
-                    self._owned_key_file = self._default_key_file
+                    self._owned_key_file = self._key_file = self._default_key_file
+                elif MASTER_KEY_FILE_ENV in env:
+                    self._key_file = Path(env[MASTER_KEY_FILE_ENV])
             self._master_key = master_key
             with self._lock:
                 self._check_master_key(conn)
@@ -575,6 +582,35 @@ class SQLiteKeyStore:
                     self._positive.put(access_key_id, self._clock() + self._cache_ttl, record)
         return record
 
+    def _key_for(self, envelope: bytes) -> MasterKey:
+        """The master key for an envelope: ours, or the key file's new one.
+
+        After ``keys rewrap`` in another process the rows carry the new key
+        id while this process still holds the old key. When the key came
+        from a file, the file (or the default file's pending ``.new``) is
+        re-read; a key matching the envelope replaces ours. Anything else is
+        left to :meth:`MasterKey.open` to refuse precisely.
+        """
+        wanted = envelope_key_id(envelope)
+        current = self._master_key
+        if wanted == current.key_id or self._key_file is None:
+            return current
+        candidates = [self._key_file]
+        if self._owned_key_file is not None:
+            candidates.append(Path(f"{self._owned_key_file}.new"))
+        for path in candidates:
+            try:
+                candidate = MasterKey.from_file(path)
+            except MasterKeyError:
+                continue
+            if candidate.key_id == wanted:
+                logger.warning(
+                    "the stored secrets were re-wrapped under master key %s: now using it", wanted
+                )
+                self._master_key = MasterKey(candidate.material, source=current.source)
+                return self._master_key
+        return current
+
     def _load_record(self, access_key_id: str) -> KeyRecord | None:
         with self._read() as conn:
             row = conn.execute(
@@ -585,7 +621,8 @@ class SQLiteKeyStore:
             ).fetchone()
         if row is None:
             return None
-        secret = self._master_key.open(row["secret_envelope"], access_key_id=access_key_id)
+        envelope = row["secret_envelope"]
+        secret = self._key_for(envelope).open(envelope, access_key_id=access_key_id)
         return KeyRecord(
             access_key_id=access_key_id,
             secret_access_key=secret,
@@ -599,7 +636,7 @@ class SQLiteKeyStore:
         """Note a use of a key; returns at once (written by the background thread)."""
         if self._closed or at.tzinfo is None:
             return
-        use = _Use(at, region[:64], service[:64])
+        use = _Use(at, str(region)[:64], str(service)[:64])
         with self._pending_lock:
             previous = self._pending.get(access_key_id)
             if previous is None and len(self._pending) >= _MAX_PENDING_USES:

@@ -48,6 +48,7 @@ examples:
   sigv4kit keys deactivate AKIAEXAMPLEEXAMPLE23
   sigv4kit keys rotate --principal alice --keep-previous-active
   sigv4kit keys create-session --principal alice --duration 3600 --json
+  sigv4kit keys purge-sessions
   SIGV4KIT_NEW_MASTER_KEY=$(head -c32 /dev/urandom | base64) sigv4kit keys rewrap
 """
 
@@ -130,6 +131,12 @@ def add_parser(sub: Any) -> None:
         "--duration", required=True, type=int, metavar="SECONDS", help="900 to 129600 seconds"
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    action(
+        "purge-sessions",
+        "delete temporary credentials past their expiry",
+        _run_purge_sessions,
+    )
 
     p = action(
         "rewrap",
@@ -407,6 +414,15 @@ def _run_create_session(args: argparse.Namespace, streams: Streams) -> ExitCode:
         },
         args.json,
     )
+    return ExitCode.OK
+
+
+def _run_purge_sessions(args: argparse.Namespace, streams: Streams) -> ExitCode:
+    async def go(store: Any) -> int:
+        return int(await store.delete_expired_sessions())
+
+    count = _with_manager(args, streams, go)
+    streams.stdout.write(f"deleted {count} expired session(s)\n")
     return ExitCode.OK
 
 

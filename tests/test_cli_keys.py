@@ -9,6 +9,7 @@ import io
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -237,6 +238,35 @@ def test_create_session(tmp_path: Path, url: str) -> None:
         "session_token",
         "expiration",
     ]
+
+
+def test_purge_sessions(tmp_path: Path, url: str) -> None:
+    cli("keys", "create", "--principal", "alice", "--store", url)
+    session = cli(
+        "keys",
+        "create-session",
+        "--principal",
+        "alice",
+        "--duration",
+        "900",
+        "--store",
+        url,
+        "--json",
+    ).json()
+    r = cli("keys", "purge-sessions", "--store", url)
+    assert r.code == ExitCode.OK
+    assert r.out == "deleted 0 expired session(s)\n"
+    # Expire it by moving its expiry into the past (the CLI always uses the real clock).
+    with sqlite3.connect(tmp_path / "keys.db") as conn:
+        conn.execute(
+            "UPDATE access_keys SET expires_at = '2000-01-01T00:00:00.000000+00:00' "
+            "WHERE access_key_id = ?",
+            (session["access_key_id"],),
+        )
+    conn.close()
+    r = cli("keys", "purge-sessions", "--store", url)
+    assert r.out == "deleted 1 expired session(s)\n"
+    assert get_key(tmp_path, session["access_key_id"]) is None
 
 
 @pytest.mark.parametrize(

@@ -418,3 +418,40 @@ async def test_interrupted_rewrap_is_finished_on_open(
         assert not (tmp_path / "k.db.key.new").exists()
     finally:
         await reopened.aclose()
+
+
+async def test_running_store_follows_a_rewrap_by_another_process(tmp_path: Path) -> None:
+    db = tmp_path / "k.db"
+    service = SQLiteKeyStore(db, environ={}, cache_ttl=0.0)  # a running worker
+    admin = SQLiteKeyStore(db, environ={})  # the CLI
+    try:
+        await admin.create_principal("alice")
+        key = await admin.create_key("alice")
+        assert (await service.get_key(key.access_key_id)) is not None
+        new = MasterKey.generate()
+        await admin.rewrap(new)
+        record = await service.get_key(key.access_key_id)  # re-reads the key file
+        assert record is not None
+        assert record.secret_access_key == key.secret_access_key
+        assert service.master_key_id == new.key_id
+    finally:
+        await service.aclose()
+        await admin.aclose()
+
+
+async def test_running_store_with_env_key_fails_closed_after_rewrap(tmp_path: Path) -> None:
+    db = tmp_path / "k.db"
+    old = MasterKey.generate()
+    env = {MASTER_KEY_ENV: old.to_base64()}
+    service = SQLiteKeyStore(db, environ=env, cache_ttl=0.0)
+    admin = SQLiteKeyStore(db, environ=env)
+    try:
+        await admin.create_principal("alice")
+        key = await admin.create_key("alice")
+        new = MasterKey.generate()
+        await admin.rewrap(new)
+        with pytest.raises(SecretDecryptionError, match=new.key_id):
+            await service.get_key(key.access_key_id)
+    finally:
+        await service.aclose()
+        await admin.aclose()
