@@ -303,6 +303,11 @@ class SQLiteKeyStore:
             self._master_key = master_key
             with self._lock:
                 self._check_master_key(conn)
+        except sqlite3.Error as exc:
+            self.close()
+            raise StoreUnavailableError(
+                f"cannot open the key database {str(self.path)!r}: {exc}"
+            ) from None
         except BaseException:
             self.close()
             raise

@@ -15,12 +15,12 @@ Errors::
     SigV4Error
      └── StoreError                  a store operation failed
           ├── StoreUnavailableError  the database cannot answer (fail closed)
+          │    └── SecretDecryptionError  a secret cannot be decrypted (wrong
+          │                               master key, tampered or moved ciphertext)
           ├── PrincipalNotFoundError no principal with that name
           ├── KeyNotFoundError       no access key with that id
           ├── KeyLimitExceededError  a principal already has 2 access keys
           ├── MasterKeyError         master key missing or malformed
-          ├── SecretDecryptionError  a secret cannot be decrypted (wrong master
-          │                          key, tampered or moved ciphertext)
           └── SchemaVersionError     the database schema is newer than this code
 """
 
@@ -94,11 +94,12 @@ class MasterKeyError(StoreError):
     """The master key is missing, malformed or cannot be read or created."""
 
 
-class SecretDecryptionError(StoreError):
+class SecretDecryptionError(StoreUnavailableError):
     """A stored secret cannot be decrypted: wrong master key, or tampered data.
 
     Never answered with a guess: the key is unusable until the right master
-    key is configured.
+    key is configured. A :class:`StoreUnavailableError`, so the middleware
+    fails closed (503) exactly as for an unreachable database.
     """
 
 
