@@ -33,8 +33,11 @@ def _request_body(request: httpx.Request) -> bytes:
         ) from None
 
 
-def _check_sendable(request: httpx.Request) -> None:
-    for name, value in request.headers.raw:
+def _check_sendable(raw: list[tuple[bytes, bytes]]) -> None:
+    values = b"".join([value for _, value in raw])
+    if b"\r" not in values and b"\n" not in values and b"\x00" not in values:
+        return
+    for name, value in raw:
         if b"\r" in value or b"\n" in value or b"\x00" in value:
             raise InvalidHeaderError(
                 f"header {name.decode('latin-1')!r} has a value with CR, LF or NUL, "
@@ -61,13 +64,15 @@ def sign_httpx_request(
     canonical encoding, the request URL is rewritten to it, so what is signed
     and what is sent cannot differ. An earlier signature is replaced.
     """
-    _check_sendable(request)
+    headers = request.headers
+    raw = headers.raw
+    _check_sendable(raw)
     body = None if payload_hash is not None else _request_body(request)
     target = request.url.raw_path.decode("ascii")
     result = sign(
         request.method,
         target,
-        request.headers.multi_items(),
+        headers.multi_items(),
         credentials=credentials,
         region=region,
         service=service,
@@ -80,9 +85,9 @@ def sign_httpx_request(
     )
     if result.target != target:
         request.url = request.url.copy_with(raw_path=result.target.encode("ascii"))
-    headers = request.headers
+    present = {name.lower() for name, _ in raw}
     for name in result.removed_headers:
-        if name in headers:
+        if name.encode("ascii") in present:
             del headers[name]
     for name, value in result.added_headers:
         headers[name] = value

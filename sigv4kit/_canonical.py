@@ -26,6 +26,7 @@ __all__ = [
     "canonical_headers",
     "canonical_query",
     "canonical_uri",
+    "canonicalize_query",
     "encode_path_once",
     "encode_query_pairs",
     "normalize_path",
@@ -40,6 +41,14 @@ UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 # RFC 3986 unreserved characters: the only ones SigV4 leaves unencoded.
 _UNRESERVED = re.compile(r"[A-Za-z0-9\-._~]*")
 _UNRESERVED_PATH = re.compile(r"[A-Za-z0-9\-._~/]*")
+# Quick screens for a query already in canonical (strict) encoding: only
+# unreserved characters, '=', '&' and '%XX' escapes, where each escape is
+# upper-case hex of a byte outside the unreserved set (an escaped 'A' would be
+# decoded and sent as 'A', so it is not canonical).
+_SIMPLE_QUERY = re.compile(r"[A-Za-z0-9\-._~=&%]*")
+_NON_STRICT_ESCAPE = re.compile(
+    r"%(?![0-9A-F]{2})|%(?:2[DE]|3[0-9]|4[1-9A-F]|5[0-9AF]|6[1-9A-F]|7[0-9AE])"
+)
 # ASCII whitespace, the set aws-c-auth trims (botocore's str.split() agrees on it
 # for every value that can be sent in an HTTP/1.1 header).
 _WS_CHARS = " \t\n\r\f\v"
@@ -83,6 +92,8 @@ def normalize_path(path: str) -> str:
     """
     if not path:
         return "/"
+    if "//" not in path and "/." not in path and path.startswith("/"):
+        return path
     out: list[str] = []
     for segment in path.split("/"):
         if not segment or segment == ".":
@@ -140,15 +151,40 @@ def encode_query_pairs(query: str) -> list[tuple[str, str]]:
     Duplicates are kept; ``k`` with no ``=`` is ``("k", "")``; empty pieces
     (``a=1&&b=2``) are dropped.
     """
-    pairs: list[tuple[str, str]] = []
+    return canonicalize_query(query)[0]
+
+
+def canonicalize_query(query: str) -> tuple[list[tuple[str, str]], str]:
+    """Strictly encoded ``(key, value)`` pairs, and the query to send.
+
+    The query to send keeps the order and form of the original pieces (a
+    ``k`` without ``=`` stays so) but in strict encoding: a literal ``+`` is
+    sent as ``%2B``, a raw ``/`` as ``%2F``. Empty pieces are dropped. When
+    the query is already strict, it comes back unchanged.
+    """
     if not query:
-        return pairs
+        return [], ""
+    if _SIMPLE_QUERY.fullmatch(query) and not (
+        "%" in query and _NON_STRICT_ESCAPE.search(query)
+    ):
+        fast: list[tuple[str, str]] = []
+        for piece in query.split("&"):
+            key, _, value = piece.partition("=")
+            if not key or "=" in value:
+                break  # an empty piece or a second '=': take the general path
+            fast.append((key, value))
+        else:
+            return fast, query
+    pairs: list[tuple[str, str]] = []
+    wire: list[str] = []
     for piece in query.split("&"):
         if not piece:
             continue
-        key, _, value = piece.partition("=")
-        pairs.append((_encode_component(key), _encode_component(value)))
-    return pairs
+        key, eq, value = piece.partition("=")
+        key, value = _encode_component(key), _encode_component(value)
+        pairs.append((key, value))
+        wire.append(f"{key}={value}" if eq else key)
+    return pairs, "&".join(wire)
 
 
 def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
@@ -162,6 +198,9 @@ def canonical_header_value(value: str) -> str:
     Raises :class:`~sigv4kit.InvalidHeaderError` for a value that would split
     the header on the wire (a bare CR/LF or a NUL byte).
     """
+    if value.isprintable() and "  " not in value:
+        # No control characters and no space runs: only the ends may need trimming.
+        return value.strip(" ") if value[:1] == " " or value[-1:] == " " else value
     if _BAD_VALUE.search(value):
         raise InvalidHeaderError(f"header value {value!r} contains a line break or NUL byte")
     if _NEEDS_TRIM.search(value):

@@ -9,6 +9,7 @@ and a ``run`` function.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 from enum import IntEnum
@@ -96,7 +97,9 @@ def main(
     try:
         parser = build_parser()
         try:
-            args = parser.parse_args(argv)
+            # argparse prints --help to sys.stdout: send it to the injected stream.
+            with contextlib.redirect_stdout(streams.stdout):
+                args = parser.parse_args(argv)
         except SystemExit as exc:  # --help and --version exit through argparse
             return int(exc.code or 0)
         return int(args.run(args, streams))

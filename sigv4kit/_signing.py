@@ -9,8 +9,9 @@ classes, :func:`~sigv4kit.presign` and the CLI are thin adapters over it.
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -21,8 +22,10 @@ from ._canonical import (
     EMPTY_SHA256,
     UNSIGNED_PAYLOAD,
     CanonicalRequest,
+    canonical_header_value,
+    canonical_uri,
+    canonicalize_query,
     encode_path_once,
-    encode_query_pairs,
     payload_sha256,
     split_target,
     uri_encode,
@@ -74,6 +77,8 @@ _AUTH_QUERY = frozenset(
     }
 )
 
+_DEFAULT_SETTINGS = SigningSettings()
+
 # NIST P-256 group order, for the SigV4A key derivation.
 _P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
@@ -85,6 +90,10 @@ def amz_date(now: datetime) -> str:
     """
     if not isinstance(now, datetime):
         raise InvalidTimeError(f"signing time must be a datetime, not {type(now).__name__}")
+    if now.tzinfo is UTC:
+        # Fast path: isoformat() is C code; 'YYYY-MM-DDTHH:MM:SS...' is sliced.
+        text = now.isoformat()
+        return f"{text[0:4]}{text[5:7]}{text[8:10]}T{text[11:13]}{text[14:16]}{text[17:19]}Z"
     if now.tzinfo is None or now.utcoffset() is None:
         raise InvalidTimeError(
             "signing time must be timezone-aware (use datetime.now(timezone.utc)); "
@@ -103,11 +112,18 @@ class CredentialScope:
     date: str
     region: str | None
     service: str
+    _text: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        region = "" if self.region is None else f"{self.region}/"
+        object.__setattr__(self, "_text", f"{self.date}/{region}{self.service}/aws4_request")
 
     def __str__(self) -> str:
-        if self.region is None:
-            return f"{self.date}/{self.service}/aws4_request"
-        return f"{self.date}/{self.region}/{self.service}/aws4_request"
+        return self._text
+
+
+# Scopes repeat for every request of a day: build each once.
+_cached_scope = lru_cache(maxsize=512)(CredentialScope)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,11 +229,19 @@ class SigningResult:
     authorization: str | None
 
 
+_SCOPE_PART = re.compile(r"[^/\s]+")
+# RFC 9110 token characters.
+_METHOD = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+# Which earlier auth headers a new signature replaces, by mode.
+_REMOVED_HEADERS_MODE = frozenset(_AUTH_HEADERS)
+_REMOVED_HEADERS_MODE_SHA = frozenset(_AUTH_HEADERS | {"x-amz-content-sha256"})
+_REMOVED_QUERY_MODE: frozenset[str] = frozenset()
+
+
 def _check_scope_part(name: str, value: str) -> None:
-    if not isinstance(value, str) or not value:
-        raise SigningError(f"{name} must be a non-empty string")
-    if "/" in value or any(c.isspace() for c in value):
-        raise SigningError(f"{name} {value!r} must not contain '/' or whitespace")
+    if not isinstance(value, str) or not _SCOPE_PART.fullmatch(value):
+        raise SigningError(f"{name} {value!r} must be non-empty, without '/' or whitespace")
 
 
 def _check_expires(expires_in: int) -> None:
@@ -284,11 +308,12 @@ def sign(
     an expiry out of range, a missing Host header, or a header value that
     cannot be sent.
     """
-    settings = settings or SigningSettings()
+    if settings is None:
+        settings = _DEFAULT_SETTINGS
     date_time = amz_date(now)
     _check_scope_part("region", region)
     _check_scope_part("service", service)
-    if not method or not method.isascii() or any(c.isspace() for c in method):
+    if not isinstance(method, str) or not _METHOD.fullmatch(method):
         raise InvalidRequestError(f"invalid HTTP method {method!r}")
     presigned = settings.signature_location is SignatureLocation.QUERY
     if presigned:
@@ -299,30 +324,44 @@ def sign(
         # S3 decodes the path and re-encodes it strictly: send that form, so
         # what is signed and what is sent cannot differ.
         path = encode_path_once(path)
-    pairs = encode_query_pairs(raw_query)
-    if presigned:
+    pairs, wire_query = canonicalize_query(raw_query)
+    if presigned and any(k in _AUTH_QUERY for k, _ in pairs):
+        # An earlier presignature's parameters are replaced, not signed.
+        kept_pieces = [p for p in wire_query.split("&") if p.partition("=")[0] not in _AUTH_QUERY]
         pairs = [(k, v) for k, v in pairs if k not in _AUTH_QUERY]
+        wire_query = "&".join(kept_pieces)
 
     is_v4a = algorithm is SigningAlgorithm.SIGV4A
-    scope = CredentialScope(date_time[:8], None if is_v4a else region, service)
+    scope = _cached_scope(date_time[:8], None if is_v4a else region, service)
     token = credentials.session_token
     include_token = token is not None and settings.session_token_mode is SessionTokenMode.INCLUDE
     hashed_payload = _choose_payload_hash(body, payload_hash, settings, presigned)
 
     # The signer owns the auth headers: drop earlier copies (this may be a retry).
-    removed = set(_AUTH_HEADERS)
     add_content_sha = (
         not presigned and settings.payload_checksum is PayloadChecksumKind.X_AMZ_CONTENT_SHA256
     )
-    if add_content_sha:
-        removed.add("x-amz-content-sha256")
     if presigned:
-        removed.discard("x-amz-date")
-        removed.discard("x-amz-security-token")
-        removed.discard("x-amz-region-set")
-        removed.discard("authorization")
-    kept = [(name, value) for name, value in headers if name.lower() not in removed]
-    if not any(name.lower() == "host" for name, _ in kept):
+        removed = _REMOVED_QUERY_MODE
+    elif add_content_sha:
+        removed = _REMOVED_HEADERS_MODE_SHA
+    else:
+        removed = _REMOVED_HEADERS_MODE
+    unsigned = settings.unsigned_headers
+    kept: list[tuple[str, str]] = []
+    grouped: dict[str, list[str]] = {}
+    for name, value in headers:
+        lname = name.lower()
+        if lname in removed:
+            continue
+        kept.append((name, value))
+        if lname not in unsigned:
+            canonical = canonical_header_value(value)
+            if lname in grouped:
+                grouped[lname].append(canonical)
+            else:
+                grouped[lname] = [canonical]
+    if "host" not in grouped:
         raise InvalidRequestError("the request has no Host header; SigV4 always signs host")
 
     added: list[tuple[str, str]] = []
@@ -335,10 +374,10 @@ def sign(
             added.append(("X-Amz-Region-Set", region))
         if add_content_sha:
             added.append(("x-amz-content-sha256", hashed_payload))
-    all_headers = kept + added
+        for name, value in added:
+            grouped[name.lower()] = [canonical_header_value(value)]
 
-    unsigned = settings.unsigned_headers
-    signed_names = sorted({name.lower() for name, _ in all_headers} - unsigned)
+    signed_names = sorted(grouped)
     signed_headers = ";".join(signed_names)
 
     auth_params: list[tuple[str, str]] = []
@@ -355,15 +394,17 @@ def sign(
             auth_params.append(("X-Amz-Security-Token", uri_encode(token)))
         if is_v4a:
             auth_params.append(("X-Amz-Region-Set", uri_encode(region)))
+        canonical_pairs = pairs + auth_params
+    else:
+        canonical_pairs = pairs
 
-    creq = CanonicalRequest.build(
-        method=method,
-        path=path,
-        query_pairs=pairs + auth_params,
-        headers=all_headers,
-        signed_headers=signed_names,
+    creq = CanonicalRequest(
+        method=method.upper(),
+        uri=canonical_uri(path, settings),
+        query="&".join([f"{k}={v}" for k, v in sorted(canonical_pairs)]),
+        headers=tuple([(name, ",".join(grouped[name])) for name in signed_names]),
+        signed_headers=signed_headers,
         payload_hash=hashed_payload,
-        settings=settings,
     )
     sts = StringToSign(algorithm, date_time, scope, creq.sha256())
     sts_text = str(sts)
@@ -375,12 +416,13 @@ def sign(
         signature = calculate_signature(key, sts_text)
 
     authorization: str | None = None
-    wire_pairs = pairs
     if presigned:
-        wire_pairs = pairs + auth_params
+        extra = auth_params
         if token is not None and not include_token:
-            wire_pairs = [*wire_pairs, ("X-Amz-Security-Token", uri_encode(token))]
-        wire_pairs = [*wire_pairs, ("X-Amz-Signature", signature)]
+            extra = [*extra, ("X-Amz-Security-Token", uri_encode(token))]
+        extra = [*extra, ("X-Amz-Signature", signature)]
+        auth_query = "&".join([f"{k}={v}" for k, v in extra])
+        wire_query = f"{wire_query}&{auth_query}" if wire_query else auth_query
     else:
         authorization = (
             f"{algorithm.value} Credential={credentials.access_key_id}/{scope}, "
@@ -389,17 +431,15 @@ def sign(
         if token is not None and not include_token:
             added.append(("X-Amz-Security-Token", token))
         added.append(("Authorization", authorization))
-    query = "&".join([f"{k}={v}" for k, v in wire_pairs])
-    new_target = f"{path}?{query}" if query else path
+    new_target = f"{path}?{wire_query}" if wire_query else path
 
     return SigningResult(
         canonical_request=creq,
         string_to_sign=sts,
         signature=signature,
         target=new_target,
-        headers=tuple(kept + added),
+        headers=(*kept, *added),
         added_headers=tuple(added),
-        removed_headers=frozenset(removed),
+        removed_headers=removed,
         authorization=authorization,
     )
-

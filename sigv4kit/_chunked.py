@@ -1,0 +1,573 @@
+"""aws-chunked framing with chained chunk signatures and trailing checksums.
+
+The wire format (S3, "Signature Calculations for the Authorization Header:
+Transferring Payload in Multiple Chunks", and its trailer variant)::
+
+    <hex size>;chunk-signature=<sig>\\r\\n<data>\\r\\n     (signed modes)
+    <hex size>\\r\\n<data>\\r\\n                            (unsigned trailer mode)
+    ...
+    0;chunk-signature=<sig>\\r\\n                         (the final, empty chunk)
+    x-amz-checksum-crc32:<base64>\\r\\n                  (trailer modes)
+    x-amz-trailer-signature:<sig>\\r\\n                  (signed trailer mode)
+    \\r\\n
+
+Each chunk signature signs the previous signature (the seed is the request's
+own signature) and the chunk's SHA-256, so chunks cannot be dropped, reordered
+or changed. :class:`ChunkChain` holds that chain; :func:`iter_encoded` /
+:func:`aiter_encoded` frame a stream for sending; :class:`AwsChunkedDecoder`
+parses one incrementally and hands on only verified bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from ._canonical import EMPTY_SHA256
+from ._checksums import Checksum, ChecksumAlgorithm, new_checksum
+from ._exceptions import SigningError, SigV4Error
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "MAX_CHUNK_SIZE",
+    "MIN_CHUNK_SIZE",
+    "AwsChunkedDecoder",
+    "ChunkChain",
+    "ChunkedBodyError",
+    "ChunkedEncoding",
+    "StreamingMode",
+    "aiter_encoded",
+    "canonical_trailers",
+    "chunk_string_to_sign",
+    "encoded_length",
+    "iter_encoded",
+    "trailer_string_to_sign",
+]
+
+#: Chunk size of sigv4kit's encoder unless told otherwise (as smithy-rs).
+DEFAULT_CHUNK_SIZE = 64 * 1024
+#: S3 refuses a chunk smaller than this unless it is the last one with data.
+MIN_CHUNK_SIZE = 8 * 1024
+#: The largest chunk the decoder buffers (MinIO's cap); bounds its memory.
+MAX_CHUNK_SIZE = 16 * 1024 * 1024
+
+_CRLF = b"\r\n"
+_TRAILER_SIGNATURE = "x-amz-trailer-signature"
+_MAX_LINE = 4096
+_HEX_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+_SIGNATURE = re.compile(rb"[0-9a-f]{64}")
+
+
+class StreamingMode(Enum):
+    """The ``x-amz-content-sha256`` value of an aws-chunked request."""
+
+    SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+    SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+    #: What the AWS CLI and boto3 send to S3 over HTTPS: chunks unsigned,
+    #: integrity from the trailing checksum alone.
+    UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+
+    @property
+    def signed_chunks(self) -> bool:
+        """Whether every chunk carries a chained signature."""
+        return self is not StreamingMode.UNSIGNED_TRAILER
+
+    @property
+    def has_trailer(self) -> bool:
+        """Whether the body ends with trailing headers."""
+        return self is not StreamingMode.SIGNED
+
+
+class ChunkedBodyError(SigV4Error):
+    """An aws-chunked body failed to decode or verify.
+
+    ``code`` and ``status`` are the AWS error code and HTTP status to answer
+    with; ``fields`` extra ``(element, text)`` pairs for the error body.
+    """
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.fields: tuple[tuple[str, str], ...] = ()
+
+
+def _incomplete() -> ChunkedBodyError:
+    return ChunkedBodyError(
+        "IncompleteBody",
+        "You did not provide the number of bytes specified by the Content-Length HTTP header",
+    )
+
+
+def _bad_chunk_signature() -> ChunkedBodyError:
+    return ChunkedBodyError(
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your key and signing method.",
+        403,
+    )
+
+
+def _malformed_trailer() -> ChunkedBodyError:
+    return ChunkedBodyError(
+        "MalformedTrailerError",
+        "The request contained trailing data that was not well-formed or did not conform "
+        "to our published schema.",
+    )
+
+
+def chunk_string_to_sign(
+    amz_date: str, scope: str, previous_signature: str, chunk_sha256: str
+) -> str:
+    """The string to sign of one chunk (``AWS4-HMAC-SHA256-PAYLOAD``)."""
+    return (
+        f"AWS4-HMAC-SHA256-PAYLOAD\n{amz_date}\n{scope}\n{previous_signature}\n"
+        f"{EMPTY_SHA256}\n{chunk_sha256}"
+    )
+
+
+def trailer_string_to_sign(
+    amz_date: str, scope: str, previous_signature: str, trailer_sha256: str
+) -> str:
+    """The string to sign of the trailing headers (``AWS4-HMAC-SHA256-TRAILER``)."""
+    return f"AWS4-HMAC-SHA256-TRAILER\n{amz_date}\n{scope}\n{previous_signature}\n{trailer_sha256}"
+
+
+def canonical_trailers(trailers: Sequence[tuple[str, str]]) -> bytes:
+    """``name:value\\n`` for each trailer, names lower-cased, in the order sent."""
+    return "".join(f"{name.lower()}:{value.strip()}\n" for name, value in trailers).encode()
+
+
+class ChunkChain:
+    """The chain of chunk signatures of one request, seeded by its signature.
+
+    Not thread-safe: one chain belongs to one body being sent or received.
+    """
+
+    __slots__ = ("_key", "amz_date", "previous", "scope")
+
+    def __init__(self, *, signing_key: bytes, amz_date: str, scope: str, seed_signature: str):
+        self._key = signing_key
+        self.amz_date = amz_date
+        self.scope = scope
+        self.previous = seed_signature
+
+    def __repr__(self) -> str:
+        return f"ChunkChain(scope={self.scope!r}, previous={self.previous[:12]}...)"
+
+    def _hmac(self, text: str) -> str:
+        return hmac.digest(self._key, text.encode(), "sha256").hex()
+
+    def sign_chunk(self, data: bytes | memoryview) -> str:
+        """Sign the next chunk and advance the chain."""
+        sts = chunk_string_to_sign(
+            self.amz_date, self.scope, self.previous, hashlib.sha256(data).hexdigest()
+        )
+        self.previous = self._hmac(sts)
+        return self.previous
+
+    def sign_trailers(self, trailers: Sequence[tuple[str, str]]) -> str:
+        """Sign the trailing headers (after the final chunk) and advance the chain."""
+        digest = hashlib.sha256(canonical_trailers(trailers)).hexdigest()
+        self.previous = self._hmac(
+            trailer_string_to_sign(self.amz_date, self.scope, self.previous, digest)
+        )
+        return self.previous
+
+    def verify_chunk(self, data: bytes | memoryview, provided: str) -> None:
+        """Check a received chunk's signature (constant time) and advance the chain.
+
+        Raises :class:`ChunkedBodyError` ``SignatureDoesNotMatch``.
+        """
+        expected = self.sign_chunk(data)
+        if not hmac.compare_digest(expected, provided):
+            raise _bad_chunk_signature()
+
+    def verify_trailers(self, raw: bytes, provided: str) -> None:
+        """Check the trailer signature over the trailer bytes as received."""
+        digest = hashlib.sha256(raw).hexdigest()
+        expected = self._hmac(
+            trailer_string_to_sign(self.amz_date, self.scope, self.previous, digest)
+        )
+        self.previous = expected
+        if not hmac.compare_digest(expected, provided):
+            raise _bad_chunk_signature()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChunkedEncoding:
+    """How a body is framed: the mode, the chunk size and the trailing checksum."""
+
+    mode: StreamingMode
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    checksum: ChecksumAlgorithm | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.chunk_size, bool) or not isinstance(self.chunk_size, int):
+            raise SigningError("chunk_size must be an int")
+        if not MIN_CHUNK_SIZE <= self.chunk_size <= MAX_CHUNK_SIZE:
+            raise SigningError(
+                f"chunk_size must be between {MIN_CHUNK_SIZE} and {MAX_CHUNK_SIZE} bytes "
+                f"(S3 refuses smaller chunks except the last), got {self.chunk_size}"
+            )
+        if self.mode.has_trailer and self.checksum is None:
+            raise SigningError(f"{self.mode.value} needs a trailing checksum algorithm")
+        if not self.mode.has_trailer and self.checksum is not None:
+            raise SigningError(f"{self.mode.value} has no trailer to carry a checksum")
+
+
+def _chunk_header(size: int, signed: bool) -> int:
+    # "<hex>;chunk-signature=<64 hex>\r\n" or "<hex>\r\n"
+    return len(f"{size:x}") + (17 + 64 if signed else 0) + 2
+
+
+def encoded_length(decoded_length: int, encoding: ChunkedEncoding) -> int:
+    """The ``Content-Length`` of a body of ``decoded_length`` bytes once framed."""
+    size, signed = encoding.chunk_size, encoding.mode.signed_chunks
+    full, rest = divmod(decoded_length, size)
+    total = full * (_chunk_header(size, signed) + size + 2)
+    if rest:
+        total += _chunk_header(rest, signed) + rest + 2
+    total += _chunk_header(0, signed)
+    if encoding.checksum is not None:
+        value_len = 4 * ((encoding.checksum.digest_size + 2) // 3)
+        total += len(encoding.checksum.header_name) + 1 + value_len + 2
+        if encoding.mode is StreamingMode.SIGNED_TRAILER:
+            total += len(_TRAILER_SIGNATURE) + 1 + 64 + 2
+    return total + 2
+
+
+class _Framer:
+    """Shared state of the sync and async encoders: re-chunks and frames."""
+
+    def __init__(self, encoding: ChunkedEncoding, chain: ChunkChain | None) -> None:
+        if encoding.mode.signed_chunks and chain is None:
+            raise SigningError(f"{encoding.mode.value} needs a ChunkChain to sign chunks")
+        self.encoding = encoding
+        self.chain = chain
+        self.checksum: Checksum | None = (
+            new_checksum(encoding.checksum) if encoding.checksum else None
+        )
+        self.buffer = bytearray()
+
+    def _frame(self, data: bytes | memoryview) -> list[bytes | memoryview]:
+        if self.checksum is not None:
+            self.checksum.update(data)
+        if self.chain is not None:
+            signature = self.chain.sign_chunk(data)
+            head = f"{len(data):x};chunk-signature={signature}\r\n".encode()
+        else:
+            head = f"{len(data):x}\r\n".encode()
+        return [head, data, _CRLF]
+
+    def push(self, data: bytes | memoryview) -> list[bytes | memoryview]:
+        size = self.encoding.chunk_size
+        out: list[bytes | memoryview] = []
+        # Slices of immutable bytes are sent as views (no copy); anything a
+        # caller could mutate later is copied first.
+        view = memoryview(data if isinstance(data, bytes) else bytes(data)).cast("B")
+        if self.buffer:
+            take = min(size - len(self.buffer), len(view))
+            self.buffer += view[:take]
+            view = view[take:]
+            if len(self.buffer) < size:
+                return out
+            out += self._frame(bytes(self.buffer))
+            self.buffer.clear()
+        while len(view) >= size:
+            out += self._frame(view[:size])
+            view = view[size:]
+        if len(view):
+            self.buffer += view
+        return out
+
+    def finish(self) -> list[bytes | memoryview]:
+        out: list[bytes | memoryview] = []
+        if self.buffer:
+            out += self._frame(bytes(self.buffer))
+            self.buffer.clear()
+        if self.chain is not None:
+            out.append(f"0;chunk-signature={self.chain.sign_chunk(b'')}\r\n".encode())
+        else:
+            out.append(b"0\r\n")
+        if self.checksum is not None:
+            trailer = (self.checksum.algorithm.header_name, self.checksum.b64digest())
+            out.append(f"{trailer[0]}:{trailer[1]}\r\n".encode())
+            if self.encoding.mode is StreamingMode.SIGNED_TRAILER:
+                assert self.chain is not None
+                signature = self.chain.sign_trailers([trailer])
+                out.append(f"{_TRAILER_SIGNATURE}:{signature}\r\n".encode())
+        out.append(_CRLF)
+        return out
+
+
+def iter_encoded(
+    chunks: Iterable[bytes], encoding: ChunkedEncoding, chain: ChunkChain | None = None
+) -> Iterator[bytes | memoryview]:
+    """Frame a byte stream as aws-chunked; memory stays within one chunk.
+
+    ``chain`` (seeded with the request signature) is required for the signed
+    modes. Raises :class:`~sigv4kit.SigningError` for a bad encoding.
+    """
+    framer = _Framer(encoding, chain)
+    for data in chunks:
+        if data:
+            yield from framer.push(data)
+    yield from framer.finish()
+
+
+async def aiter_encoded(
+    chunks: AsyncIterable[bytes], encoding: ChunkedEncoding, chain: ChunkChain | None = None
+) -> AsyncIterator[bytes | memoryview]:
+    """The async twin of :func:`iter_encoded`."""
+    framer = _Framer(encoding, chain)
+    async for data in chunks:
+        if data:
+            for piece in framer.push(data):
+                yield piece
+    for piece in framer.finish():
+        yield piece
+
+
+class AwsChunkedDecoder:
+    """Incremental aws-chunked decoder that releases only verified bytes.
+
+    ``feed(data)`` takes the body as it arrives, in any slicing, and returns
+    the decoded bytes that are safe to hand on: in signed modes a chunk's
+    bytes are released only after its signature checked out. ``finish()``
+    checks that the body was complete, its length, the trailer signature and
+    the trailing checksum, and returns the trailers. Any failure raises
+    :class:`ChunkedBodyError` with AWS's error code; the decoder is then dead.
+
+    Chunk data is not copied when a chunk arrives in one piece: the returned
+    pieces may be memoryviews of the fed ``bytes`` (so do not feed buffers you
+    mutate afterwards). Memory: at most one chunk (``max_chunk_size``) plus
+    one framing line.
+    """
+
+    def __init__(
+        self,
+        *,
+        mode: StreamingMode,
+        chain: ChunkChain | None = None,
+        decoded_length: int | None = None,
+        declared_trailers: Sequence[str] = (),
+        min_chunk_size: int = MIN_CHUNK_SIZE,
+        max_chunk_size: int = MAX_CHUNK_SIZE,
+    ) -> None:
+        if mode.signed_chunks and chain is None:
+            raise SigningError(f"{mode.value} needs a ChunkChain to verify chunks")
+        self.mode = mode
+        self._chain = chain
+        self._decoded_length = decoded_length
+        self._declared = [name.lower() for name in declared_trailers]
+        self._min = min_chunk_size
+        self._max = max_chunk_size
+        self._line = bytearray()  # a framing line being received
+        self._parts: list[memoryview] = []  # the chunk being received
+        self._state = "header"
+        self._need = 0
+        self._signature = ""
+        self._last_size: int | None = None
+        self._total = 0
+        self._trailer_lines: list[bytes] = []
+        self._checksums: dict[str, Checksum] = {}
+        for name in self._declared:
+            try:
+                algorithm = ChecksumAlgorithm.from_header_name(name)
+            except ValueError:
+                continue
+            self._checksums[name] = new_checksum(algorithm)
+        self.trailers: list[tuple[str, str]] = []
+
+    @property
+    def decoded_bytes(self) -> int:
+        """How many decoded bytes have been released so far."""
+        return self._total
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[bytes | memoryview]:
+        """Add received bytes; return the verified decoded bytes now available."""
+        if self._state == "dead":
+            raise ChunkedBodyError("IncompleteBody", "the body already failed to decode")
+        if not isinstance(data, bytes):
+            data = bytes(data)
+        out: list[bytes | memoryview] = []
+        try:
+            self._consume(data, out)
+        except ChunkedBodyError:
+            self._state = "dead"
+            raise
+        return out
+
+    def finish(self) -> list[tuple[str, str]]:
+        """The body has ended: check completeness and trailers; return the trailers."""
+        if self._state != "done":
+            self._state = "dead"
+            raise _incomplete()
+        return self.trailers
+
+    # -- the state machine ----------------------------------------------------
+
+    def _consume(self, data: bytes, out: list[bytes | memoryview]) -> None:
+        pos, end = 0, len(data)
+        view = memoryview(data)
+        while pos < end:
+            if self._state == "done":
+                raise ChunkedBodyError(
+                    "IncompleteBody", "The request body continues after the final chunk"
+                )
+            if self._state == "data":
+                take = min(self._need, end - pos)
+                self._parts.append(view[pos : pos + take])
+                self._need -= take
+                pos += take
+                if not self._need:
+                    self._chunk_complete(out)
+                continue
+            newline = data.find(b"\n", pos)
+            if newline == -1:
+                self._line += view[pos:]
+                if len(self._line) > _MAX_LINE:
+                    raise ChunkedBodyError(
+                        "IncompleteBody", "aws-chunked framing line too long or missing its CRLF"
+                    )
+                return
+            self._line += view[pos : newline + 1]
+            pos = newline + 1
+            if len(self._line) < 2 or self._line[-2] != 0x0D:
+                raise ChunkedBodyError("IncompleteBody", "aws-chunked framing line without CRLF")
+            line = bytes(self._line[:-2])
+            self._line.clear()
+            self._on_line(line)
+
+    def _on_line(self, line: bytes) -> None:
+        state = self._state
+        if state == "header":
+            self._read_header(line)
+        elif state == "data-end":
+            if line:
+                raise ChunkedBodyError(
+                    "IncompleteBody", "aws-chunked chunk data is not followed by CRLF"
+                )
+            self._state = "header"
+        elif state == "trailer":
+            if line:
+                self._trailer_lines.append(line)
+                if len(self._trailer_lines) > 16:
+                    raise _malformed_trailer()
+                return
+            self._check_trailers()
+            self._state = "done"
+        elif state == "end":
+            if line:
+                raise _malformed_trailer()
+            self._state = "done"
+
+    def _read_header(self, line: bytes) -> None:
+        size_text, sep, ext = line.partition(b";")
+        if not _HEX_SIZE.fullmatch(size_text):
+            raise ChunkedBodyError(
+                "InvalidChunkSizeError", f"Invalid chunk size {size_text[:32]!r}"
+            )
+        size = int(size_text, 16)
+        if self.mode.signed_chunks:
+            name, _, signature = ext.partition(b"=")
+            if not sep or name != b"chunk-signature" or not _SIGNATURE.fullmatch(signature):
+                raise _bad_chunk_signature()
+            self._signature = signature.decode()
+        elif sep:
+            raise ChunkedBodyError(
+                "InvalidChunkSizeError", "Unsigned aws-chunked chunks carry no extensions"
+            )
+        if size > self._max:
+            raise ChunkedBodyError(
+                "InvalidChunkSizeError",
+                f"Chunk of {size} bytes is larger than the {self._max} bytes allowed",
+            )
+        if size and self._last_size is not None and self._last_size < self._min:
+            raise ChunkedBodyError(
+                "InvalidChunkSizeError",
+                f"Only the last chunk is allowed to have a size less than {self._min} bytes",
+            )
+        if self._decoded_length is not None and self._total + size > self._decoded_length:
+            raise ChunkedBodyError(
+                "IncompleteBody",
+                "The body holds more bytes than x-amz-decoded-content-length declares",
+            )
+        if size == 0:
+            # The final, empty chunk: no data line follows, only the trailers
+            # (or, without trailers, the closing CRLF).
+            if self._chain is not None:
+                self._chain.verify_chunk(b"", self._signature)
+            if self._decoded_length is not None and self._total != self._decoded_length:
+                raise _incomplete()
+            self._state = "trailer" if self.mode.has_trailer else "end"
+            return
+        self._need = size
+        self._state = "data"
+
+    def _chunk_complete(self, out: list[bytes | memoryview]) -> None:
+        parts = self._parts
+        data: bytes | memoryview = parts[0] if len(parts) == 1 else b"".join(parts)
+        self._parts = []
+        if self._chain is not None:
+            self._chain.verify_chunk(data, self._signature)
+        for checksum in self._checksums.values():
+            checksum.update(data)
+        size = len(data)
+        self._last_size = size
+        self._total += size
+        out.append(data)
+        self._state = "data-end"
+
+    def _check_trailers(self) -> None:
+        lines = self._trailer_lines
+        signature: str | None = None
+        if self.mode is StreamingMode.SIGNED_TRAILER:
+            if not lines:
+                raise _malformed_trailer()
+            sig_name, _, sig_value = lines[-1].partition(b":")
+            if sig_name.strip().lower() != _TRAILER_SIGNATURE.encode():
+                raise _bad_chunk_signature()
+            signature = sig_value.strip().decode("ascii", "replace")
+            lines = lines[:-1]
+        parsed: list[tuple[str, str]] = []
+        for line in lines:
+            raw_name, colon, raw_value = line.partition(b":")
+            try:
+                text_name, text_value = raw_name.decode("ascii"), raw_value.decode("ascii")
+            except UnicodeDecodeError:
+                raise _malformed_trailer() from None
+            if not colon or text_name.strip().lower() not in self._declared:
+                raise _malformed_trailer()
+            parsed.append((text_name.strip().lower(), text_value.strip()))
+        if sorted(n for n, _ in parsed) != sorted(self._declared):
+            raise _malformed_trailer()
+        if signature is not None:
+            assert self._chain is not None
+            # Signed over the trailers as received, each ending in '\n'.
+            raw = b"".join(line + b"\n" for line in lines)
+            self._chain.verify_trailers(raw, signature)
+        for name, value in parsed:
+            checksum = self._checksums.get(name)
+            if checksum is None:
+                continue
+            algorithm = checksum.algorithm
+            try:
+                expected = algorithm.decode_value(value)
+            except ValueError:
+                raise ChunkedBodyError(
+                    "InvalidRequest", f"Value for {name} trailing header is invalid."
+                ) from None
+            if not hmac.compare_digest(expected, checksum.digest()):
+                raise ChunkedBodyError(
+                    "BadDigest",
+                    f"The {algorithm.value.lower()} you specified did not match the "
+                    "calculated checksum.",
+                )
+        self.trailers = parsed
