@@ -271,10 +271,7 @@ class SQLiteKeyStore:
         self._clock = clock
         self._positive = _Cache(cache_size)
         self._negative = _Cache(negative_cache_size)
-        self._cache_lock = threading.Lock()
         self._cache_epoch = 0  # bumped on every invalidation; stale loads are not cached
-        self._pending: dict[str, _Use] = {}
-        self._pending_lock = threading.Lock()
         self._dropped_uses = 0
         self._closed = False
         self._init_process_state()
@@ -315,7 +312,13 @@ class SQLiteKeyStore:
     # -- connections ------------------------------------------------------
 
     def _init_process_state(self) -> None:
+        # Everything a forked child must not inherit: connections, the
+        # background thread, locks another thread may have held at the fork,
+        # and the parent's pending notes (the parent writes those).
         self._pid = os.getpid()
+        self._pending: dict[str, _Use] = {}
+        self._pending_lock = threading.Lock()
+        self._cache_lock = threading.Lock()
         self._lock = threading.Lock()
         self._bg_lock = threading.Lock()
         self._flush_lock = threading.Lock()

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sigv4kit.middleware import (
     MASTER_KEY_ENV,
     MASTER_KEY_FILE_ENV,
@@ -455,3 +457,35 @@ async def test_running_store_with_env_key_fails_closed_after_rewrap(tmp_path: Pa
     finally:
         await service.aclose()
         await admin.aclose()
+
+
+# -- properties ---------------------------------------------------------------------
+
+_KEY = MasterKey.generate()
+_OTHER = MasterKey.generate()
+_ids = st.from_regex(r"A[KS]IA[A-Z2-7]{16}", fullmatch=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(secret=st.text(min_size=1, max_size=128), akid=_ids)
+def test_property_round_trip(secret: str, akid: str) -> None:
+    assert _KEY.open(_KEY.seal(secret, access_key_id=akid), access_key_id=akid) == secret
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    akid=_ids,
+    other=_ids,
+    position=st.integers(min_value=0, max_value=1 + 8 + 12 + 40 + 16 - 1),
+    flip=st.integers(min_value=1, max_value=255),
+)
+def test_property_fails_closed(akid: str, other: str, position: int, flip: int) -> None:
+    envelope = bytearray(_KEY.seal(SECRET, access_key_id=akid))
+    if other != akid:
+        with pytest.raises(SecretDecryptionError):
+            _KEY.open(bytes(envelope), access_key_id=other)
+    with pytest.raises(SecretDecryptionError):
+        _OTHER.open(bytes(envelope), access_key_id=akid)
+    envelope[position] ^= flip
+    with pytest.raises(SecretDecryptionError):
+        _KEY.open(bytes(envelope), access_key_id=akid)

@@ -229,3 +229,59 @@ async def test_concurrent_first_open_of_a_fresh_file(tmp_path: Path) -> None:
             await store.aclose()
         assert errors == []
         assert len({store.master_key_id for store in stores}) == 1
+
+
+FORK_SCRIPT = """
+import asyncio, os, sys
+from datetime import UTC, datetime
+from sigv4kit.middleware import MasterKey, SQLiteKeyStore
+
+async def use(store, kid, region):
+    record = await store.get_key(kid)
+    assert record is not None and record.active
+    store.record_use(kid, at=datetime.now(UTC), region=region, service="s3")
+    await store.flush()
+
+async def setup():
+    store = SQLiteKeyStore(sys.argv[1], master_key=MasterKey(bytes(32)), flush_interval=0.01)
+    await store.create_principal("alice")
+    kid = (await store.create_key("alice")).access_key_id
+    await use(store, kid, "parent")  # connections, cache and thread exist before the fork
+    return store, kid
+
+store, kid = asyncio.run(setup())
+pid = os.fork()
+if pid == 0:
+    try:
+        asyncio.run(use(store, kid, "child"))
+        asyncio.run(store.aclose())
+    except BaseException as exc:
+        print("child failed:", repr(exc), flush=True)
+        os._exit(1)
+    os._exit(0)
+_, status = os.waitpid(pid, 0)
+asyncio.run(store.aclose())
+print(kid if os.waitstatus_to_exitcode(status) == 0 else "child exit %d" % status)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+async def test_store_survives_a_fork(tmp_path: Path) -> None:
+    # gunicorn --preload forks workers after the app (and its store) exists.
+    db = tmp_path / "k.db"
+    result = subprocess.run(
+        [sys.executable, "-c", FORK_SCRIPT, str(db)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    kid = result.stdout.strip().splitlines()[-1]
+    store = SQLiteKeyStore(db, master_key=MasterKey(bytes(32)))
+    try:
+        info = await store.get_key_info(kid)
+        assert info is not None
+        assert info.last_used_region == "child"
+    finally:
+        await store.aclose()
