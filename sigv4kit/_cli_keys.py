@@ -72,6 +72,9 @@ def add_parser(sub: Any) -> None:
         epilog=EXAMPLES + "\n" + EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    # Accepted before the action too (`keys --store URL list`); a separate
+    # dest, because an action's own default would overwrite this one.
+    keys.add_argument("--store", dest="keys_store", default=None, metavar="URL", help="store URL")
     actions = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
 
     def action(name: str, help_text: str, runner: Callable[..., ExitCode], **kw: Any) -> Any:
@@ -164,7 +167,7 @@ def _middleware() -> Any:
 
 def store_url(args: argparse.Namespace) -> str:
     """The store URL: ``--store``, else ``$SIGV4KIT_STORE``, else the default."""
-    url: str | None = args.store
+    url: str | None = args.store or getattr(args, "keys_store", None)
     if url is None:
         url = os.environ.get(STORE_ENV) or DEFAULT_STORE_URL
     return url

@@ -354,6 +354,9 @@ def test_store_from_env_and_default(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert (tmp_path / "other.db").exists()
     listed = cli("keys", "list", "--json").json()
     assert [k["principal"] for k in listed] == ["bob"]
+    # --store before the action works too, and wins over the environment.
+    before = cli("keys", "--store", "sqlite:///sigv4kit.db", "list", "--json").json()
+    assert [k["principal"] for k in before] == ["alice"]
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import re
 import sqlite3
 import string
@@ -571,3 +572,38 @@ async def test_closed_store_refuses_work(backend: Backend) -> None:
 async def test_naive_times_are_refused(store: Any) -> None:
     with pytest.raises(StoreError, match="timezone-aware"):
         await store.create_principal("alice", now=datetime(2026, 1, 1))
+
+
+async def test_no_secret_in_logs_or_errors(
+    backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = backend.open(flush_interval=0.01)
+    secrets_seen: list[str] = []
+    messages: list[str] = []
+    with caplog.at_level(logging.DEBUG):
+        await new_user(store)
+        key = await store.create_key("alice")
+        session = await store.create_session("alice", duration_seconds=900)
+        rotated = await store.rotate_key("alice")
+        secrets_seen += [
+            key.secret_access_key,
+            session.secret_access_key,
+            session.session_token,
+            rotated.new_key.secret_access_key,
+        ]
+        for attempt in (
+            store.create_key("alice"),
+            store.create_key("alice"),
+            store.delete_key("AKIAAAAAAAAAAAAAAAAA"),
+            store.create_session("alice", duration_seconds=1),
+        ):
+            try:
+                await attempt
+            except StoreError as exc:
+                messages.append(str(exc))
+        store.record_use(key.access_key_id, at=T0, region="r", service="s")
+        await store.flush()
+    assert len(messages) >= 3
+    text = caplog.text + "\n".join(messages) + repr(await store.list_keys())
+    for secret in secrets_seen:
+        assert secret not in text
