@@ -870,6 +870,7 @@ class SQLiteKeyStore:
         token_sha256: str | None = None,
     ) -> tuple[str, str]:
         secret = new_secret_access_key() if secret is None else secret
+        sealing = self._sealing_key(conn)
         for _attempt in range(5):
             kid = new_access_key_id(prefix) if access_key_id is None else access_key_id
             try:
@@ -881,8 +882,8 @@ class SQLiteKeyStore:
                         kid,
                         principal,
                         KeyStatus.ACTIVE.value,
-                        self._master_key.seal(secret, access_key_id=kid),
-                        self._master_key.key_id,
+                        sealing.seal(secret, access_key_id=kid),
+                        sealing.key_id,
                         _ts(created_at),
                         None if expires_at is None else _ts(expires_at),
                         token_sha256,
@@ -894,6 +895,29 @@ class SQLiteKeyStore:
                 continue  # 80 random bits collided; draw again
             return kid, secret
         raise StoreError("could not allocate a unique access key id")  # pragma: no cover
+
+    def _sealing_key(self, conn: sqlite3.Connection) -> MasterKey:
+        """The key new secrets are sealed with, checked inside the write transaction.
+
+        If another process re-wrapped the store since this one opened it, the
+        rows carry another key id: follow it through the key file (as lookups
+        do), or refuse, so one database never mixes master keys.
+        """
+        row = conn.execute(
+            "SELECT CAST(secret_envelope AS BLOB) FROM access_keys WHERE master_key_id != ? "
+            "LIMIT 1",
+            (self._master_key.key_id,),
+        ).fetchone()
+        if row is None:
+            return self._master_key
+        key = self._key_for(row[0])
+        if key.key_id != envelope_key_id(row[0]):
+            raise SecretDecryptionError(
+                f"the key database was re-wrapped under master key {envelope_key_id(row[0])}, "
+                f"but this process holds {key.key_id} ({key.source}); restart it with the "
+                "new master key"
+            )
+        return key
 
     def _check_limit(self, conn: sqlite3.Connection, principal: str) -> None:
         existing = self._long_term_ids(conn, principal)

@@ -489,3 +489,44 @@ def test_property_fails_closed(akid: str, other: str, position: int, flip: int) 
     envelope[position] ^= flip
     with pytest.raises(SecretDecryptionError):
         _KEY.open(bytes(envelope), access_key_id=akid)
+
+
+async def test_writer_follows_a_rewrap_by_another_process(tmp_path: Path) -> None:
+    db = tmp_path / "k.db"
+    old_cli = SQLiteKeyStore(db, environ={})
+    admin = SQLiteKeyStore(db, environ={})
+    try:
+        await admin.create_principal("alice")
+        await admin.create_key("alice")
+        new = MasterKey.generate()
+        await admin.rewrap(new)
+        created = await old_cli.create_key("alice")  # must seal under the new key
+    finally:
+        await old_cli.aclose()
+        await admin.aclose()
+    reopened = SQLiteKeyStore(db, environ={})
+    try:
+        assert reopened.master_key_id == new.key_id
+        record = await reopened.get_key(created.access_key_id)
+        assert record is not None
+        assert record.secret_access_key == created.secret_access_key
+    finally:
+        await reopened.aclose()
+
+
+async def test_env_keyed_writer_refuses_after_rewrap(tmp_path: Path) -> None:
+    db = tmp_path / "k.db"
+    env = {MASTER_KEY_ENV: MasterKey.generate().to_base64()}
+    stale = SQLiteKeyStore(db, environ=env)
+    admin = SQLiteKeyStore(db, environ=env)
+    try:
+        await admin.create_principal("alice")
+        await admin.create_key("alice")
+        new = MasterKey.generate()
+        await admin.rewrap(new)
+        with pytest.raises(SecretDecryptionError, match="re-wrapped under master key"):
+            await stale.create_session("alice", duration_seconds=900)
+        assert len(await admin.list_keys()) == 1  # nothing sealed under the old key
+    finally:
+        await stale.aclose()
+        await admin.aclose()
