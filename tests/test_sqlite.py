@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
+import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
+import httpx
 import pytest
 from sigv4kit.middleware import (
     SCHEMA_VERSION,
@@ -285,3 +289,88 @@ async def test_store_survives_a_fork(tmp_path: Path) -> None:
         assert info.last_used_region == "child"
     finally:
         await store.aclose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_uvicorn_workers_share_the_store(tmp_path: Path) -> None:
+    db = tmp_path / "keys.db"
+    admin = SQLiteKeyStore(db, environ={})
+    await admin.create_principal("alice")
+    key = await admin.create_key("alice")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGV4KIT_")}
+    env["SIGV4KIT_STORE"] = f"sqlite:///{db}"
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "_store_app:app",
+            "--workers",
+            "2",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=Path(__file__).parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/key/{key.access_key_id}"
+        async with httpx.AsyncClient(timeout=5) as client:
+            for _ in range(200):
+                try:
+                    await client.get(url)
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+
+            async def ask() -> list[dict[str, object]]:
+                # Fresh connections, so the kernel spreads them over the workers.
+                async def one() -> dict[str, object]:
+                    async with httpx.AsyncClient(timeout=5) as c:
+                        return dict((await c.get(url)).json())
+
+                return list(await asyncio.gather(*(one() for _ in range(20))))
+
+            pids: set[object] = set()
+            for _ in range(100):  # until both workers have answered
+                answers = await ask()
+                assert all(a["found"] and a["active"] for a in answers)
+                pids |= {a["pid"] for a in answers}
+                if len(pids) == 2:
+                    break
+            assert len(pids) == 2, "only one worker ever answered"
+            await admin.deactivate_key(key.access_key_id)  # another process, the admin
+            inactive_in: set[object] = set()
+            for _ in range(200):  # until both workers have seen the change
+                answers = await ask()
+                inactive_in |= {a["pid"] for a in answers if not a["active"]}
+                if inactive_in == pids:
+                    break
+                await asyncio.sleep(0.02)
+            assert inactive_in == pids, "a worker kept a deactivated key"
+    finally:
+        server.send_signal(signal.SIGINT)  # graceful: lifespan shutdown flushes
+        try:
+            _, err = server.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            _, err = server.communicate()
+    assert server.returncode == 0, err
+    info = await admin.get_key_info(key.access_key_id)
+    await admin.aclose()
+    assert info is not None
+    assert info.last_used_at is not None
+    assert info.last_used_service is not None
+    assert info.last_used_service.startswith("w")
