@@ -300,7 +300,13 @@ class KeyManager(Protocol):
     async def rotate_key(
         self, principal: str, *, keep_previous_active: bool = False, now: datetime | None = None
     ) -> RotationResult:
-        """Create a new key and retire the previous ones (see the backend for details)."""
+        """Replace a principal's long-term key, in one transaction.
+
+        The most recent long-term key is kept for rollback, set Inactive (or
+        left Active with ``keep_previous_active``); older long-term keys are
+        deleted; a new Active key is created. Temporary credentials are not
+        touched. Raises :class:`PrincipalNotFoundError`.
+        """
         ...
 
     async def delete_expired_sessions(self, *, now: datetime | None = None) -> int:
