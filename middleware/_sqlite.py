@@ -668,8 +668,10 @@ class SQLiteKeyStore:
         self._stop.set()
         if thread is not None and thread.is_alive() and self._pid == os.getpid():
             thread.join()
-        with contextlib.suppress(Exception):
+        try:
             self._flush_pending()
+        except Exception as exc:
+            logger.warning("could not write key last-used times at close (lost): %s", exc)
         self._closed = True
         with self._lock:
             if self._conn is not None:
