@@ -51,7 +51,12 @@ class FakeClock:
 
 
 class Backend:
-    """Opens stores of one backend on one shared database."""
+    """Opens stores of one backend on one shared database.
+
+    A new backend (PostgreSQL) adds a ``backend`` fixture parameter and, here,
+    how to open a store on a per-test database, how to hold a write lock on it
+    (``lock_database``) and how to make one store's reads wait (``stall_reads``).
+    """
 
     def __init__(self, kind: str, tmp_path: Path) -> None:
         self.kind = kind
@@ -67,6 +72,8 @@ class Backend:
         negative_cache_ttl: float = 60.0,
         flush_interval: float = 3600.0,
     ) -> Any:
+        if self.kind != "sqlite":  # pragma: no cover - the next backend goes here
+            raise NotImplementedError(self.kind)
         store = SQLiteKeyStore(
             self.path,
             master_key=self.master_key,
