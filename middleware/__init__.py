@@ -7,6 +7,7 @@ imports this package.
 
 from __future__ import annotations
 
+from ._cache import KeyCache, KeyUse, UseBatch
 from ._crypto import (
     ENVELOPE_VERSION,
     MASTER_KEY_ENV,
@@ -65,10 +66,12 @@ __all__ = [
     "TEMPORARY_PREFIX",
     "AccessKeyInfo",
     "AccessKeyStore",
+    "KeyCache",
     "KeyLimitExceededError",
     "KeyManager",
     "KeyNotFoundError",
     "KeyStatus",
+    "KeyUse",
     "MasterKey",
     "MasterKeyError",
     "NewAccessKey",
@@ -82,6 +85,7 @@ __all__ = [
     "SessionCredentials",
     "StoreError",
     "StoreUnavailableError",
+    "UseBatch",
     "create_key_file",
     "envelope_key_id",
     "hash_session_token",

@@ -33,15 +33,14 @@ import re
 import sqlite3
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sigv4kit import KeyRecord
 
+from ._cache import KeyCache, KeyUse, UseBatch
 from ._crypto import (
     MASTER_KEY_ENV,
     MASTER_KEY_FILE_ENV,
@@ -89,7 +88,6 @@ T = TypeVar("T")
 # AccessKeyId is [\w]+, up to 128 characters). Anything else is unknown
 # without touching the database or the cache.
 _LOOKUP_ID_RE = re.compile(r"[A-Za-z0-9_]{3,128}")
-_MAX_PENDING_USES = 100_000
 
 _BUMP = "UPDATE cache_generation SET value = value + 1 WHERE id = 1;"
 
@@ -183,48 +181,6 @@ def _principal(row: sqlite3.Row) -> Principal:
     )
 
 
-@dataclass(slots=True)
-class _Use:
-    at: datetime
-    region: str
-    service: str
-
-
-class _Cache:
-    """A bounded LRU of ``id -> (deadline, record)``, thread-safe."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._entries: OrderedDict[str, tuple[float, KeyRecord | None]] = OrderedDict()
-
-    def get(self, key: str, now: float) -> tuple[bool, KeyRecord | None]:
-        entry = self._entries.get(key)
-        if entry is None:
-            return False, None
-        if entry[0] <= now:
-            self._entries.pop(key, None)
-            return False, None
-        self._entries.move_to_end(key)
-        return True, entry[1]
-
-    def put(self, key: str, deadline: float, record: KeyRecord | None) -> None:
-        if self._size <= 0:
-            return
-        self._entries[key] = (deadline, record)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._size:
-            self._entries.popitem(last=False)
-
-    def discard(self, key: str) -> None:
-        self._entries.pop(key, None)
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
 class SQLiteKeyStore:
     """An :class:`~sigv4kit.middleware.AccessKeyStore` and
     :class:`~sigv4kit.middleware.KeyManager` on one SQLite file.
@@ -265,14 +221,14 @@ class SQLiteKeyStore:
     ) -> None:
         self.path = Path(path)
         self._busy_timeout = busy_timeout
-        self._cache_ttl = cache_ttl
-        self._negative_ttl = negative_cache_ttl
         self._flush_interval = flush_interval
         self._clock = clock
-        self._positive = _Cache(cache_size)
-        self._negative = _Cache(negative_cache_size)
-        self._cache_epoch = 0  # bumped on every invalidation; stale loads are not cached
-        self._dropped_uses = 0
+        self._cache = KeyCache(
+            ttl=cache_ttl,
+            negative_ttl=negative_cache_ttl,
+            size=cache_size,
+            negative_size=negative_cache_size,
+        )
         self._closed = False
         self._init_process_state()
         conn = self._connection()
@@ -316,9 +272,8 @@ class SQLiteKeyStore:
         # background thread, locks another thread may have held at the fork,
         # and the parent's pending notes (the parent writes those).
         self._pid = os.getpid()
-        self._pending: dict[str, _Use] = {}
-        self._pending_lock = threading.Lock()
-        self._cache_lock = threading.Lock()
+        self._uses = UseBatch()
+        self._thread_lock = threading.Lock()
         self._lock = threading.Lock()
         self._bg_lock = threading.Lock()
         self._flush_lock = threading.Lock()
@@ -542,17 +497,10 @@ class SQLiteKeyStore:
     # -- cache ------------------------------------------------------------
 
     def _evict(self, ids: list[str] | tuple[str, ...]) -> None:
-        with self._cache_lock:
-            self._cache_epoch += 1
-            for access_key_id in ids:
-                self._positive.discard(access_key_id)
-                self._negative.discard(access_key_id)
+        self._cache.evict(ids)
 
     def _clear_cache(self) -> None:
-        with self._cache_lock:
-            self._cache_epoch += 1
-            self._positive.clear()
-            self._negative.clear()
+        self._cache.clear()
 
     def _after_write(self, conn: sqlite3.Connection, before: int) -> None:
         # Our own change moved the generation counter; remember it so the
@@ -573,21 +521,11 @@ class SQLiteKeyStore:
         if not isinstance(access_key_id, str) or not _LOOKUP_ID_RE.fullmatch(access_key_id):
             return None
         self._ensure_background()
-        now = self._clock()
-        with self._cache_lock:
-            hit, record = self._positive.get(access_key_id, now)
-            if not hit:
-                hit, record = self._negative.get(access_key_id, now)
-            epoch = self._cache_epoch
+        hit, record, epoch = self._cache.lookup(access_key_id, self._clock())
         if hit:
             return record
         record = await self._run(self._load_record, access_key_id)
-        with self._cache_lock:
-            if epoch == self._cache_epoch:
-                if record is None:
-                    self._negative.put(access_key_id, self._clock() + self._negative_ttl, None)
-                else:
-                    self._positive.put(access_key_id, self._clock() + self._cache_ttl, record)
+        self._cache.remember(access_key_id, record, epoch, self._clock())
         return record
 
     def _key_for(self, envelope: bytes) -> MasterKey:
@@ -644,14 +582,7 @@ class SQLiteKeyStore:
         """Note a use of a key; returns at once (written by the background thread)."""
         if self._closed or at.tzinfo is None:
             return
-        use = _Use(at, str(region)[:64], str(service)[:64])
-        with self._pending_lock:
-            previous = self._pending.get(access_key_id)
-            if previous is None and len(self._pending) >= _MAX_PENDING_USES:
-                self._dropped_uses += 1
-                return
-            if previous is None or previous.at < use.at:
-                self._pending[access_key_id] = use
+        self._uses.add(access_key_id, KeyUse(at, str(region)[:64], str(service)[:64]))
         self._ensure_background()
 
     async def aclose(self) -> None:
@@ -689,7 +620,7 @@ class SQLiteKeyStore:
         thread = self._thread
         if thread is not None or self._closed:
             return
-        with self._pending_lock:
+        with self._thread_lock:
             if self._thread is not None:
                 return
             self._thread = threading.Thread(
@@ -718,9 +649,7 @@ class SQLiteKeyStore:
             return self._flush_pending_locked()
 
     def _flush_pending_locked(self) -> int:
-        with self._pending_lock:
-            batch, self._pending = self._pending, {}
-            dropped, self._dropped_uses = self._dropped_uses, 0
+        batch, dropped = self._uses.take()
         if dropped:
             logger.warning("dropped %d key-use notes: too many pending", dropped)
         if not batch:
@@ -747,11 +676,7 @@ class SQLiteKeyStore:
                         conn.execute("ROLLBACK")
                     raise
         except BaseException:
-            with self._pending_lock:  # put the batch back, keeping newer notes
-                for kid, use in batch.items():
-                    newer = self._pending.get(kid)
-                    if newer is None or newer.at < use.at:
-                        self._pending[kid] = use
+            self._uses.put_back(batch)
             raise
         return len(batch)
 
