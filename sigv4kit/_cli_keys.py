@@ -279,8 +279,13 @@ def _run_create(args: argparse.Namespace, streams: Streams) -> ExitCode:
         created = False
         principal = await store.get_principal(args.principal)
         if principal is None:
-            await store.create_principal(args.principal, kind=kind, root=args.root)
-            created = True
+            try:
+                await store.create_principal(args.principal, kind=kind, root=args.root)
+                created = True
+            except mw.StoreError:
+                # Another process created it a moment ago: use that one.
+                if await store.get_principal(args.principal) is None:
+                    raise
         elif (args.role and principal.kind is not PrincipalKind.ROLE) or (
             args.root and not principal.root
         ):
