@@ -34,7 +34,7 @@ from sigv4kit import (
     VerifierConfig,
 )
 
-from ._errors import ErrorFormat, new_request_id, render_error
+from ._responses import ErrorFormat, new_request_id, render_error
 from ._store import AccessKeyStore, StoreUnavailableError, open_store
 
 __all__ = [

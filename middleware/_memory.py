@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sigv4kit import KeyRecord
 
-__all__ = ["KeyUse", "MemoryKeyStore"]
+from ._cache import KeyUse
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KeyUse:
-    """The last successful use of a key."""
-
-    at: datetime
-    region: str
-    service: str
+__all__ = ["MemoryKeyStore"]
 
 
 class MemoryKeyStore:

@@ -1,19 +1,73 @@
-"""The access-key store protocol and :func:`open_store`.
+"""The access-key store protocols and :func:`open_store`.
 
 A store answers one question on the request path, ``await
-store.get_key(access_key_id)``, and records key use off the request path.
-Backends: ``sqlite:///path`` (embedded default); ``postgresql://...`` for
-services on many machines comes in its own module.
+store.get_key(access_key_id)``, and records key use off the request path
+(:class:`AccessKeyStore`). Administration (principals, key creation,
+rotation, temporary credentials, re-encryption) is a second protocol,
+:class:`KeyManager`, so the verifier depends on as little as possible.
+
+Backends: ``sqlite:///path`` (embedded default, :mod:`._sqlite`);
+``postgresql://...`` for services on many machines comes in its own issue and
+implements both protocols with the same secret envelope (:mod:`._crypto`).
+
+Errors::
+
+    SigV4Error
+     └── StoreError                  a store operation failed
+          ├── StoreUnavailableError  the database cannot answer (fail closed)
+          │    └── SecretDecryptionError  a secret cannot be decrypted (wrong
+          │                               master key, tampered or moved ciphertext)
+          ├── PrincipalNotFoundError no principal with that name
+          ├── KeyNotFoundError       no access key with that id
+          ├── KeyLimitExceededError  a principal already has 2 access keys
+          ├── MasterKeyError         master key missing or malformed
+          └── SchemaVersionError     the database schema is newer than this code
 """
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 from sigv4kit import KeyRecord, SigV4Error
 
-__all__ = ["AccessKeyStore", "StoreError", "StoreUnavailableError", "open_store"]
+if TYPE_CHECKING:
+    from ._crypto import MasterKey
+
+__all__ = [
+    "MAX_KEYS_PER_PRINCIPAL",
+    "MAX_SESSION_SECONDS",
+    "MIN_SESSION_SECONDS",
+    "AccessKeyInfo",
+    "AccessKeyStore",
+    "KeyLimitExceededError",
+    "KeyManager",
+    "KeyNotFoundError",
+    "KeyStatus",
+    "MasterKeyError",
+    "NewAccessKey",
+    "Principal",
+    "PrincipalKind",
+    "PrincipalNotFoundError",
+    "RotationResult",
+    "SchemaVersionError",
+    "SecretDecryptionError",
+    "SessionCredentials",
+    "StoreError",
+    "StoreUnavailableError",
+    "open_store",
+    "sqlite_path_from_url",
+]
+
+#: IAM's quota: at most two access keys per user (``AccessKeysPerUserQuota``).
+#: Temporary (``ASIA``) credentials do not count.
+MAX_KEYS_PER_PRINCIPAL = 2
+#: STS ``DurationSeconds`` bounds: 15 minutes .. 36 hours.
+MIN_SESSION_SECONDS = 900
+MAX_SESSION_SECONDS = 129_600
 
 
 class StoreError(SigV4Error):
@@ -22,6 +76,116 @@ class StoreError(SigV4Error):
 
 class StoreUnavailableError(StoreError):
     """The backing database cannot be reached; verification must fail closed."""
+
+
+class PrincipalNotFoundError(StoreError):
+    """No principal has that name."""
+
+
+class KeyNotFoundError(StoreError):
+    """No access key has that id."""
+
+
+class KeyLimitExceededError(StoreError):
+    """The principal already has :data:`MAX_KEYS_PER_PRINCIPAL` long-term keys."""
+
+
+class MasterKeyError(StoreError):
+    """The master key is missing, malformed or cannot be read or created."""
+
+
+class SecretDecryptionError(StoreUnavailableError):
+    """A stored secret cannot be decrypted: wrong master key, or tampered data.
+
+    Never answered with a guess: the key is unusable until the right master
+    key is configured. A :class:`StoreUnavailableError`, so the middleware
+    fails closed (503) exactly as for an unreachable database.
+    """
+
+
+class SchemaVersionError(StoreError):
+    """The database was created by a newer sigv4kit than the one running."""
+
+
+class KeyStatus(enum.Enum):
+    """IAM's access key status."""
+
+    ACTIVE = "Active"
+    INACTIVE = "Inactive"
+
+
+class PrincipalKind(enum.Enum):
+    """What a principal is: an IAM-style user or role."""
+
+    USER = "user"
+    ROLE = "role"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Principal:
+    """A user or role that owns access keys."""
+
+    name: str
+    kind: PrincipalKind = PrincipalKind.USER
+    root: bool = False
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccessKeyInfo:
+    """An access key as an administrator sees it: never the secret.
+
+    ``expires_at`` is set for temporary (``ASIA``) credentials only. The
+    ``last_used_*`` fields are written in batches, so they trail real use by
+    up to the store's flush interval.
+    """
+
+    access_key_id: str
+    principal: str
+    status: KeyStatus
+    created_at: datetime
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+    last_used_region: str | None = None
+    last_used_service: str | None = None
+
+    @property
+    def is_temporary(self) -> bool:
+        """True for temporary (``ASIA``) credentials."""
+        return self.expires_at is not None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewAccessKey:
+    """A freshly created long-term key: the only time its secret is available."""
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    principal: str
+    status: KeyStatus
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionCredentials:
+    """Freshly issued temporary credentials (``ASIA`` key, secret, token)."""
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str = field(repr=False)
+    principal: str
+    expiration: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RotationResult:
+    """What :meth:`KeyManager.rotate_key` did."""
+
+    new_key: NewAccessKey
+    #: The previous key, now inactive (or still active with ``keep_previous_active``).
+    kept: tuple[str, ...] = ()
+    #: Older keys deleted to stay within the 2-key limit.
+    deleted: tuple[str, ...] = ()
 
 
 @runtime_checkable
@@ -44,9 +208,184 @@ class AccessKeyStore(Protocol):
         ...
 
 
-def open_store(url: str) -> AccessKeyStore:
-    """Open a store from its URL (``sqlite:///path/to/keys.db``).
+@runtime_checkable
+class KeyManager(Protocol):
+    """Administration of principals and access keys (CLI, admin tools).
 
-    Raises :class:`StoreError` for a URL whose scheme no backend handles.
+    Every method is a single transaction. Changes made through one store
+    object are visible to its own :meth:`AccessKeyStore.get_key` at once;
+    other processes see them when their cache entry expires.
+    ``now`` parameters exist for tests; they default to the current time.
     """
-    raise StoreError(f"no access-key store backend handles {url!r}")
+
+    async def create_principal(
+        self,
+        name: str,
+        *,
+        kind: PrincipalKind = PrincipalKind.USER,
+        root: bool = False,
+        now: datetime | None = None,
+    ) -> Principal:
+        """Create a principal. Raises :class:`StoreError` if the name is taken or invalid."""
+        ...
+
+    async def get_principal(self, name: str) -> Principal | None:
+        """The principal with this name, or None."""
+        ...
+
+    async def list_principals(self) -> list[Principal]:
+        """Every principal, by name."""
+        ...
+
+    async def delete_principal(self, name: str) -> None:
+        """Delete a principal and all its keys. Raises :class:`PrincipalNotFoundError`."""
+        ...
+
+    async def create_key(self, principal: str, *, now: datetime | None = None) -> NewAccessKey:
+        """A new active ``AKIA`` key for an existing principal.
+
+        Raises :class:`PrincipalNotFoundError`, :class:`KeyLimitExceededError`.
+        """
+        ...
+
+    async def import_key(
+        self,
+        principal: str,
+        *,
+        access_key_id: str,
+        secret_access_key: str,
+        now: datetime | None = None,
+    ) -> AccessKeyInfo:
+        """Store an existing long-term key pair (migration from another system).
+
+        Raises :class:`StoreError` for a malformed or taken id,
+        :class:`PrincipalNotFoundError`, :class:`KeyLimitExceededError`.
+        """
+        ...
+
+    async def create_session(
+        self, principal: str, *, duration_seconds: int, now: datetime | None = None
+    ) -> SessionCredentials:
+        """Temporary ``ASIA`` credentials valid for 900..129600 seconds.
+
+        Raises :class:`PrincipalNotFoundError`, or :class:`StoreError` for a
+        duration out of range.
+        """
+        ...
+
+    async def get_key_info(self, access_key_id: str) -> AccessKeyInfo | None:
+        """What an administrator may know about a key (no secret), or None."""
+        ...
+
+    async def list_keys(self, principal: str | None = None) -> list[AccessKeyInfo]:
+        """Keys (all, or one principal's), by principal then creation time."""
+        ...
+
+    async def set_key_status(self, access_key_id: str, status: KeyStatus) -> AccessKeyInfo:
+        """Activate or deactivate a key. Raises :class:`KeyNotFoundError`."""
+        ...
+
+    async def activate_key(self, access_key_id: str) -> AccessKeyInfo:
+        """Set a key Active. Raises :class:`KeyNotFoundError`."""
+        ...
+
+    async def deactivate_key(self, access_key_id: str) -> AccessKeyInfo:
+        """Set a key Inactive. Raises :class:`KeyNotFoundError`."""
+        ...
+
+    async def delete_key(self, access_key_id: str) -> None:
+        """Delete a key. Raises :class:`KeyNotFoundError`."""
+        ...
+
+    async def rotate_key(
+        self, principal: str, *, keep_previous_active: bool = False, now: datetime | None = None
+    ) -> RotationResult:
+        """Replace a principal's long-term key, in one transaction.
+
+        The most recent long-term key is kept for rollback, set Inactive (or
+        left Active with ``keep_previous_active``); older long-term keys are
+        deleted; a new Active key is created. Temporary credentials are not
+        touched. Raises :class:`PrincipalNotFoundError`.
+        """
+        ...
+
+    async def delete_expired_sessions(self, *, now: datetime | None = None) -> int:
+        """Delete temporary credentials past their expiry; returns how many."""
+        ...
+
+    async def rewrap(self, new_master_key: MasterKey) -> int:
+        """Re-encrypt every secret under a new master key in one transaction."""
+        ...
+
+    async def flush(self) -> None:
+        """Write pending :meth:`AccessKeyStore.record_use` notes now."""
+        ...
+
+
+def open_store(url: str) -> AccessKeyStore:
+    """Open a store from its URL.
+
+    * ``sqlite:///relative/path.db`` — a path relative to the working directory;
+    * ``sqlite:////absolute/path.db`` — an absolute path;
+    * ``postgresql://...`` — planned; answered with a clear :class:`StoreError`.
+
+    The master key comes from ``SIGV4KIT_MASTER_KEY`` or
+    ``SIGV4KIT_MASTER_KEY_FILE``; for SQLite with neither, from a key file
+    beside the database (``<db>.key``, created on first use).
+
+    ```python
+    store = open_store("sqlite:///var/lib/myservice/keys.db")
+    ```
+
+    Raises :class:`StoreError` for a URL whose scheme no backend handles or
+    that is malformed, :class:`MasterKeyError` for a bad master key,
+    :class:`SecretDecryptionError` when the stored keys were encrypted under a
+    different master key, :class:`StoreUnavailableError` when the database
+    cannot be opened.
+    """
+    if not isinstance(url, str) or not url:
+        raise StoreError("the store URL is empty; expected e.g. sqlite:///sigv4kit.db")
+    scheme, sep, _rest = url.partition("://")
+    scheme = scheme.lower()
+    if not sep:
+        raise StoreError(f"store URL {url!r} has no scheme; expected sqlite:///path/to/keys.db")
+    if scheme == "sqlite":
+        from ._sqlite import SQLiteKeyStore
+
+        return SQLiteKeyStore(sqlite_path_from_url(url))
+    if scheme in {"postgresql", "postgres"} or scheme.startswith("postgresql+"):
+        raise StoreError(
+            "postgresql:// stores are not supported yet; use sqlite:///path/to/keys.db"
+        )
+    raise StoreError(
+        f"no access-key store backend handles the URL scheme {scheme!r} "
+        "(supported: sqlite:///relative/path.db, sqlite:////absolute/path.db)"
+    )
+
+
+def sqlite_path_from_url(url: str) -> str:
+    """The file path of a ``sqlite:///...`` URL (SQLAlchemy's convention).
+
+    Three slashes then a relative path; four slashes (three then ``/``) for an
+    absolute path. Raises :class:`StoreError` for a host, query or fragment
+    part or an empty path.
+    """
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "sqlite":
+        raise StoreError(f"not a sqlite URL: {url!r}")
+    if parts.netloc:
+        raise StoreError(
+            f"sqlite URL {url!r} names a host ({parts.netloc!r}); use sqlite:///relative.db "
+            "or sqlite:////absolute/path.db"
+        )
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        raise StoreError(f"sqlite URL {url!r} has a query or fragment, which is not supported")
+    if not parts.path.startswith("/") or len(parts.path) < 2:
+        raise StoreError(f"sqlite URL {url!r} has no database path; expected sqlite:///keys.db")
+    path = parts.path[1:]
+    if path in {":memory:", ""} or path.endswith("/"):
+        raise StoreError(
+            f"sqlite URL {url!r} does not name a database file (in-memory databases "
+            "cannot be shared between connections)"
+        )
+    return path

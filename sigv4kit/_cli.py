@@ -67,7 +67,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    from . import _cli_sign
+    from . import _cli_keys, _cli_sign
 
     parser = _Parser(
         prog="sigv4kit",
@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _cli_sign.add_parser(sub)
+    _cli_keys.add_parser(sub)
     return parser
 
 

@@ -869,3 +869,42 @@ def test_unsigned_payload_under_s3_rules_streams_the_body(server: str) -> None:
     headers = {k: v for k, v in signed.headers if k.lower() != "host"}
     data = _ok(httpx.put(f"{server}/bucket/u", headers=headers, content=body))
     assert data["body_sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_echo_service_on_the_sqlite_store(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+    import os
+
+    from sigv4kit.middleware import SQLiteKeyStore
+
+    monkeypatch.setenv("SIGV4KIT_MASTER_KEY", base64.b64encode(os.urandom(32)).decode())
+    database = tmp_path / "keys.db"
+
+    async def provision() -> tuple[Any, Any]:
+        store = SQLiteKeyStore(str(database))
+        try:
+            await store.create_principal("carol")
+            key = await store.create_key("carol")
+            session = await store.create_session("carol", duration_seconds=900)
+        finally:
+            await store.aclose()
+        return key, session
+
+    key, session = asyncio.run(provision())
+    with run_uvicorn(create_app(f"sqlite:///{database}")) as url:
+        long_term = sigv4kit.Credentials(key.access_key_id, key.secret_access_key)
+        auth = sigv4kit.SigV4Auth(long_term, region="us-east-1", service="execute-api")
+        with httpx.Client(auth=auth) as client:
+            data = _ok(client.post(f"{url}/sqlite?x=1", content=b"body"), principal="carol")
+        assert data["access_key_id"] == key.access_key_id
+        temporary = sigv4kit.Credentials(
+            session.access_key_id, session.secret_access_key, session.session_token
+        )
+        s3 = sigv4kit.SigV4Auth(temporary, region="us-east-1", service="s3",
+                                settings=SigningSettings.s3())
+        with httpx.Client(auth=s3) as client:
+            _ok(client.get(f"{url}/bucket/key"), principal="carol")
+        wrong = sigv4kit.Credentials(key.access_key_id, "not-the-secret")
+        with httpx.Client(auth=sigv4kit.SigV4Auth(wrong, region="us-east-1",
+                                                  service="execute-api")) as client:
+            assert client.get(f"{url}/x").status_code == 403

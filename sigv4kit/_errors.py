@@ -1,0 +1,611 @@
+"""Typed AWS error responses: parse any AWS protocol's error body, raise by family.
+
+AWS services answer errors in one of three shapes (botocore ``parsers.py``
+reads the same three):
+
+* REST-XML (S3, CloudFront, Route 53): ``<Error><Code/><Message/><RequestId/></Error>``,
+  S3 adding ``<CanonicalRequest>`` and ``<StringToSign>`` to ``SignatureDoesNotMatch``;
+* query / EC2 (STS, IAM, SQS, EC2):
+  ``<ErrorResponse><Error>...</Error><RequestId/></ErrorResponse>`` or
+  ``<Response><Errors><Error>...</Error></Errors><RequestID/></Response>``;
+* JSON (DynamoDB, Lambda, API Gateway, ...): ``{"__type": "ns#Code", "message": ...}``,
+  ``{"code": ..., "Message": ...}`` or the ``x-amzn-ErrorType`` header.
+
+:func:`parse_aws_error` turns any of them into an :class:`AWSErrorDetails`;
+:func:`raise_for_aws_error` raises the matching :class:`AWSServiceError`
+subclass::
+
+    SigV4Error
+     └── AWSServiceError            any error response (code, message, status, request id)
+          ├── ThrottlingError           Throttling, SlowDown, TooManyRequestsException, 429
+          ├── AuthenticationError       the request's credentials were not accepted
+          │    ├── SignatureMismatchError   SignatureDoesNotMatch, InvalidSignatureException
+          │    ├── ClockSkewError           RequestTimeTooSkewed, RequestExpired
+          │    └── ExpiredTokenError        ExpiredToken, ExpiredTokenException
+          ├── AccessDeniedError         AccessDenied, AccessDeniedException, 403
+          ├── NotFoundError             NoSuchKey, ResourceNotFoundException, 404
+          ├── ValidationError           ValidationException, InvalidParameterValue, ...
+          └── ServiceUnavailableError   ServiceUnavailable, InternalError, 5xx
+
+Untrusted XML is parsed with :mod:`defusedxml` (no entity expansion, no
+DTDs); a body that does not parse gives an error named after the status code,
+never a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+from xml.etree.ElementTree import Element
+
+import httpx
+from defusedxml import ElementTree as SafeElementTree
+from defusedxml.common import DefusedXmlException
+
+from ._exceptions import SigV4Error
+
+__all__ = [
+    "SIGNING_RESULT_EXTENSION",
+    "AWSErrorDetails",
+    "AWSServiceError",
+    "AccessDeniedError",
+    "AuthenticationError",
+    "ClockSkewError",
+    "ExpiredTokenError",
+    "NotFoundError",
+    "ServiceUnavailableError",
+    "SignatureMismatchError",
+    "ThrottlingError",
+    "ValidationError",
+    "async_raise_for_aws_error_hook",
+    "error_class_for",
+    "error_from_response",
+    "first_difference",
+    "parse_aws_error",
+    "raise_for_aws_error",
+    "raise_for_aws_error_hook",
+]
+
+#: ``request.extensions`` key under which the httpx auth keeps the last
+#: :class:`~sigv4kit.SigningResult` of a request (for error diagnostics).
+SIGNING_RESULT_EXTENSION = "sigv4kit.signing_result"
+
+# Bodies larger than this are not parsed for an error code: AWS error bodies
+# are a few hundred bytes, and parsing an arbitrary large body is a DoS vector.
+_MAX_ERROR_BODY = 1024 * 1024
+
+_REDACTED = "** REDACTED **"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AWSErrorDetails:
+    """What an AWS error response says, whichever protocol it came in.
+
+    ``server_canonical_request`` and ``server_string_to_sign`` are set when
+    the service sent back what it expected us to sign (S3 does for
+    ``SignatureDoesNotMatch``; JSON services put it in the message).
+    """
+
+    code: str
+    message: str
+    status_code: int
+    request_id: str | None = None
+    host_id: str | None = None
+    server_time: str | None = None
+    server_canonical_request: str | None = None
+    server_string_to_sign: str | None = None
+
+
+class AWSServiceError(SigV4Error):
+    """An AWS-style error response.
+
+    ``code`` is the service's error code (``NoSuchKey``, ``ThrottlingException``;
+    the status code as text when the body carries none), ``message`` its
+    message, ``request_id`` the request id to quote to support, and
+    ``response`` the :class:`httpx.Response` it was parsed from.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        status_code: int,
+        request_id: str | None = None,
+        response: httpx.Response | None = None,
+        *,
+        details: AWSErrorDetails | None = None,
+    ) -> None:
+        self.code = code
+        self.message = message
+        self.status_code = status_code
+        self.request_id = request_id
+        self.response = response
+        self.details = details or AWSErrorDetails(
+            code=code, message=message, status_code=status_code, request_id=request_id
+        )
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        text = f"{self.code} (HTTP {self.status_code})"
+        if self.message:
+            text += f": {self.message}"
+        if self.request_id:
+            text += f" [request id {self.request_id}]"
+        return text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Picklable (process pools, task queues); the live response is not.
+        return (
+            _rebuild_error,
+            (type(self), self.code, self.message, self.status_code, self.request_id, self.details),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(code={self.code!r}, status_code={self.status_code}, "
+            f"request_id={self.request_id!r})"
+        )
+
+
+def _rebuild_error(
+    cls: type[AWSServiceError],
+    code: str,
+    message: str,
+    status_code: int,
+    request_id: str | None,
+    details: AWSErrorDetails,
+) -> AWSServiceError:
+    return cls(code, message, status_code, request_id, None, details=details)
+
+
+class ThrottlingError(AWSServiceError):
+    """The service is rate-limiting this client; retry later, slower."""
+
+
+class AuthenticationError(AWSServiceError):
+    """The service did not accept the request's credentials or signature."""
+
+
+class SignatureMismatchError(AuthenticationError):
+    """The signature the service computed differs from ours.
+
+    ``server_canonical_request`` / ``server_string_to_sign`` hold what the
+    service computed (when it says), ``our_canonical_request`` /
+    ``our_string_to_sign`` what we signed (when the request was signed by
+    :class:`~sigv4kit.SigV4Auth`), and the message names the first line that
+    differs.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        status_code: int,
+        request_id: str | None = None,
+        response: httpx.Response | None = None,
+        *,
+        details: AWSErrorDetails | None = None,
+    ) -> None:
+        self.server_canonical_request = details.server_canonical_request if details else None
+        self.server_string_to_sign = details.server_string_to_sign if details else None
+        self.our_canonical_request: str | None = None
+        self.our_string_to_sign: str | None = None
+        result = None
+        if response is not None:
+            try:
+                result = response.request.extensions.get(SIGNING_RESULT_EXTENSION)
+            except RuntimeError:  # a response built without a request
+                result = None
+        if result is not None:
+            self.our_canonical_request = str(result.canonical_request)
+            self.our_string_to_sign = str(result.string_to_sign)
+        super().__init__(code, message, status_code, request_id, response, details=details)
+
+    def _describe(self) -> str:
+        text = super()._describe()
+        diff = first_difference(self.server_canonical_request, self.our_canonical_request)
+        if diff is not None:
+            return f"{text}\ncanonical request {diff}"
+        diff = first_difference(self.server_string_to_sign, self.our_string_to_sign)
+        if diff is not None:
+            return f"{text}\nstring to sign {diff}"
+        return text
+
+
+class ClockSkewError(AuthenticationError):
+    """The request time is too far from the service's clock."""
+
+
+class ExpiredTokenError(AuthenticationError):
+    """The session token (temporary credentials) has expired; refresh them."""
+
+
+class AccessDeniedError(AWSServiceError):
+    """Authenticated, but not allowed to do this."""
+
+
+class NotFoundError(AWSServiceError):
+    """The bucket, key, table or resource does not exist."""
+
+
+class ValidationError(AWSServiceError):
+    """The request's parameters were rejected."""
+
+
+class ServiceUnavailableError(AWSServiceError):
+    """The service failed or is unavailable (5xx); usually worth retrying."""
+
+
+_FAMILIES: dict[str, type[AWSServiceError]] = {}
+
+
+def _register(cls: type[AWSServiceError], *codes: str) -> None:
+    for code in codes:
+        _FAMILIES[code] = cls
+
+
+# Throttling codes: botocore retries/standard.py ThrottledRetryableChecker.
+_register(
+    ThrottlingError,
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+)
+_register(
+    SignatureMismatchError,
+    "SignatureDoesNotMatch",
+    "InvalidSignatureException",
+    "InvalidSignature",
+)
+_register(ClockSkewError, "RequestTimeTooSkewed", "RequestExpired", "RequestInTheFuture")
+_register(
+    ExpiredTokenError,
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "TokenRefreshRequired",
+)
+_register(
+    AuthenticationError,
+    "InvalidAccessKeyId",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "AuthFailure",
+    "MissingAuthenticationToken",
+    "MissingAuthenticationTokenException",
+    "IncompleteSignature",
+    "IncompleteSignatureException",
+    "InvalidToken",
+    "AuthorizationHeaderMalformed",
+    "NotAuthorized",
+    "NotAuthorizedException",
+    "UnauthorizedException",
+)
+_register(
+    AccessDeniedError,
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "Forbidden",
+    "AllAccessDisabled",
+)
+_register(
+    NotFoundError,
+    "NoSuchKey",
+    "NoSuchBucket",
+    "NoSuchUpload",
+    "NoSuchVersion",
+    "NotFound",
+    "NotFoundException",
+    "ResourceNotFoundException",
+    "NoSuchEntity",
+)
+_register(
+    ValidationError,
+    "ValidationException",
+    "ValidationError",
+    "InvalidParameterValue",
+    "InvalidParameterValueException",
+    "InvalidParameterCombination",
+    "InvalidParameterException",
+    "InvalidArgument",
+    "MissingParameter",
+    "MalformedXML",
+    "MalformedQueryString",
+    "SerializationException",
+    "InvalidRequest",
+    "InvalidInput",
+)
+_register(
+    ServiceUnavailableError,
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalError",
+    "InternalFailure",
+    "InternalServerError",
+    "InternalServiceError",
+    "InternalServerException",
+)
+
+_STATUS_FAMILIES: dict[int, type[AWSServiceError]] = {
+    401: AuthenticationError,
+    403: AccessDeniedError,
+    404: NotFoundError,
+    429: ThrottlingError,
+}
+
+
+def error_class_for(code: str, status_code: int) -> type[AWSServiceError]:
+    """The exception class for an error code, falling back on the status code."""
+    cls = _FAMILIES.get(code)
+    if cls is not None:
+        return cls
+    if code.endswith("NotFound") or code.endswith("NotFoundException"):
+        return NotFoundError
+    cls = _STATUS_FAMILIES.get(status_code)
+    if cls is not None:
+        return cls
+    if status_code >= 500:
+        return ServiceUnavailableError
+    return AWSServiceError
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _child_text(element: Element, name: str) -> str | None:
+    for child in element:
+        if _local(child.tag) == name:
+            return (child.text or "").strip() if name not in _VERBATIM else (child.text or "")
+    return None
+
+
+# The service's canonical request must be compared byte for byte: no stripping.
+_VERBATIM = frozenset({"CanonicalRequest", "StringToSign"})
+
+
+def _find(element: Element, name: str) -> Element | None:
+    for node in element.iter():
+        if _local(node.tag) == name:
+            return node
+    return None
+
+
+def _parse_xml(body: bytes) -> dict[str, str | None] | None:
+    try:
+        root = SafeElementTree.fromstring(body)
+    except (SafeElementTree.ParseError, DefusedXmlException, ValueError):
+        return None
+    error = root if _local(root.tag) == "Error" else _find(root, "Error")
+    if error is None:
+        return None
+    request_id = _child_text(error, "RequestId")
+    if request_id is None:
+        rid = _find(root, "RequestId")
+        if rid is None:
+            rid = _find(root, "RequestID")
+        request_id = (rid.text or "").strip() if rid is not None else None
+    return {
+        "code": _child_text(error, "Code"),
+        "message": _child_text(error, "Message"),
+        "request_id": request_id or None,
+        "host_id": _child_text(error, "HostId"),
+        "server_time": _child_text(error, "ServerTime"),
+        "canonical_request": _child_text(error, "CanonicalRequest"),
+        "string_to_sign": _child_text(error, "StringToSign"),
+    }
+
+
+def _json_code(raw: str) -> str:
+    # "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException" and
+    # "ValidationException:http://internal.amazon.com/coral/..." both name
+    # the code between the '#' and the ':' (botocore BaseJSONParser).
+    code = raw.rsplit("#", 1)[-1]
+    return code.split(":", 1)[0].strip()
+
+
+def _parse_json(body: bytes) -> dict[str, str | None] | None:
+    try:
+        data: Any = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    code: str | None = None
+    for key in ("__type", "code", "Code"):
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            code = _json_code(value)
+            break
+    message: str | None = None
+    for key in ("message", "Message", "errorMessage"):
+        value = data.get(key)
+        if isinstance(value, str):
+            message = value
+            break
+    return {"code": code, "message": message}
+
+
+# JSON services (and some REST ones) explain a signature mismatch in prose.
+_PROSE_CANONICAL = re.compile(
+    r"The Canonical String for this request should have been\s*\n'(.*?)'\n", re.DOTALL
+)
+_PROSE_STS = re.compile(r"The String-to-Sign should have been\s*\n'(.*?)'\n?", re.DOTALL)
+
+
+def parse_aws_error(
+    status_code: int, headers: Mapping[str, str] | httpx.Headers, body: bytes
+) -> AWSErrorDetails:
+    """Parse an AWS error response of any protocol.
+
+    A body that is empty, HTML, or not parseable yields the status code as
+    the code and its reason phrase as the message (botocore does the same).
+    Never raises on any input.
+    """
+    hdrs = headers if isinstance(headers, httpx.Headers) else httpx.Headers(dict(headers))
+    fields: dict[str, str | None] = {}
+    text = body[:_MAX_ERROR_BODY].lstrip() if len(body) <= _MAX_ERROR_BODY else b""
+    if text.startswith(b"<"):
+        fields = _parse_xml(text) or {}
+    elif text.startswith(b"{"):
+        fields = _parse_json(text) or {}
+
+    code = fields.get("code")
+    # rest-json puts the code in x-amzn-ErrorType ("Code:http://..."), which
+    # wins over the body; awsQueryCompatible services send "Code;Sender" in
+    # x-amzn-query-error for the legacy query code.
+    header_type = hdrs.get("x-amzn-errortype")
+    if header_type:
+        code = _json_code(header_type) or code
+    query_error = hdrs.get("x-amzn-query-error")
+    if query_error and ";" in query_error:
+        code = query_error.split(";", 1)[0].strip() or code
+    message = fields.get("message")
+    if not code:
+        code = str(status_code)
+        if message is None:
+            try:
+                message = HTTPStatus(status_code).phrase
+            except ValueError:
+                message = ""
+    message = message or ""
+
+    request_id = (
+        fields.get("request_id")
+        or hdrs.get("x-amzn-requestid")
+        or hdrs.get("x-amz-request-id")
+        or hdrs.get("x-amzn-request-id")
+    )
+    canonical = fields.get("canonical_request")
+    sts = fields.get("string_to_sign")
+    if canonical is None and message:
+        match = _PROSE_CANONICAL.search(message)
+        if match:
+            canonical = match.group(1)
+        match = _PROSE_STS.search(message)
+        if match:
+            sts = match.group(1)
+    return AWSErrorDetails(
+        code=code,
+        message=message,
+        status_code=status_code,
+        request_id=request_id or None,
+        host_id=fields.get("host_id") or hdrs.get("x-amz-id-2"),
+        server_time=fields.get("server_time"),
+        server_canonical_request=canonical,
+        server_string_to_sign=sts,
+    )
+
+
+def _line_name(index: int, lines: list[str]) -> str:
+    # canonical request: method, URI, query, headers..., blank, signed headers, payload hash
+    names = {0: "HTTP method", 1: "canonical URI", 2: "canonical query string"}
+    if index in names:
+        return names[index]
+    if index == len(lines) - 1:
+        return "payload hash"
+    if index == len(lines) - 2:
+        return "signed headers"
+    return "canonical headers"
+
+
+def _redact_line(line: str) -> str:
+    name, colon, _ = line.partition(":")
+    if colon and name.strip().lower() in {"x-amz-security-token", "authorization"}:
+        return f"{name}:{_REDACTED}"
+    return line
+
+
+def first_difference(server: str | None, ours: str | None) -> str | None:
+    """Describe the first line where two canonical texts differ, or None.
+
+    Session tokens are redacted from the description.
+    """
+    if server is None or ours is None:
+        return None
+    server_lines = server.replace("\r\n", "\n").split("\n")
+    our_lines = ours.split("\n")
+    for index in range(max(len(server_lines), len(our_lines))):
+        theirs = server_lines[index] if index < len(server_lines) else "<missing>"
+        mine = our_lines[index] if index < len(our_lines) else "<missing>"
+        if theirs != mine:
+            return (
+                f"differs first at line {index + 1} ({_line_name(index, our_lines)}): "
+                f"service has {_redact_line(theirs)!r}, we signed {_redact_line(mine)!r}"
+            )
+    return None
+
+
+def error_from_response(response: httpx.Response) -> AWSServiceError:
+    """The typed error an AWS error response stands for (the body must be read)."""
+    details = parse_aws_error(response.status_code, response.headers, response.content)
+    cls = error_class_for(details.code, details.status_code)
+    return cls(
+        details.code,
+        details.message,
+        details.status_code,
+        details.request_id,
+        response,
+        details=details,
+    )
+
+
+def raise_for_aws_error(response: httpx.Response) -> httpx.Response:
+    """Return ``response`` if it succeeded, else raise its typed error.
+
+    ```python
+    response = raise_for_aws_error(client.get(url))
+    ```
+
+    Reads a sync response's body if it was streamed; an async streamed
+    response must be read (``await response.aread()``) first.
+
+    Raises :class:`AWSServiceError` (a subclass by family) for status >= 400.
+    """
+    if response.status_code < 400:
+        return response
+    try:
+        response.content  # noqa: B018 - probes whether the body was read
+    except httpx.ResponseNotRead:
+        if isinstance(response.stream, httpx.SyncByteStream):
+            response.read()
+        else:
+            raise SigV4Error(
+                "raise_for_aws_error needs the response body: call "
+                "`await response.aread()` first, or use async_raise_for_aws_error_hook"
+            ) from None
+    raise error_from_response(response)
+
+
+def raise_for_aws_error_hook(response: httpx.Response) -> None:
+    """An httpx response event hook raising typed AWS errors (sync clients).
+
+    ```python
+    client = httpx.Client(auth=auth, event_hooks={"response": [raise_for_aws_error_hook]})
+    ```
+    """
+    if response.status_code >= 400:
+        response.read()
+        raise_for_aws_error(response)
+
+
+async def async_raise_for_aws_error_hook(response: httpx.Response) -> None:
+    """The :func:`raise_for_aws_error_hook` of ``httpx.AsyncClient``."""
+    if response.status_code >= 400:
+        await response.aread()
+        raise_for_aws_error(response)

@@ -1,0 +1,468 @@
+"""``sigv4kit keys``: in-process with injected streams, and as a real subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import io
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sigv4kit.middleware import KeyStatus, MasterKey, SQLiteKeyStore
+
+from sigv4kit._cli import ExitCode, main
+
+AKIA_RE = re.compile(r"AKIA[A-Z2-7]{16}")
+ASIA_RE = re.compile(r"ASIA[A-Z2-7]{16}")
+
+
+class Result:
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+    def fields(self) -> dict[str, str]:
+        return dict(line.split(None, 1) for line in self.out.splitlines() if line.strip())
+
+
+def cli(*argv: str) -> Result:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdin=io.BytesIO(), stdout=out, stderr=err)
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.startswith("SIGV4KIT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/keys.db"
+
+
+def read_store(path: Path, fn: Any, **kwargs: Any) -> Any:
+    """Run ``fn(store)`` on a fresh store object (the default key file)."""
+
+    async def go() -> Any:
+        store = SQLiteKeyStore(path, **kwargs)
+        try:
+            return await fn(store)
+        finally:
+            await store.aclose()
+
+    return asyncio.run(go())
+
+
+def get_key(tmp_path: Path, kid: str, **kwargs: Any) -> Any:
+    return read_store(tmp_path / "keys.db", lambda s: s.get_key(kid), **kwargs)
+
+
+# -- create ----------------------------------------------------------------------
+
+
+def test_create_text(tmp_path: Path, url: str) -> None:
+    r = cli("keys", "create", "--principal", "alice", "--store", url)
+    assert r.code == ExitCode.OK, r.err
+    fields = r.fields()
+    assert list(fields) == [
+        "access_key_id",
+        "secret_access_key",
+        "principal",
+        "status",
+        "created_at",
+    ]
+    assert AKIA_RE.fullmatch(fields["access_key_id"])
+    assert fields["principal"] == "alice"
+    assert fields["status"] == "Active"
+    created = datetime.strptime(fields["created_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert abs(datetime.now(UTC) - created) < timedelta(minutes=5)
+    assert "created principal 'alice' (user)" in r.err
+    assert "keys.db.key" in r.err  # the key file was created, with a warning
+    assert "shown only now" in r.err
+    record = get_key(tmp_path, fields["access_key_id"])
+    assert record.secret_access_key == fields["secret_access_key"]
+    assert record.principal == "alice"
+
+
+def test_create_json_and_existing_principal(tmp_path: Path, url: str) -> None:
+    first = cli("keys", "create", "--principal", "bob", "--store", url, "--json")
+    second = cli("keys", "create", "--principal", "bob", "--store", url, "--json")
+    assert first.code == second.code == ExitCode.OK
+    data = second.json()
+    assert set(data) == {"access_key_id", "secret_access_key", "principal", "status", "created_at"}
+    assert "created principal" not in second.err
+    assert data["access_key_id"] != first.json()["access_key_id"]
+    assert get_key(tmp_path, data["access_key_id"]).secret_access_key == data["secret_access_key"]
+
+
+def test_create_role_and_root(tmp_path: Path, url: str) -> None:
+    assert cli("keys", "create", "--principal", "deployer", "--role", "--store", url).code == 0
+    assert cli("keys", "create", "--principal", "admin", "--root", "--store", url).code == 0
+    principals = read_store(tmp_path / "keys.db", lambda s: s.list_principals())
+    assert [(p.name, p.kind.value, p.root) for p in principals] == [
+        ("admin", "user", True),
+        ("deployer", "role", False),
+    ]
+    r = cli("keys", "create", "--principal", "deployer", "--root", "--store", url)
+    assert r.code == ExitCode.ERROR
+    assert "already exists as a role" in r.err
+
+
+def test_key_limit(url: str) -> None:
+    for _ in range(2):
+        assert cli("keys", "create", "--principal", "alice", "--store", url).code == 0
+    r = cli("keys", "create", "--principal", "alice", "--store", url)
+    assert r.code == ExitCode.ERROR
+    assert r.err.startswith("error: principal 'alice' already has 2 access keys")
+    assert r.out == ""
+
+
+# -- list / status / delete ----------------------------------------------------------
+
+
+def test_list_never_shows_secrets(url: str) -> None:
+    a = cli("keys", "create", "--principal", "alice", "--store", url, "--json").json()
+    b = cli("keys", "create", "--principal", "bob", "--store", url, "--json").json()
+    s = cli(
+        "keys",
+        "create-session",
+        "--principal",
+        "bob",
+        "--duration",
+        "900",
+        "--store",
+        url,
+        "--json",
+    ).json()
+    text = cli("keys", "list", "--store", url)
+    as_json = cli("keys", "list", "--store", url, "--json")
+    only_bob = cli("keys", "list", "--principal", "bob", "--store", url, "--json")
+    for r in (text, as_json, only_bob):
+        assert r.code == ExitCode.OK
+        for secret in (a["secret_access_key"], b["secret_access_key"], s["secret_access_key"]):
+            assert secret not in r.out
+        assert s["session_token"] not in r.out
+    assert text.out.splitlines()[0].split()[:3] == ["ACCESS", "KEY", "ID"]
+    assert a["access_key_id"] in text.out
+    assert b["access_key_id"] in text.out
+    assert [k["access_key_id"] for k in as_json.json()] == [
+        a["access_key_id"],
+        b["access_key_id"],
+        s["access_key_id"],
+    ]
+    assert [k["type"] for k in only_bob.json()] == ["long-term", "temporary"]
+    assert only_bob.json()[1]["expiration"] == s["expiration"]
+
+
+def test_deactivate_activate_delete(tmp_path: Path, url: str) -> None:
+    kid = cli("keys", "create", "--principal", "alice", "--store", url, "--json").json()[
+        "access_key_id"
+    ]
+    r = cli("keys", "deactivate", kid, "--store", url)
+    assert r.code == ExitCode.OK
+    assert r.out == f"{kid} is now Inactive\n"
+    assert get_key(tmp_path, kid).active is False
+    r = cli("keys", "activate", kid, "--store", url)
+    assert r.out == f"{kid} is now Active\n"
+    assert get_key(tmp_path, kid).active is True
+    r = cli("keys", "delete", kid, "--store", url)
+    assert r.code == ExitCode.OK
+    assert get_key(tmp_path, kid) is None
+    r = cli("keys", "delete", kid, "--store", url)
+    assert r.code == ExitCode.ERROR
+    assert r.err == f"error: no access key '{kid}'\n"
+
+
+# -- rotate / sessions ---------------------------------------------------------------
+
+
+def test_rotate(tmp_path: Path, url: str) -> None:
+    old = cli("keys", "create", "--principal", "alice", "--store", url, "--json").json()
+    r = cli("keys", "rotate", "--principal", "alice", "--store", url, "--json")
+    assert r.code == ExitCode.OK, r.err
+    data = r.json()
+    assert data["previous_access_key_id"] == old["access_key_id"]
+    assert data["previous_status"] == "Inactive"
+    assert data["deleted_access_key_ids"] == []
+    assert get_key(tmp_path, old["access_key_id"]).active is False
+    assert get_key(tmp_path, data["access_key_id"]).secret_access_key == data["secret_access_key"]
+    text = cli("keys", "rotate", "--principal", "alice", "--store", url, "--keep-previous-active")
+    assert text.code == ExitCode.OK
+    assert f"previous key {data['access_key_id']} is Active" in text.err
+    assert f"deleted older key {old['access_key_id']}" in text.err
+
+
+def test_create_session(tmp_path: Path, url: str) -> None:
+    cli("keys", "create", "--principal", "alice", "--store", url)
+    r = cli(
+        "keys",
+        "create-session",
+        "--principal",
+        "alice",
+        "--duration",
+        "3600",
+        "--store",
+        url,
+        "--json",
+    )
+    assert r.code == ExitCode.OK, r.err
+    data = r.json()
+    assert set(data) == {"access_key_id", "secret_access_key", "session_token", "expiration"}
+    assert ASIA_RE.fullmatch(data["access_key_id"])
+    expiration = datetime.strptime(data["expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert timedelta(minutes=55) < expiration - datetime.now(UTC) <= timedelta(hours=1)
+    record = get_key(tmp_path, data["access_key_id"])
+    assert record.secret_access_key == data["secret_access_key"]
+    assert record.session_token_sha256 == hashlib.sha256(data["session_token"].encode()).hexdigest()
+    text = cli(
+        "keys", "create-session", "--principal", "alice", "--duration", "900", "--store", url
+    )
+    assert list(text.fields()) == [
+        "access_key_id",
+        "secret_access_key",
+        "session_token",
+        "expiration",
+    ]
+
+
+def test_purge_sessions(tmp_path: Path, url: str) -> None:
+    cli("keys", "create", "--principal", "alice", "--store", url)
+    session = cli(
+        "keys",
+        "create-session",
+        "--principal",
+        "alice",
+        "--duration",
+        "900",
+        "--store",
+        url,
+        "--json",
+    ).json()
+    r = cli("keys", "purge-sessions", "--store", url)
+    assert r.code == ExitCode.OK
+    assert r.out == "deleted 0 expired session(s)\n"
+    # Expire it by moving its expiry into the past (the CLI always uses the real clock).
+    with sqlite3.connect(tmp_path / "keys.db") as conn:
+        conn.execute(
+            "UPDATE access_keys SET expires_at = '2000-01-01T00:00:00.000000+00:00' "
+            "WHERE access_key_id = ?",
+            (session["access_key_id"],),
+        )
+    conn.close()
+    r = cli("keys", "purge-sessions", "--store", url)
+    assert r.out == "deleted 1 expired session(s)\n"
+    assert get_key(tmp_path, session["access_key_id"]) is None
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--duration", "899"], "900 to 129600"),
+        (["--duration", "129601"], "900 to 129600"),
+        (["--principal", "nobody"], "no principal named 'nobody'"),
+    ],
+)
+def test_create_session_errors(url: str, argv: list[str], message: str) -> None:
+    cli("keys", "create", "--principal", "alice", "--store", url)
+    args = {"--principal": "alice", "--duration": "900"}
+    args.update(dict(zip(argv[::2], argv[1::2], strict=True)))
+    flat = [x for kv in args.items() for x in kv]
+    r = cli("keys", "create-session", *flat, "--store", url)
+    assert r.code == ExitCode.ERROR
+    assert message in r.err
+    assert "Traceback" not in r.err
+
+
+# -- rewrap ----------------------------------------------------------------------------
+
+
+def test_rewrap_default_key_file(tmp_path: Path, url: str) -> None:
+    key = cli("keys", "create", "--principal", "alice", "--store", url, "--json").json()
+    before = (tmp_path / "keys.db.key").read_text()
+    r = cli("keys", "rewrap", "--store", url)
+    assert r.code == ExitCode.OK, r.err
+    assert re.fullmatch(
+        r"re-encrypted 1 secret\(s\): master key [0-9a-f]{16} -> [0-9a-f]{16}",
+        r.out.splitlines()[0],
+    )
+    after = (tmp_path / "keys.db.key").read_text()
+    assert after != before
+    assert get_key(tmp_path, key["access_key_id"]).secret_access_key == key["secret_access_key"]
+
+
+def test_rewrap_configured_key(tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    old, new = MasterKey.generate(), MasterKey.generate()
+    monkeypatch.setenv("SIGV4KIT_MASTER_KEY", old.to_base64())
+    key = cli("keys", "create", "--principal", "alice", "--store", url, "--json").json()
+    r = cli("keys", "rewrap", "--store", url)
+    assert r.code == ExitCode.USAGE
+    assert "--new-master-key-file" in r.err
+    new_file = tmp_path / "new.key"
+    new_file.write_text(new.to_base64())
+    new_file.chmod(0o600)
+    r = cli("keys", "rewrap", "--store", url, "--new-master-key-file", str(new_file))
+    assert r.code == ExitCode.OK, r.err
+    assert f"-> {new.key_id}" in r.out
+    assert "now configure the new master key" in r.err
+    # The old key no longer opens the store; the new one does.
+    r = cli("keys", "list", "--store", url)
+    assert r.code == ExitCode.ERROR
+    assert new.key_id in r.err
+    assert old.key_id in r.err
+    monkeypatch.setenv("SIGV4KIT_MASTER_KEY", new.to_base64())
+    assert cli("keys", "list", "--store", url).code == ExitCode.OK
+    record = get_key(tmp_path, key["access_key_id"], master_key=new)
+    assert record.secret_access_key == key["secret_access_key"]
+    # Same key again: refused.
+    monkeypatch.setenv("SIGV4KIT_NEW_MASTER_KEY", new.to_base64())
+    r = cli("keys", "rewrap", "--store", url)
+    assert r.code == ExitCode.ERROR
+    assert "already in use" in r.err
+
+
+def test_rewrap_bad_new_key(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli("keys", "create", "--principal", "alice", "--store", url)
+    monkeypatch.setenv("SIGV4KIT_NEW_MASTER_KEY", base64.b64encode(b"short").decode())
+    r = cli("keys", "rewrap", "--store", url)
+    assert r.code == ExitCode.ERROR
+    assert "SIGV4KIT_NEW_MASTER_KEY decodes to 5 bytes" in r.err
+
+
+# -- store selection and errors ---------------------------------------------------------
+
+
+def test_store_from_env_and_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert cli("keys", "create", "--principal", "alice").code == ExitCode.OK
+    assert (tmp_path / "sigv4kit.db").exists()
+    monkeypatch.setenv("SIGV4KIT_STORE", f"sqlite:///{tmp_path}/other.db")
+    assert cli("keys", "create", "--principal", "bob").code == ExitCode.OK
+    assert (tmp_path / "other.db").exists()
+    listed = cli("keys", "list", "--json").json()
+    assert [k["principal"] for k in listed] == ["bob"]
+    # --store before the action works too, and wins over the environment.
+    before = cli("keys", "--store", "sqlite:///sigv4kit.db", "list", "--json").json()
+    assert [k["principal"] for k in before] == ["alice"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["keys", "list", "--store", "mysql://x/y"], ExitCode.ERROR, "scheme 'mysql'"),
+        (["keys", "list", "--store", "postgresql://x/y"], ExitCode.ERROR, "not supported yet"),
+        (["keys", "create", "--principal", "a", "--store", "nope"], ExitCode.ERROR, "no scheme"),
+        (["keys", "list"], ExitCode.ERROR, "no key store at 'sigv4kit.db'"),
+        (["keys", "delete", "AKIAX"], ExitCode.ERROR, "no key store"),
+        (["keys"], ExitCode.USAGE, "ACTION"),
+        (["keys", "create"], ExitCode.USAGE, "--principal"),
+        (["keys", "create-session", "--principal", "a"], ExitCode.USAGE, "--duration"),
+        (
+            ["keys", "create-session", "--principal", "a", "--duration", "ten"],
+            ExitCode.USAGE,
+            "invalid int value",
+        ),
+        (["keys", "create", "--principal", "a b"], ExitCode.ERROR, "invalid principal name"),
+        (["keys", "frobnicate"], ExitCode.USAGE, "invalid choice"),
+    ],
+)
+def test_errors(argv: list[str], code: ExitCode, message: str) -> None:
+    r = cli(*argv)
+    assert r.code == code
+    assert message in r.err
+    assert r.err.startswith("error: ")
+    assert "Traceback" not in r.err
+
+
+def test_bad_master_key_env(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIGV4KIT_MASTER_KEY", "too-short")
+    r = cli("keys", "create", "--principal", "alice", "--store", url)
+    assert r.code == ExitCode.ERROR
+    assert r.err.startswith("error: SIGV4KIT_MASTER_KEY is not valid base64")
+
+
+def test_help_has_examples() -> None:
+    r = cli("keys", "--help")
+    assert r.code == 0
+    assert "sigv4kit keys create --principal alice" in r.out
+    assert "SIGV4KIT_STORE" in r.out
+    r = cli("keys", "rotate", "--help")
+    assert r.code == 0
+    assert "--keep-previous-active" in r.out
+    r = cli("--help")
+    assert "manage access keys in a key store" in r.out
+
+
+# -- as a real program ---------------------------------------------------------------------
+
+
+def run_cli(*argv: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sigv4kit", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_subprocess_round_trip(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGV4KIT_")}
+    env["SIGV4KIT_STORE"] = f"sqlite:///{tmp_path}/keys.db"
+    created = run_cli("keys", "create", "--principal", "svc", "--json", env=env, cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    data = json.loads(created.stdout)
+    listed = run_cli("keys", "list", env=env, cwd=tmp_path)
+    assert listed.returncode == 0
+    assert data["access_key_id"] in listed.stdout
+    assert data["secret_access_key"] not in listed.stdout
+    session = run_cli(
+        "keys",
+        "create-session",
+        "--principal",
+        "svc",
+        "--duration",
+        "900",
+        "--json",
+        env=env,
+        cwd=tmp_path,
+    )
+    assert session.returncode == 0, session.stderr
+    assert ASIA_RE.fullmatch(json.loads(session.stdout)["access_key_id"])
+    failed = run_cli("keys", "deactivate", "AKIAAAAAAAAAAAAAAAAA", env=env, cwd=tmp_path)
+    assert failed.returncode == ExitCode.ERROR
+    assert failed.stderr == "error: no access key 'AKIAAAAAAAAAAAAAAAAA'\n"
+    usage = run_cli("keys", "create", env=env, cwd=tmp_path)
+    assert usage.returncode == ExitCode.USAGE
+    assert "Traceback" not in usage.stderr
+    record = get_key(tmp_path, data["access_key_id"])
+    assert record.secret_access_key == data["secret_access_key"]
+    assert record.active is True
+    info = read_store(tmp_path / "keys.db", lambda s: s.get_key_info(data["access_key_id"]))
+    assert info.status is KeyStatus.ACTIVE
+
+
+def test_core_does_not_import_the_server_half() -> None:
+    code = (
+        "import sys, sigv4kit, sigv4kit._cli as c; c.build_parser(); "
+        "print([m for m in sys.modules if m.startswith('sigv4kit.middleware')])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"
