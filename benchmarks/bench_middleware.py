@@ -18,6 +18,7 @@ Prints ratios and figures; asserts nothing.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import os
 import re
@@ -27,6 +28,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -84,6 +86,8 @@ def serve(mode: str, port: int) -> None:
         app = hello
     elif mode == "signed":
         app = SigV4Middleware(hello, store=store)
+    elif mode == "sqlite":
+        app = SigV4Middleware(hello, store=f"sqlite:///{os.environ['BENCH_DB']}")
     else:
         app = SigV4Middleware(sink, store=store)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
@@ -192,33 +196,56 @@ def load(server: Server, headers: dict[str, str]) -> tuple[float, float]:
     return rate, (server.cpu_seconds() - cpu_before) / count * 1e6
 
 
+def provision_sqlite(directory: str) -> None:
+    """A SQLite key store holding the bench key, for the `sqlite` server mode."""
+    from sigv4kit.middleware import SQLiteKeyStore
+
+    os.environ["SIGV4KIT_MASTER_KEY"] = base64.b64encode(os.urandom(32)).decode()
+    os.environ["BENCH_DB"] = os.path.join(directory, "keys.db")
+
+    async def run() -> None:
+        store = SQLiteKeyStore(os.environ["BENCH_DB"])
+        try:
+            await store.create_principal("bench")
+            await store.import_key("bench", access_key_id=AKID, secret_access_key=SECRET)
+        finally:
+            await store.aclose()
+
+    asyncio.run(run())
+
+
 def bench_throughput() -> None:
-    plain, signed = Server("plain"), Server("signed")
-    try:
-        header_set = signed_headers(signed.url)
-        assert httpx.get(f"{signed.url}/hello", headers=header_set).status_code == 200
-        assert httpx.get(f"{signed.url}/hello").status_code == 403
-        base: list[tuple[float, float]] = []
-        with_mw: list[tuple[float, float]] = []
-        for _ in range(ROUNDS):
-            # The same headers in both runs: only verification differs.
-            base.append(load(plain, signed_headers(plain.url)))
-            with_mw.append(load(signed, signed_headers(signed.url)))
-    finally:
-        plain.close()
-        signed.close()
+    with tempfile.TemporaryDirectory() as directory:
+        provision_sqlite(directory)
+        servers = {mode: Server(mode) for mode in ("plain", "signed", "sqlite")}
+        results: dict[str, list[tuple[float, float]]] = {mode: [] for mode in servers}
+        try:
+            for mode in ("signed", "sqlite"):
+                url = servers[mode].url
+                assert httpx.get(f"{url}/hello", headers=signed_headers(url)).status_code == 200
+                assert httpx.get(f"{url}/hello").status_code == 403
+            for _ in range(ROUNDS):
+                # The same headers in every run: only verification differs.
+                for mode, server in servers.items():
+                    results[mode].append(load(server, signed_headers(server.url)))
+        finally:
+            for server in servers.values():
+                server.close()
     tool = "wrk" if shutil.which("wrk") else "asyncio/httpx load generator"
-    b_rate = statistics.median(r for r, _ in base)
-    m_rate = statistics.median(r for r, _ in with_mw)
-    b_cpu = statistics.median(c for _, c in base)
-    m_cpu = statistics.median(c for _, c in with_mw)
+    rate = {mode: statistics.median(r for r, _ in runs) for mode, runs in results.items()}
+    cpu = {mode: statistics.median(c for _, c in runs) for mode, runs in results.items()}
     print(f"load generator: {tool}, {CONNECTIONS} connections, {ROUNDS} x {DURATION}s rounds, "
           "alternating; medians")
-    print(f"uvicorn, app alone             {b_rate:8.0f} req/s  {b_cpu:6.1f} us server CPU/request")
-    print(f"uvicorn, app + SigV4Middleware {m_rate:8.0f} req/s  {m_cpu:6.1f} us server CPU/request")
-    print(f"throughput ratio with/without middleware: {m_rate / b_rate:5.2f}x  (target >= 0.9x)")
-    print(f"server CPU per request ratio (without/with): {b_cpu / m_cpu:5.2f}x  "
-          "(the throughput ratio when the server is CPU-bound; robust to a busy machine)")
+    labels = {"plain": "app alone", "signed": "app + SigV4Middleware (memory store)",
+              "sqlite": "app + SigV4Middleware (SQLite store)"}
+    for mode, label in labels.items():
+        print(f"uvicorn, {label:38s} {rate[mode]:8.0f} req/s  "
+              f"{cpu[mode]:6.1f} us server CPU/request")
+    for mode in ("signed", "sqlite"):
+        print(f"{labels[mode]}: throughput ratio {rate[mode] / rate['plain']:5.2f}x, "
+              f"server CPU ratio {cpu['plain'] / cpu[mode]:5.2f}x  (target >= 0.9x)")
+    print("(the CPU ratio is the throughput ratio when the server is CPU-bound; it is robust "
+          "to other load on the machine)")
 
 
 def upload_chunks() -> Iterator[bytes]:
