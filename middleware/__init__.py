@@ -7,6 +7,15 @@ imports this package.
 
 from __future__ import annotations
 
+from ._asgi import (
+    DEFAULT_MAX_BODY_SIZE,
+    DEFAULT_MEMORY_BODY_LIMIT,
+    DEFAULT_REPLAY_CACHE_SIZE,
+    AnonymousUser,
+    SigV4Credentials,
+    SigV4Middleware,
+    SigV4User,
+)
 from ._cache import KeyCache, KeyUse, UseBatch
 from ._crypto import (
     ENVELOPE_VERSION,
@@ -28,6 +37,8 @@ from ._keygen import (
     validate_principal_name,
     validate_session_duration,
 )
+from ._memory import MemoryKeyStore
+from ._responses import ErrorFormat, ErrorResponse, new_request_id, render_error
 from ._sqlite import SCHEMA_VERSION, SQLiteKeyStore
 from ._store import (
     MAX_KEYS_PER_PRINCIPAL,
@@ -55,6 +66,9 @@ from ._store import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_BODY_SIZE",
+    "DEFAULT_MEMORY_BODY_LIMIT",
+    "DEFAULT_REPLAY_CACHE_SIZE",
     "ENVELOPE_VERSION",
     "LONG_TERM_PREFIX",
     "MASTER_KEY_ENV",
@@ -66,6 +80,9 @@ __all__ = [
     "TEMPORARY_PREFIX",
     "AccessKeyInfo",
     "AccessKeyStore",
+    "AnonymousUser",
+    "ErrorFormat",
+    "ErrorResponse",
     "KeyCache",
     "KeyLimitExceededError",
     "KeyManager",
@@ -74,6 +91,7 @@ __all__ = [
     "KeyUse",
     "MasterKey",
     "MasterKeyError",
+    "MemoryKeyStore",
     "NewAccessKey",
     "Principal",
     "PrincipalKind",
@@ -83,6 +101,9 @@ __all__ = [
     "SchemaVersionError",
     "SecretDecryptionError",
     "SessionCredentials",
+    "SigV4Credentials",
+    "SigV4Middleware",
+    "SigV4User",
     "StoreError",
     "StoreUnavailableError",
     "UseBatch",
@@ -90,9 +111,11 @@ __all__ = [
     "envelope_key_id",
     "hash_session_token",
     "new_access_key_id",
+    "new_request_id",
     "new_secret_access_key",
     "new_session_token",
     "open_store",
+    "render_error",
     "resolve_master_key",
     "sqlite_path_from_url",
     "validate_access_key_id",

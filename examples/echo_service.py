@@ -1,0 +1,83 @@
+"""A small ASGI service behind SigV4Middleware: answers who called and what was sent.
+
+Run it (the store URL comes from ``SIGV4KIT_STORE``, default ``sqlite:///sigv4kit.db``)::
+
+    SIGV4KIT_STORE=sqlite:///keys.db uvicorn examples.echo_service:app
+
+Any region and any service are accepted; requests signed for service ``s3``
+are checked with S3's rules. Every verified request gets 200 and JSON
+``{"principal", "access_key_id", "method", "path", "query", "body_sha256"}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import Any
+
+from sigv4kit.middleware import AccessKeyStore, SigV4Middleware
+
+from sigv4kit import SigningSettings, VerifierConfig
+
+DEFAULT_STORE = "sqlite:///sigv4kit.db"
+
+
+async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The protected app: reports the verified identity and a hash of the body."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    if scope["type"] != "http":
+        return
+    digest = hashlib.sha256()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        digest.update(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    identity = scope["sigv4"]
+    payload = {
+        "principal": identity.principal,
+        "access_key_id": identity.access_key_id,
+        "method": scope["method"],
+        "path": scope["path"],
+        "query": scope["query_string"].decode("latin-1"),
+        "body_sha256": digest.hexdigest(),
+    }
+    body = json.dumps(payload).encode("utf-8")
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode("ascii")),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(store: AccessKeyStore | str, **options: Any) -> SigV4Middleware:
+    """The echo app behind the middleware: any region, any service, S3 rules for ``s3``."""
+    config = VerifierConfig(
+        regions=None, services=None, service_settings={"s3": SigningSettings.s3()}
+    )
+    return SigV4Middleware(echo, store=store, config=config, **options)
+
+
+def __getattr__(name: str) -> Any:
+    # `app` is built on first use, so importing this module opens no store.
+    if name == "app":
+        app = create_app(os.environ.get("SIGV4KIT_STORE", DEFAULT_STORE))
+        globals()["app"] = app
+        return app
+    raise AttributeError(name)
