@@ -22,16 +22,21 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from sigv4kit import (
+    AwsChunkedDecoder,
+    ChunkChain,
     EntityTooLarge,
     Identity,
     InternalError,
     KeyRecord,
+    NotImplementedFeature,
     ParsedAuth,
     ServiceUnavailable,
     SignedRequest,
+    SigningAlgorithm,
     VerificationError,
     Verifier,
     VerifierConfig,
+    derive_signing_key,
 )
 
 from ._responses import ErrorFormat, new_request_id, render_error
@@ -143,9 +148,10 @@ class _Disconnected(Exception):
 class _Body:
     """A verified request body: in memory up to a limit, then in a temporary file."""
 
-    __slots__ = ("chunks", "file", "framed_empty", "sha256", "size")
+    __slots__ = ("chunks", "decoder", "file", "framed_empty", "sha256", "size")
 
     def __init__(self) -> None:
+        self.decoder: AwsChunkedDecoder | None = None
         self.chunks: list[bytes] = []
         self.file: IO[bytes] | None = None
         self.sha256 = ""
@@ -153,6 +159,13 @@ class _Body:
         # HTTP/1 framing says there is no body: nothing was read, and the
         # server's own receive hands the app exactly that (nothing).
         self.framed_empty = False
+
+    @classmethod
+    def streaming(cls, decoder: AwsChunkedDecoder) -> _Body:
+        """An aws-chunked body handed to the app chunk by chunk as it verifies."""
+        body = cls()
+        body.decoder = decoder
+        return body
 
     def close(self) -> None:
         if self.file is not None:
@@ -181,6 +194,27 @@ class _Body:
             return {"type": "http.request", "body": data, "more_body": more}
 
         return replay_receive
+
+
+def _present_decoded(scope: Scope, decoder: AwsChunkedDecoder) -> None:
+    """Show the app a plain body: the decoded length, no aws-chunked encoding."""
+    _present_decoded_length(scope, decoder.decoded_bytes)
+
+
+def _present_decoded_length(scope: Scope, length: int) -> None:
+    headers: list[tuple[bytes, bytes]] = []
+    for name, value in scope.get("headers", ()):
+        lname = name.lower()
+        if lname == b"content-length":
+            continue
+        if lname == b"content-encoding":
+            rest = [v.strip() for v in value.split(b",") if v.strip().lower() != b"aws-chunked"]
+            if not rest:
+                continue
+            value = b", ".join(rest)
+        headers.append((name, value))
+    headers.append((b"content-length", str(length).encode()))
+    scope["headers"] = headers
 
 
 def _open_spool(directory: str | None) -> IO[bytes]:
@@ -239,6 +273,17 @@ class SigV4Middleware:
     refused with 413 beyond the second), ``replay_cache_size`` (how many
     successful verifications to remember for byte-identical replays; 0
     disables it), ``clock`` (returns an aware UTC datetime).
+
+    aws-chunked bodies (``x-amz-content-sha256: STREAMING-...``, S3 rules):
+    decoded while they stream in, each chunk's signature and the trailer's
+    checksum verified; the app sees a plain body with the decoded
+    ``Content-Length``. By default the whole decoded body is held back (in
+    memory, then spooled) until everything verified, so the app never acts on
+    a body that later fails. ``stream_verified_chunks=True`` instead hands the
+    app each chunk once its signature checked out; a failure later (a bad
+    chunk, a wrong checksum) then ends the app's ``receive`` with
+    ``http.disconnect`` and the client gets the error, or, if the app already
+    started its response, the request is aborted.
     """
 
     def __init__(
@@ -256,6 +301,7 @@ class SigV4Middleware:
         spool_directory: str | None = None,
         replay_cache_size: int = DEFAULT_REPLAY_CACHE_SIZE,
         clock: Callable[[], datetime] | None = None,
+        stream_verified_chunks: bool = False,
     ) -> None:
         if isinstance(store, str):
             self.store: AccessKeyStore = open_store(store)
@@ -282,6 +328,7 @@ class SigV4Middleware:
         if replay_cache_size < 0:
             raise ValueError("replay_cache_size must be non-negative")
         self.replay_cache_size = replay_cache_size
+        self.stream_verified_chunks = stream_verified_chunks
         # Exact request bytes -> a successful verification. Only successes go
         # in, so a forged request can never hit; see _verify_http.
         self._replays: dict[tuple[Any, ...], _Verified] = {}
@@ -419,11 +466,73 @@ class SigV4Middleware:
                 self._log_internal(exc, request_id)
                 await self._send_error(send, InternalError(), scope, request_id)
                 return
+            if body is not None and body.decoder is not None:
+                await self._deliver_chunks(scope, receive, send, identity, body.decoder)
+                return
             app_receive = receive if body is None or body.framed_empty else body.replay(receive)
             await self.app(self._authenticated(scope, identity), app_receive, send)
         finally:
             if body is not None:
                 body.close()
+
+    async def _deliver_chunks(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        identity: Identity,
+        decoder: AwsChunkedDecoder,
+    ) -> None:
+        """Run the app on an aws-chunked body, handing it each chunk once verified.
+
+        A failure while the body streams ends the app's body with
+        ``http.disconnect``; the client gets the error if the app has not
+        started its response, else the request is aborted (the exception
+        reaches the server, which closes the connection).
+        """
+        started = False
+        failed = False
+
+        async def app_send(message: Message) -> None:
+            nonlocal started
+            if failed:
+                return  # the client already has its answer
+            if message.get("type") == "http.response.start":
+                started = True
+            await send(message)
+
+        async def app_receive() -> Message:
+            nonlocal failed
+            if failed:
+                return {"type": "http.disconnect"}
+            while True:
+                message = await receive()
+                kind = message.get("type")
+                if kind == "http.disconnect":
+                    return message
+                if kind != "http.request":
+                    continue
+                more = bool(message.get("more_body", False))
+                try:
+                    pieces = decoder.feed(bytes(message.get("body", b"")))
+                    if not more:
+                        decoder.finish()
+                except VerificationError as exc:
+                    failed = True
+                    request_id = new_request_id()
+                    self._log_refusal(exc, request_id)
+                    if started:
+                        raise
+                    await self._send_error(send, exc, scope, request_id)
+                    return {"type": "http.disconnect"}
+                data = b"".join(pieces)
+                if data or not more:
+                    return {"type": "http.request", "body": data, "more_body": more}
+
+        declared = dict(scope.get("headers", ())).get(b"x-amz-decoded-content-length", b"0")
+        app_scope = self._authenticated(scope, identity)
+        _present_decoded_length(app_scope, int(declared))
+        await self.app(app_scope, app_receive, app_send)
 
     def _replay_key(self, scope: Scope) -> tuple[Any, ...]:
         return (
@@ -460,14 +569,21 @@ class SigV4Middleware:
                 )
             else:
                 identity = verifier.authenticate(parsed, key, request, now=now)
-                if parsed.body_must_match:
+                if parsed.streaming is not None:
+                    decoder = self._chunk_decoder(parsed, key)
+                    if self.stream_verified_chunks:
+                        self._record_use(identity, now)
+                        return identity, _Body.streaming(decoder)
+                    body = await self._stream_body(scope, receive, decoder)
+                    _present_decoded(scope, decoder)
+                elif parsed.body_must_match:
                     body = self._framed_body(scope) or await self._stream_body(scope, receive)
                     verifier.check_payload(parsed, body.sha256)
         except BaseException:
             if body is not None:
                 body.close()
             raise
-        if replay_key is not None and key is not None:
+        if replay_key is not None and key is not None and parsed.streaming is None:
             signed_body = body.sha256 if (body is not None and parsed.needs_body_hash) else None
             self._remember(replay_key, _Verified(parsed, identity, key.secret_access_key,
                                                  signed_body))
@@ -494,6 +610,8 @@ class SigV4Middleware:
         """
         verifier = self.verifier
         parsed = remembered.parsed
+        if parsed.streaming is not None:
+            return None  # aws-chunked bodies are always decoded and verified in full
         verifier.check_time_at(parsed, now)
         try:
             key: KeyRecord | None = await self.store.get_key(parsed.access_key_id)
@@ -569,8 +687,47 @@ class SigV4Middleware:
             return body
         return None
 
-    async def _stream_body(self, scope: Scope, receive: Receive) -> _Body:
-        """Read, hash and keep (memory, then a temporary file) the whole body."""
+    def _chunk_decoder(self, parsed: ParsedAuth, key: KeyRecord | None) -> AwsChunkedDecoder:
+        """The decoder of an aws-chunked body, its chain seeded by the request signature."""
+        mode = parsed.streaming
+        assert mode is not None
+        assert key is not None
+        decoded = int(",".join(parsed.headers["x-amz-decoded-content-length"]))
+        if decoded > self.max_body_size:
+            raise EntityTooLarge()
+        chain = None
+        if mode.signed_chunks:
+            if parsed.algorithm is not SigningAlgorithm.SIGV4:
+                raise NotImplementedFeature(
+                    "A header you provided implies functionality that is not implemented. "
+                    "SigV4A (ECDSA) chunk signatures are not supported yet.",
+                    fields=(("Header", "x-amz-content-sha256"),),
+                )
+            assert parsed.scope.region is not None
+            chain = ChunkChain(
+                signing_key=derive_signing_key(
+                    key.secret_access_key, parsed.scope.date, parsed.scope.region, parsed.service
+                ),
+                amz_date=parsed.amz_date,
+                scope=str(parsed.scope),
+                seed_signature=parsed.signature,
+            )
+        declared = ",".join(parsed.headers.get("x-amz-trailer", ()))
+        return AwsChunkedDecoder(
+            mode=mode,
+            chain=chain,
+            decoded_length=decoded,
+            declared_trailers=[name.strip() for name in declared.split(",") if name.strip()],
+        )
+
+    async def _stream_body(
+        self, scope: Scope, receive: Receive, decoder: AwsChunkedDecoder | None = None
+    ) -> _Body:
+        """Read, hash and keep (memory, then a temporary file) the whole body.
+
+        With ``decoder`` (aws-chunked) the decoded, verified bytes are kept
+        instead, and the trailers are checked when the body ends.
+        """
         limit = self.max_body_size
         body = _Body()
         hasher = hashlib.sha256()
@@ -586,6 +743,10 @@ class SigV4Middleware:
                 if kind != "http.request":
                     continue
                 data = bytes(message.get("body", b""))
+                if decoder is not None:
+                    data = b"".join(decoder.feed(data))
+                    if not message.get("more_body", False):
+                        decoder.finish()
                 if data:
                     body.size += len(data)
                     if body.size > limit:

@@ -29,7 +29,8 @@ from enum import Enum
 
 from ._canonical import EMPTY_SHA256
 from ._checksums import Checksum, ChecksumAlgorithm, new_checksum
-from ._exceptions import SigningError, SigV4Error
+from ._exceptions import SigningError
+from ._verify_errors import VerificationError
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -82,19 +83,19 @@ class StreamingMode(Enum):
         return self is not StreamingMode.SIGNED
 
 
-class ChunkedBodyError(SigV4Error):
+class ChunkedBodyError(VerificationError):
     """An aws-chunked body failed to decode or verify.
 
-    ``code`` and ``status`` are the AWS error code and HTTP status to answer
-    with; ``fields`` extra ``(element, text)`` pairs for the error body.
+    A :class:`~sigv4kit.VerificationError` whose ``code`` and ``status``
+    are the AWS error code and HTTP status of the particular failure
+    (``IncompleteBody``, ``InvalidChunkSizeError``, ``SignatureDoesNotMatch``,
+    ``BadDigest``, ``MalformedTrailerError``, ``InvalidRequest``).
     """
 
     def __init__(self, code: str, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.code = code
-        self.message = message
         self.status = status
-        self.fields: tuple[tuple[str, str], ...] = ()
 
 
 def _incomplete() -> ChunkedBodyError:

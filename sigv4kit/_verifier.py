@@ -46,6 +46,7 @@ from ._canonical import (
     payload_sha256,
     split_target,
 )
+from ._chunked import StreamingMode
 from ._exceptions import InvalidHeaderError, InvalidTimeError
 from ._keys import KeyRecord
 from ._rawrequest import RawRequest
@@ -267,6 +268,13 @@ class ParsedAuth:
     def needs_body_hash(self) -> bool:
         """True when the body's SHA-256 is part of the signed canonical request."""
         return self.payload_hash is None
+
+    @property
+    def streaming(self) -> StreamingMode | None:
+        """The aws-chunked mode of the body, or None for a plain body."""
+        if self.payload_hash is None or not self.payload_hash.startswith("STREAMING-"):
+            return None
+        return StreamingMode(self.payload_hash)
 
     @property
     def body_must_match(self) -> bool:
@@ -771,12 +779,7 @@ class Verifier:
                 )
             return UNSIGNED_PAYLOAD if settings.payload is PayloadMode.UNSIGNED else None
         if stated.startswith("STREAMING-"):
-            raise NotImplementedFeature(
-                "A header you provided implies functionality that is not implemented. "
-                f"Streaming (aws-chunked) payloads such as {stated} are not supported yet; "
-                "sign the whole body (x-amz-content-sha256: <sha256 of the body>) instead.",
-                fields=(("Header", "x-amz-content-sha256"),),
-            )
+            return Verifier._streaming_payload(headers, settings, stated)
         if stated == UNSIGNED_PAYLOAD:
             allowed = (
                 settings.payload is PayloadMode.UNSIGNED
@@ -799,6 +802,38 @@ class Verifier:
                 "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, or a valid sha256 value.",
                 fields=(("ArgumentName", "x-amz-content-sha256"), ("ArgumentValue", stated)),
             )
+        return stated
+
+    @staticmethod
+    def _streaming_payload(
+        headers: Mapping[str, tuple[str, ...]], settings: SigningSettings, stated: str
+    ) -> str:
+        """Accept an aws-chunked payload mode where the service's rules allow it."""
+        try:
+            mode = StreamingMode(stated)
+        except ValueError:
+            raise NotImplementedFeature(
+                "A header you provided implies functionality that is not implemented. "
+                f"The streaming payload {stated} is not supported; send "
+                "STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER], "
+                "STREAMING-UNSIGNED-PAYLOAD-TRAILER or a sha256 of the body.",
+                fields=(("Header", "x-amz-content-sha256"),),
+            ) from None
+        # aws-chunked is S3's: accepted where the settings are S3's (the
+        # payload hash travels in x-amz-content-sha256).
+        if settings.payload_checksum is not PayloadChecksumKind.X_AMZ_CONTENT_SHA256:
+            raise InvalidArgument(
+                f"{stated} is not accepted by this service; "
+                "x-amz-content-sha256 must be a valid sha256 value.",
+                fields=(("ArgumentName", "x-amz-content-sha256"), ("ArgumentValue", stated)),
+            )
+        decoded = _header(headers, "x-amz-decoded-content-length")
+        if decoded is None or not decoded.isdigit():
+            raise InvalidRequest(
+                "Missing required header for this request: x-amz-decoded-content-length"
+            )
+        if mode.has_trailer and not _header(headers, "x-amz-trailer"):
+            raise InvalidRequest("Missing required header for this request: x-amz-trailer")
         return stated
 
     # -- step 3: key, signed headers, signature -------------------------------------------

@@ -380,13 +380,23 @@ def test_error_codes_s3_xml(server: str) -> None:
     up_url, up_headers, _ = _signed(f"{server}/x", headers=unsigned)
     fields = check(httpx.get(up_url, headers=up_headers), "InvalidArgument", 400)
     assert fields["ArgumentName"] == "x-amz-content-sha256"
-    # Streaming payloads are refused clearly for now.
+    # aws-chunked needs its decoded length declared (and signed).
     streaming = sigv4kit.sign(
         "PUT", "/bucket/k", [("Host", server.removeprefix("http://"))], credentials=SIGV4,
         region="us-east-1", service="s3", now=datetime.now(UTC),
         settings=SigningSettings.s3(), payload_hash="STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
     )
     response = httpx.put(f"{server}/bucket/k", headers=dict(streaming.headers), content=b"")
+    fields = check(response, "InvalidRequest", 400)
+    assert "x-amz-decoded-content-length" in _xml(response)["Message"]
+    # SigV4A (ECDSA) chunk signatures are refused clearly for now.
+    ecdsa = sigv4kit.sign(
+        "PUT", "/bucket/k", [("Host", server.removeprefix("http://"))], credentials=SIGV4,
+        region="us-east-1", service="s3", now=datetime.now(UTC),
+        settings=SigningSettings.s3(),
+        payload_hash="STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD",
+    )
+    response = httpx.put(f"{server}/bucket/k", headers=dict(ecdsa.headers), content=b"")
     assert response.status_code == 501
     assert _xml(response)["Code"] == "NotImplemented"
 
