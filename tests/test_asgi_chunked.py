@@ -266,3 +266,64 @@ def test_chunk_by_chunk_delivery(recorder: Recorder) -> None:
     assert recorder.calls[1]["disconnected"]
     # Only verified bytes reached it: a prefix of the real data, never a forgery.
     assert DATA.startswith(recorder.calls[1]["body"])
+
+
+def test_aws_cli_s3_cp_uploads_aws_chunked(recorder: Recorder, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    cert, key = self_signed(tmp_path)
+    source = tmp_path / "upload.bin"
+    source.write_bytes(DATA)
+    aws = Path(sys.executable).parent / "aws"
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": AKID,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+    }
+    env.pop("AWS_SESSION_TOKEN", None)
+    env.pop("AWS_PROFILE", None)
+    with run_uvicorn(make_app(recorder), ssl_certfile=cert, ssl_keyfile=key) as url:
+        proc = subprocess.run(
+            [str(aws), "s3", "cp", str(source), "s3://bucket/cli.bin",
+             "--endpoint-url", url, "--ca-bundle", cert],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+        )
+    assert proc.returncode == 0, proc.stderr
+    call = recorder.calls[0]
+    assert call["headers"]["x-amz-content-sha256"] == StreamingMode.UNSIGNED_TRAILER.value
+    check_plain_body(call)
+
+
+def test_presigned_url_with_signed_chunks(recorder: Recorder) -> None:
+    # The seed of a presigned request's chunk chain is its X-Amz-Signature.
+    encoding = ChunkedEncoding(mode=StreamingMode.SIGNED)
+    with run_uvicorn(make_app(recorder)) as url:
+        host = url.split("://", 1)[1]
+        headers = [
+            ("Host", host),
+            ("Content-Encoding", "aws-chunked"),
+            ("x-amz-decoded-content-length", str(len(DATA))),
+            ("x-amz-content-sha256", encoding.mode.value),
+        ]
+        result = sigv4kit.sign(
+            "PUT", "/bucket/presigned.bin", headers, credentials=CREDS, region="us-east-1",
+            service="s3", now=datetime.now(UTC), payload_hash=encoding.mode.value,
+            settings=SigningSettings.s3().replace(
+                signature_location=sigv4kit.SignatureLocation.QUERY
+            ),
+            expires_in=300,
+        )
+        sts = result.string_to_sign
+        chain = ChunkChain(
+            signing_key=sigv4kit.derive_signing_key(SECRET, sts.scope.date, "us-east-1", "s3"),
+            amz_date=sts.amz_date, scope=str(sts.scope), seed_signature=result.signature,
+        )
+        body = b"".join(bytes(p) for p in sigv4kit.iter_encoded([DATA], encoding, chain))
+        response = httpx.put(f"{url}{result.target}", headers=dict(headers[1:]), content=body)
+    assert response.status_code == 200, response.text
+    check_plain_body(recorder.calls[0])
