@@ -27,8 +27,8 @@ from sigv4kit import (
     EntityTooLarge,
     Identity,
     InternalError,
+    InvalidRequest,
     KeyRecord,
-    NotImplementedFeature,
     ParsedAuth,
     ServiceUnavailable,
     SignedRequest,
@@ -37,6 +37,7 @@ from sigv4kit import (
     Verifier,
     VerifierConfig,
     derive_signing_key,
+    derive_sigv4a_private_key,
 )
 
 from ._responses import ErrorFormat, new_request_id, render_error
@@ -696,13 +697,21 @@ class SigV4Middleware:
         if decoded > self.max_body_size:
             raise EntityTooLarge()
         chain = None
-        if mode.signed_chunks:
-            if parsed.algorithm is not SigningAlgorithm.SIGV4:
-                raise NotImplementedFeature(
-                    "A header you provided implies functionality that is not implemented. "
-                    "SigV4A (ECDSA) chunk signatures are not supported yet.",
-                    fields=(("Header", "x-amz-content-sha256"),),
-                )
+        if mode.signed_chunks and mode.sigv4a != (parsed.algorithm is SigningAlgorithm.SIGV4A):
+            raise InvalidRequest(
+                f"x-amz-content-sha256 {mode.value} does not match the request's "
+                f"{parsed.algorithm.value} signature"
+            )
+        if mode.sigv4a:
+            chain = ChunkChain(
+                ecdsa_public_key=derive_sigv4a_private_key(
+                    key.access_key_id, key.secret_access_key
+                ).public_key(),
+                amz_date=parsed.amz_date,
+                scope=str(parsed.scope),
+                seed_signature=parsed.signature,
+            )
+        elif mode.signed_chunks:
             assert parsed.scope.region is not None
             chain = ChunkChain(
                 signing_key=derive_signing_key(

@@ -47,7 +47,7 @@ from ._settings import (
     SigningAlgorithm,
     SigningSettings,
 )
-from ._signing import SigningResult, derive_signing_key, sign
+from ._signing import SigningResult, derive_signing_key, derive_sigv4a_private_key, sign
 from ._skew import ClockOffset, skew_offset
 
 __all__ = [
@@ -238,13 +238,21 @@ def _install_chunked(
         stream = stream.source
     assert isinstance(stream, httpx.SyncByteStream | httpx.AsyncByteStream)
     chain = None
-    if encoding.mode.signed_chunks:
-        sts = result.string_to_sign
-        key = derive_signing_key(
-            credentials.secret_access_key, sts.scope.date, region, service
-        )
+    sts = result.string_to_sign
+    if encoding.mode.sigv4a:
         chain = ChunkChain(
-            signing_key=key,
+            ecdsa_private_key=derive_sigv4a_private_key(
+                credentials.access_key_id, credentials.secret_access_key
+            ),
+            amz_date=sts.amz_date,
+            scope=str(sts.scope),
+            seed_signature=result.signature,
+        )
+    elif encoding.mode.signed_chunks:
+        chain = ChunkChain(
+            signing_key=derive_signing_key(
+                credentials.secret_access_key, sts.scope.date, region, service
+            ),
             amz_date=sts.amz_date,
             scope=str(sts.scope),
             seed_signature=result.signature,
@@ -403,8 +411,12 @@ class SigV4Auth(httpx.Auth):
         correct_clock_skew: bool = True,
         chunked: ChunkedEncoding | None = None,
     ) -> None:
-        if chunked is not None and self.algorithm is not SigningAlgorithm.SIGV4:
-            raise SigningError("aws-chunked uploads are not supported with SigV4A yet")
+        is_v4a = self.algorithm is SigningAlgorithm.SIGV4A
+        if chunked is not None and chunked.mode.signed_chunks and chunked.mode.sigv4a != is_v4a:
+            raise SigningError(
+                f"{chunked.mode.value} chunk signatures need "
+                f"{'SigV4AAuth' if chunked.mode.sigv4a else 'SigV4Auth'}"
+            )
         if isinstance(credentials, CredentialsProvider):
             self.provider: CredentialsProvider = credentials
         else:
@@ -644,6 +656,7 @@ class SigV4AAuth(SigV4Auth):
         clock: Clock | None = None,
         max_body_buffer: int = DEFAULT_MAX_BODY_BUFFER,
         correct_clock_skew: bool = True,
+        chunked: ChunkedEncoding | None = None,
     ) -> None:
         if not isinstance(region_set, str):
             region_set = ",".join(region_set)
@@ -655,6 +668,7 @@ class SigV4AAuth(SigV4Auth):
             clock=clock,
             max_body_buffer=max_body_buffer,
             correct_clock_skew=correct_clock_skew,
+            chunked=chunked,
         )
 
     @property

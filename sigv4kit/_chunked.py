@@ -27,15 +27,19 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Se
 from dataclasses import dataclass
 from enum import Enum
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from ._canonical import EMPTY_SHA256
 from ._checksums import Checksum, ChecksumAlgorithm, new_checksum
 from ._exceptions import SigningError
+from ._signing import sign_sigv4a, verify_sigv4a
 from ._verify_errors import VerificationError
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "MAX_CHUNK_SIZE",
     "MIN_CHUNK_SIZE",
+    "SIGV4A_SIGNATURE_LENGTH",
     "AwsChunkedDecoder",
     "ChunkChain",
     "ChunkedBodyError",
@@ -61,6 +65,11 @@ _TRAILER_SIGNATURE = "x-amz-trailer-signature"
 _MAX_LINE = 4096
 _HEX_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 _SIGNATURE = re.compile(rb"[0-9a-f]{64}")
+#: A DER ECDSA-P256 signature is at most 72 bytes; on the wire its hex is
+#: right-padded with '*' to this fixed length, so Content-Length can be known
+#: in advance (aws-c-auth, AWS_SIGV4A_SIGNATURE_PADDING_BYTE).
+SIGV4A_SIGNATURE_LENGTH = 144
+_SIGV4A_SIGNATURE = re.compile(rb"[0-9a-f]{16,144}\**")
 
 
 class StreamingMode(Enum):
@@ -71,6 +80,9 @@ class StreamingMode(Enum):
     #: What the AWS CLI and boto3 send to S3 over HTTPS: chunks unsigned,
     #: integrity from the trailing checksum alone.
     UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+    #: SigV4A: every chunk signed with ECDSA P-256.
+    SIGV4A_SIGNED = "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD"
+    SIGV4A_SIGNED_TRAILER = "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER"
 
     @property
     def signed_chunks(self) -> bool:
@@ -80,7 +92,17 @@ class StreamingMode(Enum):
     @property
     def has_trailer(self) -> bool:
         """Whether the body ends with trailing headers."""
-        return self is not StreamingMode.SIGNED
+        return self not in (StreamingMode.SIGNED, StreamingMode.SIGV4A_SIGNED)
+
+    @property
+    def sigv4a(self) -> bool:
+        """Whether chunk signatures are SigV4A (ECDSA) ones."""
+        return self in (StreamingMode.SIGV4A_SIGNED, StreamingMode.SIGV4A_SIGNED_TRAILER)
+
+    @property
+    def signature_length(self) -> int:
+        """Length of a chunk signature on the wire (SigV4A's are padded with '*')."""
+        return SIGV4A_SIGNATURE_LENGTH if self.sigv4a else 64
 
 
 class ChunkedBodyError(VerificationError):
@@ -123,20 +145,36 @@ def _malformed_trailer() -> ChunkedBodyError:
 
 
 def chunk_string_to_sign(
-    amz_date: str, scope: str, previous_signature: str, chunk_sha256: str
+    amz_date: str,
+    scope: str,
+    previous_signature: str,
+    chunk_sha256: str,
+    *,
+    sigv4a: bool = False,
 ) -> str:
-    """The string to sign of one chunk (``AWS4-HMAC-SHA256-PAYLOAD``)."""
+    """The string to sign of one chunk (``AWS4-HMAC-SHA256-PAYLOAD``).
+
+    SigV4A uses ``AWS4-ECDSA-P256-SHA256-PAYLOAD``; the previous signature
+    is always unpadded hex.
+    """
+    algorithm = "AWS4-ECDSA-P256-SHA256-PAYLOAD" if sigv4a else "AWS4-HMAC-SHA256-PAYLOAD"
     return (
-        f"AWS4-HMAC-SHA256-PAYLOAD\n{amz_date}\n{scope}\n{previous_signature}\n"
+        f"{algorithm}\n{amz_date}\n{scope}\n{previous_signature}\n"
         f"{EMPTY_SHA256}\n{chunk_sha256}"
     )
 
 
 def trailer_string_to_sign(
-    amz_date: str, scope: str, previous_signature: str, trailer_sha256: str
+    amz_date: str,
+    scope: str,
+    previous_signature: str,
+    trailer_sha256: str,
+    *,
+    sigv4a: bool = False,
 ) -> str:
     """The string to sign of the trailing headers (``AWS4-HMAC-SHA256-TRAILER``)."""
-    return f"AWS4-HMAC-SHA256-TRAILER\n{amz_date}\n{scope}\n{previous_signature}\n{trailer_sha256}"
+    algorithm = "AWS4-ECDSA-P256-SHA256-TRAILER" if sigv4a else "AWS4-HMAC-SHA256-TRAILER"
+    return f"{algorithm}\n{amz_date}\n{scope}\n{previous_signature}\n{trailer_sha256}"
 
 
 def canonical_trailers(trailers: Sequence[tuple[str, str]]) -> bytes:
@@ -147,37 +185,88 @@ def canonical_trailers(trailers: Sequence[tuple[str, str]]) -> bytes:
 class ChunkChain:
     """The chain of chunk signatures of one request, seeded by its signature.
 
+    SigV4: ``ChunkChain(signing_key=..., ...)`` (the derived HMAC key).
+    SigV4A: ``ChunkChain(ecdsa_private_key=...)`` to sign, or
+    ``ChunkChain(ecdsa_public_key=...)`` to verify; the chain then continues
+    from each signature as sent, since ECDSA signatures are randomized.
     Not thread-safe: one chain belongs to one body being sent or received.
     """
 
-    __slots__ = ("_key", "amz_date", "previous", "scope")
+    __slots__ = ("_key", "_private", "_public", "amz_date", "previous", "scope")
 
-    def __init__(self, *, signing_key: bytes, amz_date: str, scope: str, seed_signature: str):
+    def __init__(
+        self,
+        *,
+        amz_date: str,
+        scope: str,
+        seed_signature: str,
+        signing_key: bytes | None = None,
+        ecdsa_private_key: ec.EllipticCurvePrivateKey | None = None,
+        ecdsa_public_key: ec.EllipticCurvePublicKey | None = None,
+    ) -> None:
+        if sum(k is not None for k in (signing_key, ecdsa_private_key, ecdsa_public_key)) != 1:
+            raise SigningError(
+                "a ChunkChain needs exactly one of signing_key, ecdsa_private_key, "
+                "ecdsa_public_key"
+            )
         self._key = signing_key
+        self._private = ecdsa_private_key
+        self._public = ecdsa_public_key
         self.amz_date = amz_date
         self.scope = scope
-        self.previous = seed_signature
+        self.previous = seed_signature.rstrip("*")
 
     def __repr__(self) -> str:
         return f"ChunkChain(scope={self.scope!r}, previous={self.previous[:12]}...)"
 
-    def _hmac(self, text: str) -> str:
-        return hmac.digest(self._key, text.encode(), "sha256").hex()
+    @property
+    def sigv4a(self) -> bool:
+        """True for a SigV4A (ECDSA) chain."""
+        return self._key is None
+
+    def _sign(self, text: str) -> str:
+        if self._key is not None:
+            return hmac.digest(self._key, text.encode(), "sha256").hex()
+        if self._private is None:
+            raise SigningError("this ChunkChain only verifies (it holds a public key)")
+        return sign_sigv4a(self._private, text)
+
+    def _check(self, text: str, provided: str) -> None:
+        """Check ``provided`` over ``text`` and advance the chain to it."""
+        if self._key is not None:
+            expected = hmac.digest(self._key, text.encode(), "sha256").hex()
+            valid = hmac.compare_digest(expected, provided)
+        else:
+            provided = provided.rstrip("*")
+            key = self._public if self._public is not None else None
+            if key is None:
+                assert self._private is not None
+                key = self._private.public_key()
+            valid = verify_sigv4a(key, text, provided)
+        if not valid:
+            raise _bad_chunk_signature()
+        self.previous = provided
+
+    def _chunk_text(self, data: bytes | memoryview) -> str:
+        return chunk_string_to_sign(
+            self.amz_date, self.scope, self.previous, hashlib.sha256(data).hexdigest(),
+            sigv4a=self.sigv4a,
+        )
+
+    def _trailer_text(self, raw: bytes) -> str:
+        return trailer_string_to_sign(
+            self.amz_date, self.scope, self.previous, hashlib.sha256(raw).hexdigest(),
+            sigv4a=self.sigv4a,
+        )
 
     def sign_chunk(self, data: bytes | memoryview) -> str:
-        """Sign the next chunk and advance the chain."""
-        sts = chunk_string_to_sign(
-            self.amz_date, self.scope, self.previous, hashlib.sha256(data).hexdigest()
-        )
-        self.previous = self._hmac(sts)
+        """Sign the next chunk and advance the chain (unpadded hex)."""
+        self.previous = self._sign(self._chunk_text(data))
         return self.previous
 
     def sign_trailers(self, trailers: Sequence[tuple[str, str]]) -> str:
         """Sign the trailing headers (after the final chunk) and advance the chain."""
-        digest = hashlib.sha256(canonical_trailers(trailers)).hexdigest()
-        self.previous = self._hmac(
-            trailer_string_to_sign(self.amz_date, self.scope, self.previous, digest)
-        )
+        self.previous = self._sign(self._trailer_text(canonical_trailers(trailers)))
         return self.previous
 
     def verify_chunk(self, data: bytes | memoryview, provided: str) -> None:
@@ -185,19 +274,11 @@ class ChunkChain:
 
         Raises :class:`ChunkedBodyError` ``SignatureDoesNotMatch``.
         """
-        expected = self.sign_chunk(data)
-        if not hmac.compare_digest(expected, provided):
-            raise _bad_chunk_signature()
+        self._check(self._chunk_text(data), provided)
 
     def verify_trailers(self, raw: bytes, provided: str) -> None:
         """Check the trailer signature over the trailer bytes as received."""
-        digest = hashlib.sha256(raw).hexdigest()
-        expected = self._hmac(
-            trailer_string_to_sign(self.amz_date, self.scope, self.previous, digest)
-        )
-        self.previous = expected
-        if not hmac.compare_digest(expected, provided):
-            raise _bad_chunk_signature()
+        self._check(self._trailer_text(raw), provided)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -222,33 +303,45 @@ class ChunkedEncoding:
             raise SigningError(f"{self.mode.value} has no trailer to carry a checksum")
 
 
-def _chunk_header(size: int, signed: bool) -> int:
-    # "<hex>;chunk-signature=<64 hex>\r\n" or "<hex>\r\n"
-    return len(f"{size:x}") + (17 + 64 if signed else 0) + 2
+def _chunk_header(size: int, mode: StreamingMode) -> int:
+    # "<hex>;chunk-signature=<sig>\r\n" or "<hex>\r\n"
+    signature = 17 + mode.signature_length if mode.signed_chunks else 0
+    return len(f"{size:x}") + signature + 2
+
+
+def _pad(signature: str, mode: StreamingMode) -> str:
+    return signature.ljust(SIGV4A_SIGNATURE_LENGTH, "*") if mode.sigv4a else signature
 
 
 def encoded_length(decoded_length: int, encoding: ChunkedEncoding) -> int:
     """The ``Content-Length`` of a body of ``decoded_length`` bytes once framed."""
-    size, signed = encoding.chunk_size, encoding.mode.signed_chunks
+    size, mode = encoding.chunk_size, encoding.mode
     full, rest = divmod(decoded_length, size)
-    total = full * (_chunk_header(size, signed) + size + 2)
+    total = full * (_chunk_header(size, mode) + size + 2)
     if rest:
-        total += _chunk_header(rest, signed) + rest + 2
-    total += _chunk_header(0, signed)
+        total += _chunk_header(rest, mode) + rest + 2
+    total += _chunk_header(0, mode)
     if encoding.checksum is not None:
         value_len = 4 * ((encoding.checksum.digest_size + 2) // 3)
         total += len(encoding.checksum.header_name) + 1 + value_len + 2
-        if encoding.mode is StreamingMode.SIGNED_TRAILER:
-            total += len(_TRAILER_SIGNATURE) + 1 + 64 + 2
+        if mode.signed_chunks:
+            total += len(_TRAILER_SIGNATURE) + 1 + mode.signature_length + 2
     return total + 2
+
+
+def _check_chain(mode: StreamingMode, chain: ChunkChain | None, purpose: str) -> None:
+    if mode.signed_chunks and chain is None:
+        raise SigningError(f"{mode.value} needs a ChunkChain to {purpose} chunks")
+    if chain is not None and chain.sigv4a != mode.sigv4a:
+        kind = "SigV4A" if mode.sigv4a else "SigV4"
+        raise SigningError(f"{mode.value} needs a {kind} ChunkChain")
 
 
 class _Framer:
     """Shared state of the sync and async encoders: re-chunks and frames."""
 
     def __init__(self, encoding: ChunkedEncoding, chain: ChunkChain | None) -> None:
-        if encoding.mode.signed_chunks and chain is None:
-            raise SigningError(f"{encoding.mode.value} needs a ChunkChain to sign chunks")
+        _check_chain(encoding.mode, chain, "sign")
         self.encoding = encoding
         self.chain = chain
         self.checksum: Checksum | None = (
@@ -260,7 +353,7 @@ class _Framer:
         if self.checksum is not None:
             self.checksum.update(data)
         if self.chain is not None:
-            signature = self.chain.sign_chunk(data)
+            signature = _pad(self.chain.sign_chunk(data), self.encoding.mode)
             head = f"{len(data):x};chunk-signature={signature}\r\n".encode()
         else:
             head = f"{len(data):x}\r\n".encode()
@@ -292,16 +385,18 @@ class _Framer:
         if self.buffer:
             out += self._frame(bytes(self.buffer))
             self.buffer.clear()
+        mode = self.encoding.mode
         if self.chain is not None:
-            out.append(f"0;chunk-signature={self.chain.sign_chunk(b'')}\r\n".encode())
+            signature = _pad(self.chain.sign_chunk(b""), mode)
+            out.append(f"0;chunk-signature={signature}\r\n".encode())
         else:
             out.append(b"0\r\n")
         if self.checksum is not None:
             trailer = (self.checksum.algorithm.header_name, self.checksum.b64digest())
             out.append(f"{trailer[0]}:{trailer[1]}\r\n".encode())
-            if self.encoding.mode is StreamingMode.SIGNED_TRAILER:
+            if mode.signed_chunks:
                 assert self.chain is not None
-                signature = self.chain.sign_trailers([trailer])
+                signature = _pad(self.chain.sign_trailers([trailer]), mode)
                 out.append(f"{_TRAILER_SIGNATURE}:{signature}\r\n".encode())
         out.append(_CRLF)
         return out
@@ -361,8 +456,7 @@ class AwsChunkedDecoder:
         min_chunk_size: int = MIN_CHUNK_SIZE,
         max_chunk_size: int = MAX_CHUNK_SIZE,
     ) -> None:
-        if mode.signed_chunks and chain is None:
-            raise SigningError(f"{mode.value} needs a ChunkChain to verify chunks")
+        _check_chain(mode, chain, "verify")
         self.mode = mode
         self._chain = chain
         self._decoded_length = decoded_length
@@ -478,7 +572,8 @@ class AwsChunkedDecoder:
         size = int(size_text, 16)
         if self.mode.signed_chunks:
             name, _, signature = ext.partition(b"=")
-            if not sep or name != b"chunk-signature" or not _SIGNATURE.fullmatch(signature):
+            pattern = _SIGV4A_SIGNATURE if self.mode.sigv4a else _SIGNATURE
+            if not sep or name != b"chunk-signature" or not pattern.fullmatch(signature):
                 raise _bad_chunk_signature()
             self._signature = signature.decode()
         elif sep:
@@ -529,7 +624,7 @@ class AwsChunkedDecoder:
     def _check_trailers(self) -> None:
         lines = self._trailer_lines
         signature: str | None = None
-        if self.mode is StreamingMode.SIGNED_TRAILER:
+        if self.mode.signed_chunks:
             if not lines:
                 raise _malformed_trailer()
             sig_name, _, sig_value = lines[-1].partition(b":")

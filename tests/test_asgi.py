@@ -389,12 +389,12 @@ def test_error_codes_s3_xml(server: str) -> None:
     response = httpx.put(f"{server}/bucket/k", headers=dict(streaming.headers), content=b"")
     fields = check(response, "InvalidRequest", 400)
     assert "x-amz-decoded-content-length" in _xml(response)["Message"]
-    # SigV4A (ECDSA) chunk signatures are refused clearly for now.
+    # Event streams (another STREAMING-* payload) are refused clearly.
     ecdsa = sigv4kit.sign(
         "PUT", "/bucket/k", [("Host", server.removeprefix("http://"))], credentials=SIGV4,
         region="us-east-1", service="s3", now=datetime.now(UTC),
         settings=SigningSettings.s3(),
-        payload_hash="STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD",
+        payload_hash="STREAMING-AWS4-HMAC-SHA256-EVENTS",
     )
     response = httpx.put(f"{server}/bucket/k", headers=dict(ecdsa.headers), content=b"")
     assert response.status_code == 501

@@ -115,6 +115,22 @@ def test_sigv4kit_client_uploads_every_mode(recorder: Recorder, encoding: Chunke
     assert recorder.calls[0]["headers"]["x-amz-content-sha256"] == encoding.mode.value
 
 
+@pytest.mark.parametrize(
+    "encoding",
+    [ChunkedEncoding(mode=StreamingMode.SIGV4A_SIGNED),
+     ChunkedEncoding(mode=StreamingMode.SIGV4A_SIGNED_TRAILER, checksum=ChecksumAlgorithm.CRC32C)],
+    ids=lambda e: e.mode.name,
+)
+def test_sigv4a_client_uploads(recorder: Recorder, encoding: ChunkedEncoding) -> None:
+    auth = sigv4kit.SigV4AAuth(CREDS, region_set=["us-east-1", "eu-west-1"], service="s3",
+                               settings=SigningSettings.s3(), chunked=encoding)
+    with run_uvicorn(make_app(recorder)) as url, httpx.Client(auth=auth) as client:
+        response = client.put(f"{url}/bucket/v4a.bin", content=iter([DATA[:100000], DATA[100000:]]),
+                              headers={"Content-Length": str(len(DATA))})
+    assert response.status_code == 200, response.text
+    check_plain_body(recorder.calls[0])
+
+
 async def test_async_client_upload(recorder: Recorder) -> None:
     encoding = ChunkedEncoding(mode=StreamingMode.SIGNED_TRAILER, checksum=ChecksumAlgorithm.CRC32)
     auth = sigv4kit.SigV4Auth(CREDS, region="us-east-1", service="s3",

@@ -171,8 +171,10 @@ def test_a_body_shorter_than_declared_fails_while_sending() -> None:
                    headers={"Content-Length": str(len(DATA) + 1)})
 
 
-def test_sigv4a_chunked_is_refused_for_now() -> None:
-    auth = sigv4kit.SigV4AAuth(CREDS, region_set="*", service="s3")
-    with pytest.raises(sigv4kit.SigningError, match="SigV4A"):
-        sigv4kit.SigV4Auth.__init__(auth, CREDS, region="*", service="s3",
-                                    chunked=ChunkedEncoding(mode=StreamingMode.SIGNED))
+def test_chunk_signature_kind_must_match_the_auth() -> None:
+    with pytest.raises(sigv4kit.SigningError, match="SigV4AAuth"):
+        sigv4kit.SigV4Auth(CREDS, region="eu-west-1", service="s3",
+                           chunked=ChunkedEncoding(mode=StreamingMode.SIGV4A_SIGNED))
+    with pytest.raises(sigv4kit.SigningError, match="SigV4Auth"):
+        sigv4kit.SigV4AAuth(CREDS, region_set="*", service="s3",
+                            chunked=ChunkedEncoding(mode=StreamingMode.SIGNED))

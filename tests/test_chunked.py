@@ -282,6 +282,8 @@ def test_decoded_length_must_match() -> None:
 
 MODES = [
     (StreamingMode.SIGNED, None),
+    (StreamingMode.SIGV4A_SIGNED, None),
+    *[(StreamingMode.SIGV4A_SIGNED_TRAILER, a) for a in ChecksumAlgorithm],
     *[(StreamingMode.SIGNED_TRAILER, a) for a in ChecksumAlgorithm],
     *[(StreamingMode.UNSIGNED_TRAILER, a) for a in ChecksumAlgorithm],
 ]
@@ -298,15 +300,69 @@ MODES = [
 def test_round_trip(data: bytes, mode_index: int, chunk_size: int, pieces: int, step: int) -> None:
     mode, algorithm = MODES[mode_index]
     encoding = ChunkedEncoding(mode=mode, chunk_size=chunk_size, checksum=algorithm)
-    seed = SEED_1 if mode.signed_chunks else None
     size = max(1, len(data) // pieces)
     parts = [data[i : i + size] for i in range(0, len(data), size)]
+    names = (algorithm.header_name,) if algorithm else ()
+    if mode.sigv4a:
+        body = b"".join(bytes(p) for p in iter_encoded(parts, encoding, v4a_chain(private=True)))
+        decoder = AwsChunkedDecoder(mode=mode, chain=v4a_chain(private=False),
+                                    decoded_length=len(data), declared_trailers=names)
+        out = b"".join(bytes(p) for i in range(0, len(body), step)
+                       for p in decoder.feed(body[i : i + step]))
+        assert (out, [n for n, _ in decoder.finish()]) == (data, list(names))
+        assert len(body) == encoded_length(len(data), encoding)
+        return
+    seed = SEED_1 if mode.signed_chunks else None
     body = b"".join(bytes(p) for p in iter_encoded(parts, encoding, chain(seed) if seed else None))
     assert len(body) == encoded_length(len(data), encoding)
-    names = (algorithm.header_name,) if algorithm else ()
     decoded, trailers = decode(body, mode, seed, trailers=names, length=len(data), step=step)
     assert decoded == data
     assert [name for name, _ in trailers] == list(names)
+
+
+V4A_KEY = sigv4kit.derive_sigv4a_private_key("AKIAIOSFODNN7EXAMPLE", SECRET)
+V4A_SCOPE = "20130524/s3/aws4_request"
+
+
+def v4a_chain(*, private: bool) -> ChunkChain:
+    if private:
+        return ChunkChain(ecdsa_private_key=V4A_KEY, amz_date=AMZ_DATE, scope=V4A_SCOPE,
+                          seed_signature="30440220" + "ab" * 34)
+    return ChunkChain(ecdsa_public_key=V4A_KEY.public_key(), amz_date=AMZ_DATE,
+                      scope=V4A_SCOPE, seed_signature="30440220" + "ab" * 34)
+
+
+def test_sigv4a_chunks_are_padded_and_chained() -> None:
+    encoding = ChunkedEncoding(mode=StreamingMode.SIGV4A_SIGNED_TRAILER,
+                               checksum=ChecksumAlgorithm.CRC32)
+    body = b"".join(bytes(p) for p in iter_encoded([DATA], encoding, v4a_chain(private=True)))
+    headers = [line for line in body.split(b"\r\n") if b"chunk-signature=" in line]
+    assert len(headers) == 3
+    for line in headers:
+        signature = line.partition(b"=")[2]
+        assert len(signature) == sigv4kit.SIGV4A_SIGNATURE_LENGTH
+        assert signature.rstrip(b"*").isalnum()
+    decoder = AwsChunkedDecoder(mode=encoding.mode, chain=v4a_chain(private=False),
+                                decoded_length=len(DATA),
+                                declared_trailers=("x-amz-checksum-crc32",))
+    assert b"".join(bytes(p) for p in decoder.feed(body)) == DATA
+    decoder.finish()
+    # A chunk signed for another position in the chain is refused.
+    first, second = headers[0].partition(b"=")[2], headers[1].partition(b"=")[2]
+    swapped = body.replace(first, b"X" * 144, 1).replace(second, first, 1)
+    swapped = swapped.replace(b"X" * 144, second, 1)
+    decoder = AwsChunkedDecoder(mode=encoding.mode, chain=v4a_chain(private=False),
+                                declared_trailers=("x-amz-checksum-crc32",))
+    with pytest.raises(ChunkedBodyError) as info:
+        decoder.feed(swapped)
+    assert info.value.code == "SignatureDoesNotMatch"
+
+
+def test_chain_kind_must_match_the_mode() -> None:
+    with pytest.raises(sigv4kit.SigningError, match="SigV4A ChunkChain"):
+        AwsChunkedDecoder(mode=StreamingMode.SIGV4A_SIGNED, chain=chain(SEED_1))
+    with pytest.raises(sigv4kit.SigningError, match="exactly one"):
+        ChunkChain(amz_date=AMZ_DATE, scope=SCOPE, seed_signature=SEED_1)
 
 
 def test_async_encoder_matches_sync() -> None:
