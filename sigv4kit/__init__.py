@@ -50,6 +50,7 @@ from ._chunked import (
 from ._credentials import Credentials
 from ._errors import (
     SIGNING_RESULT_EXTENSION,
+    THROTTLING_CODES,
     AccessDeniedError,
     AuthenticationError,
     AWSErrorDetails,
@@ -98,7 +99,6 @@ from ._providers import (
 from ._rawrequest import RawRequest, parse_raw_request
 from ._retry import (
     RETRY_ATTEMPTS_EXTENSION,
-    THROTTLING_CODES,
     TRANSIENT_CODES,
     AdaptiveRateLimiter,
     BodyNotReplayableError,

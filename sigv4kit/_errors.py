@@ -50,6 +50,7 @@ from ._exceptions import SigV4Error
 
 __all__ = [
     "SIGNING_RESULT_EXTENSION",
+    "THROTTLING_CODES",
     "AWSErrorDetails",
     "AWSServiceError",
     "AccessDeniedError",
@@ -249,23 +250,25 @@ def _register(cls: type[AWSServiceError], *codes: str) -> None:
 
 
 # Throttling codes: botocore retries/standard.py ThrottledRetryableChecker.
-_register(
-    ThrottlingError,
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "TransactionInProgressException",
-    "RequestLimitExceeded",
-    "BandwidthLimitExceeded",
-    "LimitExceededException",
-    "RequestThrottled",
-    "SlowDown",
-    "PriorRequestNotComplete",
-    "EC2ThrottledException",
+THROTTLING_CODES: frozenset[str] = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+    }
 )
+_register(ThrottlingError, *sorted(THROTTLING_CODES))
 _register(
     SignatureMismatchError,
     "SignatureDoesNotMatch",

@@ -43,13 +43,12 @@ from enum import Enum
 import httpx
 
 from ._auth import RESIGN_EXTENSION, Resigner
-from ._errors import AuthenticationError, error_class_for, parse_aws_error
+from ._errors import THROTTLING_CODES, AuthenticationError, error_class_for, parse_aws_error
 from ._exceptions import SigV4Error
 from ._skew import parse_http_date
 
 __all__ = [
     "RETRY_ATTEMPTS_EXTENSION",
-    "THROTTLING_CODES",
     "TRANSIENT_CODES",
     "AdaptiveRateLimiter",
     "BodyNotReplayableError",
@@ -66,25 +65,6 @@ _log = logging.getLogger("sigv4kit.retry")
 #: ``response.extensions`` key: how many retries the response took.
 RETRY_ATTEMPTS_EXTENSION = "sigv4kit.retry_attempts"
 
-#: botocore ``ThrottledRetryableChecker._THROTTLED_ERROR_CODES``.
-THROTTLING_CODES: frozenset[str] = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottledException",
-        "TooManyRequestsException",
-        "ProvisionedThroughputExceededException",
-        "TransactionInProgressException",
-        "RequestLimitExceeded",
-        "BandwidthLimitExceeded",
-        "LimitExceededException",
-        "RequestThrottled",
-        "SlowDown",
-        "PriorRequestNotComplete",
-        "EC2ThrottledException",
-    }
-)
 #: botocore ``TransientRetryableChecker._TRANSIENT_ERROR_CODES``.
 TRANSIENT_CODES: frozenset[str] = frozenset(
     {"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete"}
