@@ -47,6 +47,7 @@ from ._chunked import (
     trailer_string_to_sign,
 )
 from ._credentials import Credentials
+from ._endpoints import EndpointInferenceError, infer_region_service
 from ._errors import (
     SIGNING_RESULT_EXTENSION,
     AccessDeniedError,
@@ -77,6 +78,16 @@ from ._exceptions import (
     InvalidTimeError,
     SigningError,
     SigV4Error,
+)
+from ._explain import (
+    Cause,
+    Explanation,
+    Finding,
+    LineDiff,
+    explain,
+    first_line_diff,
+    recompute_signed,
+    render_explanation,
 )
 from ._keys import KeyRecord
 from ._providers import (
@@ -200,6 +211,7 @@ __all__ = [
     "BodyTooLargeError",
     "BotocoreCredentialsProvider",
     "CanonicalRequest",
+    "Cause",
     "ChainCredentialsProvider",
     "Checksum",
     "ChecksumAlgorithm",
@@ -214,11 +226,14 @@ __all__ = [
     "CredentialsError",
     "CredentialsNotFoundError",
     "CredentialsProvider",
+    "EndpointInferenceError",
     "EntityTooLarge",
     "EnvironmentCredentialsProvider",
     "ExpiredToken",
     "ExpiredTokenError",
     "ExpiringCredentials",
+    "Explanation",
+    "Finding",
     "Identity",
     "IncompleteSignature",
     "InternalError",
@@ -232,6 +247,7 @@ __all__ = [
     "InvalidToken",
     "KeyLookup",
     "KeyRecord",
+    "LineDiff",
     "NotFoundError",
     "NotImplementedFeature",
     "ParsedAuth",
@@ -292,7 +308,10 @@ __all__ = [
     "encoded_length",
     "error_class_for",
     "error_from_response",
+    "explain",
     "first_difference",
+    "first_line_diff",
+    "infer_region_service",
     "iter_encoded",
     "new_checksum",
     "normalize_path",
@@ -303,6 +322,8 @@ __all__ = [
     "presign",
     "raise_for_aws_error",
     "raise_for_aws_error_hook",
+    "recompute_signed",
+    "render_explanation",
     "run_credential_process",
     "server_retry_delay",
     "sign",

@@ -22,6 +22,7 @@ from ._explain import explain, recompute_signed, render_explanation
 from ._rawrequest import RawRequest
 from ._settings import SigningAlgorithm, SigningSettings
 from ._signing import sign
+from ._verifier import Verifier, VerifierConfig
 from ._verify_errors import VerificationError
 
 __all__ = ["add_parser", "run"]
@@ -131,6 +132,9 @@ def _ours(
     raw: RawRequest, args: argparse.Namespace, details: AWSErrorDetails
 ) -> tuple[str, str]:
     if _is_signed(raw):
+        if args.s3:
+            s3 = SigningSettings.s3()
+            return recompute_signed(raw, Verifier(VerifierConfig(default_settings=s3)))
         return recompute_signed(raw)
     when, server_region, server_service = _server_scope(details)
     region, service = args.region, args.service

@@ -34,6 +34,7 @@ __all__ = [
     "Finding",
     "LineDiff",
     "explain",
+    "first_line_diff",
     "recompute_signed",
     "render_explanation",
 ]
@@ -330,18 +331,15 @@ def _query_findings(server: str, ours: str) -> list[Finding]:
                 ),
             )
         )
-    plus = False
-    for (ks, vs), (ko, vo) in zip(sorted(sp), sorted(op), strict=False):
-        if ks != ko:
-            continue
-        if {vs.replace("%20", "+"), vo.replace("%20", "+")} == {vo.replace("%20", "+")} and (
-            ("%20" in vs) != ("%20" in vo) or ("%2B" in vs) != ("%2B" in vo)
-        ):
-            plus = True
-        if vs.replace("%2B", "+") == vo.replace("%20", "+") or vo.replace(
-            "%2B", "+"
-        ) == vs.replace("%20", "+"):
-            plus = True
+    def spaces(value: str) -> str:
+        return value.replace("%20", " ").replace("%2B", " ").replace("+", " ")
+
+    server_values = {k: sorted(v for key, v in sp if key == k) for k in skeys}
+    plus = any(
+        vs != vo and spaces(vs) == spaces(vo)
+        for k in set(skeys) & set(okeys)
+        for vs, vo in zip(server_values[k], sorted(v for key, v in op if key == k), strict=False)
+    )
     if plus:
         findings.append(
             Finding(
