@@ -127,9 +127,9 @@ def render_body(error: VerificationError, error_format: str) -> str:
 
 def run(args: argparse.Namespace, streams: Streams) -> ExitCode:
     """Verify and print the identity or the error."""
-    raw = read_request(args.file, streams)
     verifier = Verifier(_config(args))
     now = parse_time(args.time)
+    raw = read_request(args.file, streams)
     request = SignedRequest.from_raw(raw)
     identity: Identity | None = None
     error: VerificationError | None = None
