@@ -16,9 +16,9 @@ import httpx
 import pytest
 from _cli_util import AKID, SECRET, TEMP_AKID, TOKEN, key_store, run_cli, run_program
 from _servers import run_uvicorn
-from examples.echo_service import create_app
 from sigv4kit.middleware import ErrorFormat
 
+from examples.echo_service import create_app
 from sigv4kit import Credentials, RawRequest, SigningSettings, sign
 
 
