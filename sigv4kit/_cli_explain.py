@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import hmac
 import json
 import os
+import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,10 +21,10 @@ from ._credentials import Credentials
 from ._endpoints import EndpointInferenceError, infer_region_service
 from ._errors import AWSErrorDetails, parse_aws_error
 from ._exceptions import SigV4Error
-from ._explain import explain, recompute_signed, render_explanation
+from ._explain import Cause, Explanation, Finding, explain, recompute_signed, render_explanation
 from ._rawrequest import RawRequest
-from ._settings import SigningAlgorithm, SigningSettings
-from ._signing import sign
+from ._settings import PathNormalization, PercentEncoding, SigningAlgorithm, SigningSettings
+from ._signing import calculate_signature, derive_signing_key, sign
 from ._verifier import Verifier, VerifierConfig
 from ._verify_errors import VerificationError
 
@@ -132,10 +135,7 @@ def _ours(
     raw: RawRequest, args: argparse.Namespace, details: AWSErrorDetails
 ) -> tuple[str, str]:
     if _is_signed(raw):
-        if args.s3:
-            s3 = SigningSettings.s3()
-            return recompute_signed(raw, Verifier(VerifierConfig(default_settings=s3)))
-        return recompute_signed(raw)
+        return _recompute(raw, args)
     when, server_region, server_service = _server_scope(details)
     region, service = args.region, args.service
     if region is None or service is None:
@@ -171,6 +171,76 @@ def _ours(
     return redact(str(result.canonical_request), token), str(result.string_to_sign)
 
 
+# Signing rules a client may have used; with the secret, the one that
+# reproduces the request's own signature is what the client really signed.
+_RULES: tuple[tuple[str, SigningSettings], ...] = (
+    ("AWS service rules", SigningSettings()),
+    ("S3 rules", SigningSettings.s3()),
+    ("AWS service rules without path normalization",
+     SigningSettings().replace(path_normalization=PathNormalization.DISABLED)),
+    ("S3 rules with double encoding",
+     SigningSettings.s3().replace(percent_encoding=PercentEncoding.DOUBLE)),
+)
+_SIGNATURE = re.compile(r"(?:Signature=|X-Amz-Signature=)([0-9a-fA-F]{64})")
+
+
+def _signature_of(raw: RawRequest) -> str | None:
+    match = _SIGNATURE.search(raw.header("authorization") or "") or _SIGNATURE.search(raw.target)
+    return match.group(1).lower() if match else None
+
+
+def _recompute(raw: RawRequest, args: argparse.Namespace) -> tuple[str, str]:
+    """Our canonical request for a request that is already signed.
+
+    Without the secret, the request is read with the rules --s3 names (the
+    verifier's rules otherwise). With it, every known rule set is tried and
+    the one whose signature is the request's own wins: that is what the
+    client really signed.
+    """
+    secret = args.secret_access_key or os.environ.get("AWS_SECRET_ACCESS_KEY")
+    signature = _signature_of(raw)
+    if secret and signature:
+        for name, settings in _RULES:
+            verifier = Verifier(VerifierConfig(service_settings={}, default_settings=settings))
+            canonical, string_to_sign = recompute_signed(raw, verifier)
+            lines = string_to_sign.split("\n")
+            scope = lines[2].split("/")
+            if lines[0] != SigningAlgorithm.SIGV4.value or len(scope) != 4:
+                break
+            key = derive_signing_key(secret, scope[0], scope[1], scope[2])
+            if hmac.compare_digest(calculate_signature(key, string_to_sign), signature):
+                args.identified_rules = name
+                return canonical, string_to_sign
+        args.identified_rules = ""
+    if args.s3:
+        s3 = SigningSettings.s3()
+        return recompute_signed(raw, Verifier(VerifierConfig(default_settings=s3)))
+    return recompute_signed(raw)
+
+
+def _honest(analysis: Explanation, args: argparse.Namespace, signed: bool) -> Explanation:
+    """Adjust the conclusion to what a signed request can and cannot prove."""
+    if not signed or [f.cause for f in analysis.findings] != [Cause.SECRET_KEY]:
+        return analysis
+    rules = getattr(args, "identified_rules", None)
+    if rules:
+        return analysis
+    if rules == "":
+        text = (
+            "with the secret given, no signing rules reproduce the request's own signature: "
+            "the secret access key is not the one the request was signed with."
+        )
+    else:
+        text = (
+            "the canonical request recomputed from the signed request matches the service's. "
+            "Either the secret access key is wrong, or your signer canonicalized the request "
+            "differently from the rules used here (path encoding, normalization): pass "
+            "--secret-access-key (or set AWS_SECRET_ACCESS_KEY) so explain can find the rules "
+            "that produced the signature, or give the unsigned request with the signing options."
+        )
+    return replace(analysis, findings=(Finding(cause=Cause.SECRET_KEY, text=text),))
+
+
 def run(args: argparse.Namespace, streams: Streams) -> ExitCode:
     """Parse the error, recompute our side, print the analysis."""
     if args.request == "-" and args.error == "-":
@@ -191,8 +261,14 @@ def run(args: argparse.Namespace, streams: Streams) -> ExitCode:
                 raise
             raise CLIError(f"cannot sign the request: {exc}", ExitCode.BAD_INPUT) from None
     analysis = explain(details, canonical_request=canonical, string_to_sign=string_to_sign)
+    analysis = _honest(analysis, args, raw is not None and _is_signed(raw))
+    rules = getattr(args, "identified_rules", None)
     if args.json:
-        streams.stdout.write(json.dumps(analysis.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        document = analysis.to_dict()
+        document["our_rules"] = rules or None
+        streams.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     else:
+        if rules:
+            streams.stdout.write(f"The request's own signature was made with {rules}.\n\n")
         streams.stdout.write(render_explanation(analysis, colour=streams.colour))
     return ExitCode.OK

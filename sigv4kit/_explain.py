@@ -249,12 +249,16 @@ def _pairs(query: str) -> list[tuple[str, str]]:
 
 def _path_findings(server: str, ours: str) -> list[Finding]:
     if server.replace("%25", "%") == ours or ours.replace("%25", "%") == server:
-        twice, once = ("service", "we") if "%25" in server else ("we", "service")
+        who = (
+            "the service percent-encoded the path twice, we once"
+            if "%25" in server
+            else "we percent-encoded the path twice, the service once"
+        )
         return [
             Finding(
                 cause=Cause.PATH_ENCODING,
                 text=(
-                    f"path encoding: the {twice} percent-encoded the path twice, the {once} once. "
+                    f"path encoding: {who}. "
                     "AWS services other than S3 encode each path segment twice "
                     "(SigningSettings()), S3 and S3-compatible stores once "
                     "(SigningSettings.s3(), --s3)."

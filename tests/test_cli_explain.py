@@ -22,6 +22,12 @@ from examples.echo_service import create_app
 from sigv4kit import Credentials, RawRequest, SigningSettings, sign
 
 
+@pytest.fixture(autouse=True)
+def no_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
     with run_uvicorn(create_app(key_store())) as url:
@@ -164,6 +170,21 @@ def test_wrong_secret(base_url: str, tmp_path: Path) -> None:
     assert doc["canonical_diff"] is None
     assert doc["string_to_sign_diff"] is None
     assert [c["cause"] for c in doc["causes"]] == ["secret-key"]
+
+
+def test_secret_identifies_the_rules_the_client_used(base_url: str, tmp_path: Path) -> None:
+    # The signed request alone reads like the service reads it; with the secret,
+    # explain finds that S3 rules made the signature, and so the double encoding.
+    request = signed("/a%20b", host=host_of(base_url), settings=SigningSettings.s3())
+    response = send(base_url, request)
+    without = explain_files(tmp_path, response, request)
+    assert [c["cause"] for c in without["causes"]] == ["secret-key"]
+    assert "--secret-access-key" in without["causes"][0]["text"]
+    doc = explain_files(tmp_path, response, request, "--secret-access-key", SECRET)
+    assert doc["our_rules"] == "S3 rules"
+    assert doc["causes"][0]["cause"] == "path-encoding"
+    wrong = explain_files(tmp_path, response, request, "--secret-access-key", "nope")
+    assert "no signing rules reproduce" in wrong["causes"][0]["text"]
 
 
 def test_clock(base_url: str, tmp_path: Path) -> None:
