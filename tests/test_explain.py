@@ -275,3 +275,16 @@ def test_any_body_never_crashes(body: bytes) -> None:
     result = explain(details, canonical_request=creq(), string_to_sign=sts())
     assert result.findings
     assert render_explanation(result)
+
+
+def test_recompute_signed_on_the_official_vectors() -> None:
+    from pathlib import Path
+
+    from sigv4kit import parse_raw_request, recompute_signed
+
+    base = Path(__file__).parent / "vectors" / "aws-c-auth" / "v4" / "get-vanilla-query"
+    for kind in ("header", "query"):
+        raw = parse_raw_request((base / f"{kind}-signed-request.txt").read_bytes())
+        canonical, string_to_sign = recompute_signed(raw)
+        assert canonical == (base / f"{kind}-canonical-request.txt").read_text()
+        assert string_to_sign == (base / f"{kind}-string-to-sign.txt").read_text()
