@@ -14,6 +14,7 @@ port, body hash, clock, region or service, session token).
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -587,6 +588,9 @@ def explain(
     findings: list[Finding] = []
     if creq_diff is not None and server_creq is not None and canonical_request is not None:
         findings += _creq_findings(creq_diff, server_creq, canonical_request)
+        if creq_diff.line <= 3:
+            # Other differences further down, in the headers, are worth naming too.
+            findings += _header_findings(server_creq, canonical_request)
     if server_sts is not None:
         findings += _scope_findings(server_sts, string_to_sign, details.message)
     if not findings:
@@ -702,20 +706,27 @@ def _no_difference(
 
 
 def _side_by_side(title: str, server: str, ours: str, diff: LineDiff | None, colour: bool) -> str:
+    """Both texts aligned (difflib): common lines once, differing ones as a pair."""
     out = [f"{title} (service | ours):"]
-    theirs, mine = _lines(server), _lines(ours)
-    for index in range(max(len(theirs), len(mine))):
-        a = _redact(theirs[index]) if index < len(theirs) else ""
-        b = _redact(mine[index]) if index < len(mine) else ""
-        mark = "  "
-        if diff is not None and index == diff.line - 1:
-            mark = "> "
-        elif not _same(a, b):
-            mark = "~ "
-        line = f"{mark}{a}" if _same(a, b) else f"{mark}{a}\n{mark}{b}   <- ours"
-        if colour and mark != "  ":
-            line = f"\x1b[31m{line}\x1b[0m"
-        out.append(line)
+    theirs = [_redact(line) for line in _lines(server)]
+    mine = [_redact(line) for line in _lines(ours)]
+    # Compare with redacted token values equal, so they do not show as differences.
+    a_keys = [REDACTED if REDACTED in line else line for line in theirs]
+    b_keys = [REDACTED if REDACTED in line else line for line in mine]
+    first = True
+
+    def paint(text: str) -> str:
+        return f"\x1b[31m{text}\x1b[0m" if colour else text
+
+    matcher = difflib.SequenceMatcher(a=a_keys, b=b_keys, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            out += [f"  {line}" for line in theirs[i1:i2]]
+            continue
+        mark = "> " if first and diff is not None else "~ "
+        first = False
+        out += [paint(f"{mark}{line}") for line in theirs[i1:i2]]
+        out += [paint(f"{mark}{line}   <- ours") for line in mine[j1:j2]]
     return "\n".join(out)
 
 

@@ -155,6 +155,17 @@ def test_header_changed_in_transit(base_url: str, tmp_path: Path) -> None:
     assert doc["causes"][0]["cause"] == "header-changed"
 
 
+def test_header_duplicated_by_a_proxy(base_url: str, tmp_path: Path) -> None:
+    request = signed("/", host=host_of(base_url), headers=(("X-Tenant", "blue"),))
+    headers = [(k, v) for k, v in request.headers if k.lower() != "host"]
+    with httpx.Client() as client:
+        response = client.get(f"{base_url}/", headers=[*headers, ("X-Tenant", "green")])
+    assert response.status_code == 403
+    doc = explain_files(tmp_path, response, request)
+    assert doc["canonical_diff"]["server"] == "x-tenant:blue,green"
+    assert doc["causes"][0]["cause"] == "header-duplicates"
+
+
 def test_body_changed_after_signing(base_url: str, tmp_path: Path) -> None:
     request = signed("/upload", method="PUT", host=host_of(base_url), body=b"hello")
     response = send(base_url, request, body=b"HELLO")

@@ -77,6 +77,32 @@ def test_progress_bar_only_when_asked() -> None:
     assert b"".join(FileStream(path, size, None)) == path.read_bytes()
 
 
+def test_progress_bar_for_large_uploads_on_a_terminal_only(
+    base_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sigv4kit import _cli_request
+    from sigv4kit._cli import main
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(_cli_request, "PROGRESS_THRESHOLD", 1000)
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"x" * 200_000)
+    argv = ["request", "PUT", f"{base_url}/big", *KEYS, *SCOPE, "--data-binary", f"@{path}"]
+    for stderr, shown in ((Terminal(), True), (io.StringIO(), False)):
+        code = main(argv, stdin=io.BytesIO(), stdout=io.StringIO(), stderr=stderr)
+        assert code == 0
+        assert ("100%" in stderr.getvalue()) is shown
+    small = tmp_path / "small.bin"
+    small.write_bytes(b"x" * 10)
+    stderr = Terminal()
+    argv[-1] = f"@{small}"
+    assert main(argv, stdin=io.BytesIO(), stdout=io.StringIO(), stderr=stderr) == 0
+    assert "%" not in stderr.getvalue()
+
+
 def test_verbose_shows_what_was_signed_with_the_token_redacted(base_url: str) -> None:
     r = run_cli("request", "GET", f"{base_url}/", "--access-key-id", TEMP_AKID,
                 "--secret-access-key", SECRET, "--session-token", TOKEN, *SCOPE, "-v")
