@@ -599,7 +599,11 @@ def explain(
             if pattern.search(text):
                 findings.append(Finding(cause=cause, text=hint))
                 break
-    if not findings and details.code in {"SignatureDoesNotMatch", "InvalidSignatureException"}:
+    signature_error = details.code in {
+        "SignatureDoesNotMatch",
+        "InvalidSignatureException",
+    } or "signature we calculated does not match" in details.message.lower()
+    if not findings and signature_error:
         findings.append(_no_difference(server_creq, server_sts, canonical_request, sts_diff))
     if not findings:
         findings.append(

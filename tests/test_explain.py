@@ -288,3 +288,22 @@ def test_recompute_signed_on_the_official_vectors() -> None:
         canonical, string_to_sign = recompute_signed(raw)
         assert canonical == (base / f"{kind}-canonical-request.txt").read_text()
         assert string_to_sign == (base / f"{kind}-string-to-sign.txt").read_text()
+
+
+def test_api_gateway_body_without_a_code() -> None:
+    # API Gateway sends only {"message": ...}; the code is in x-amzn-ErrorType,
+    # which a saved body has lost.
+    prose = (
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your AWS Secret Access Key and signing method. Consult the service "
+        "documentation for details.\n\nThe Canonical String for this request should have "
+        f"been\n'{creq(uri='/prod/a%2520b')}'\n\nThe String-to-Sign should have been\n"
+        f"'{sts()}'\n"
+    )
+    body = json.dumps({"message": prose}).encode()
+    details = parse_aws_error(403, {}, body)
+    assert details.code == "403"
+    result = explain(details, canonical_request=creq(uri="/prod/a%20b"), string_to_sign=sts())
+    assert result.findings[0].cause is Cause.PATH_ENCODING
+    same = explain(details, canonical_request=creq(uri="/prod/a%2520b"), string_to_sign=sts())
+    assert [f.cause for f in same.findings] == [Cause.SECRET_KEY]
