@@ -109,7 +109,11 @@ def _is_signed(raw: RawRequest) -> bool:
 
 def _unsigned_request(args: argparse.Namespace, streams: Streams) -> RawRequest | None:
     if args.request is not None:
-        return read_request(args.request, streams)
+        raw = read_request(args.request, streams)
+        if args.header and not _is_signed(raw):
+            extra = tuple(parse_headers(args.header))
+            raw = RawRequest(raw.method, raw.target, raw.headers + extra, raw.body)
+        return raw
     if args.url is None:
         return None
     url = httpx.URL(args.url)

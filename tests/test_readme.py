@@ -232,6 +232,11 @@ def test_shell_line(
     assert proc.returncode == expected, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     if line.startswith("sigv4kit request "):
+        (sample,) = blocks("text")
+        for expected_line in sample.splitlines():
+            text = expected_line.strip()
+            if text and text != "..." and not text.startswith("request id:"):
+                assert text in proc.stderr, text
         assert "line 2 (canonical URI)" in proc.stderr
         assert "the service percent-encoded the path twice, we once" in proc.stderr
     if line.startswith("sigv4kit explain ") and "--json" not in line:
