@@ -83,7 +83,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--data-binary", default=None, help="request body; @file streams the file from disk"
     )
-    p.add_argument("--retries", type=int, default=2, help="retries after the first attempt")
+    p.add_argument(
+        "--retries", type=int, default=2,
+        help="retries after the first attempt (default 2; a file streamed with "
+        "--data-binary @file is not sent twice: its retry fails with an error)",
+    )
     p.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
     p.add_argument("-v", "--verbose", action="store_true", help="show what was signed")
     p.set_defaults(run=run)

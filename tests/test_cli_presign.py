@@ -77,6 +77,17 @@ def test_presigned_url_works_against_a_real_service(base_url: str) -> None:
     assert response.json()["body_sha256"] == hashlib.sha256(b"").hexdigest()
 
 
+def test_sigv4a_presigned_url_works_against_a_real_service(base_url: str) -> None:
+    r = run_cli("presign", "GET", f"{base_url}/x", "--access-key-id", AKID,
+                "--secret-access-key", SECRET, "--region", "*", "--service", "s3",
+                "--sigv4a", "--expires", "60")
+    assert r.code == 0, r.err
+    signed = httpx.URL(r.out.strip())
+    assert signed.params["X-Amz-Algorithm"] == "AWS4-ECDSA-P256-SHA256"
+    assert signed.params["X-Amz-Region-Set"] == "*"
+    assert httpx.get(signed).status_code == 200
+
+
 def test_as_a_subprocess_with_environment_credentials(base_url: str) -> None:
     r = run_program("presign", "GET", f"{base_url}/x", "--region", "us-east-1",
                     "--service", "execute-api",

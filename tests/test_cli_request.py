@@ -168,6 +168,26 @@ def test_retries() -> None:
         assert calls["n"] == 3
 
 
+def test_a_streamed_file_is_not_resent(tmp_path: Path) -> None:
+    async def busy(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        while (await receive()).get("more_body"):
+            pass
+        body = b"<Error><Code>SlowDown</Code><Message>busy</Message></Error>"
+        await send({"type": "http.response.start", "status": 503, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"data" * 1000)
+    with run_uvicorn(SigV4Middleware(busy, store=key_store())) as url:
+        r = run_cli("request", "PUT", f"{url}/f", *KEYS, *SCOPE, "--data-binary", f"@{path}",
+                    "--retries", "1")
+    assert r.code == 1
+    assert "error:" in r.err
+    assert "Traceback" not in r.err
+
+
 @respx.mock
 def test_aws_host_inferred_and_json_error_explained() -> None:
     # STS answers in JSON-in-prose when the scope names another region.
