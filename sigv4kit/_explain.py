@@ -561,6 +561,33 @@ _MESSAGE_HINTS: tuple[tuple[re.Pattern[str], Cause, str], ...] = (
 )
 
 
+def _parse_time(text: str) -> datetime | None:
+    text = text.strip()
+    for layout in ("%Y%m%dT%H%M%SZ", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ"):
+        try:
+            return datetime.strptime(text, layout).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    return None
+
+
+def _clock_offset(server_time: str | None, string_to_sign: str | None) -> str:
+    """How far our signing time was from the service's clock, when both are known."""
+    if not server_time or not string_to_sign:
+        return ""
+    lines = _lines(string_to_sign)
+    ours = _parse_time(lines[1]) if len(lines) > 1 else None
+    theirs = _parse_time(server_time)
+    if ours is None or theirs is None:
+        return ""
+    seconds = int((ours - theirs).total_seconds())
+    side = "behind" if seconds < 0 else "ahead of"
+    return (
+        f" We signed at {lines[1]}, {abs(seconds)} s {side} the service's clock "
+        f"(ServerTime {server_time.strip()})."
+    )
+
+
 def explain(
     details: AWSErrorDetails,
     *,
@@ -597,6 +624,8 @@ def explain(
         text = f"{details.code} {details.message}"
         for pattern, cause, hint in _MESSAGE_HINTS:
             if pattern.search(text):
+                if cause is Cause.CLOCK:
+                    hint += _clock_offset(details.server_time, string_to_sign)
                 findings.append(Finding(cause=cause, text=hint))
                 break
     signature_error = details.code in {

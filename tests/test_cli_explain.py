@@ -8,6 +8,7 @@ feeds the middleware's error body and the request we signed to ``explain``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -204,6 +205,9 @@ def test_clock(base_url: str, tmp_path: Path) -> None:
     doc = explain_files(tmp_path, response, request)
     assert doc["code"] == "RequestTimeTooSkewed"
     assert doc["causes"][0]["cause"] == "clock"
+    # One hour behind, give or take the seconds the test took.
+    seconds = int(re.search(r"(\d+) s behind", doc["causes"][0]["text"]).group(1))
+    assert 3600 <= seconds < 3700
 
 
 def test_session_token(base_url: str, tmp_path: Path) -> None:
