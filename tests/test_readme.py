@@ -251,3 +251,13 @@ def test_every_snippet_is_covered() -> None:
     assert kinds.count("client") == 3
     assert kinds.count("service") == 3
     assert kinds.count("boto3") == 1
+
+
+def test_debugging_doc_lists_every_cause() -> None:
+    from sigv4kit import Cause
+
+    text = (REPO / "docs" / "debugging.md").read_text()
+    for cause in Cause:
+        if cause is Cause.UNKNOWN:
+            continue
+        assert f"`{cause.value}`" in text, cause
