@@ -42,9 +42,12 @@ ERROR is the service's error body (REST-XML as S3 sends, query-XML as STS/IAM
 send, or JSON) from a file or standard input. The request is what we signed:
 a raw request (--request; already signed, or unsigned with the signing
 options), or --url/--method/-H/-d as for `sigv4kit request`. An unsigned
-request is signed at the time, region and service the service's string to
-sign names unless --time/--region/--service are given. Without a request,
-explain says what the error body alone tells. Exit code 0 when it ran.
+request is signed at the time the service's string to sign names (or
+--time), for --region/--service, else those inferred from an amazonaws.com
+host, else the service's scope. For a signed request, the secret
+(--secret-access-key or AWS_SECRET_ACCESS_KEY) lets explain find which rules
+made its signature. Without a request, explain says what the error body
+alone tells. Exit code 0 when it ran.
 """
 
 
