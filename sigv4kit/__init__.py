@@ -48,6 +48,7 @@ from ._chunked import (
     trailer_string_to_sign,
 )
 from ._credentials import Credentials
+from ._endpoints import EndpointInferenceError, infer_region_service
 from ._errors import (
     SIGNING_RESULT_EXTENSION,
     THROTTLING_CODES,
@@ -79,6 +80,16 @@ from ._exceptions import (
     InvalidTimeError,
     SigningError,
     SigV4Error,
+)
+from ._explain import (
+    Cause,
+    Explanation,
+    Finding,
+    LineDiff,
+    explain,
+    first_line_diff,
+    recompute_signed,
+    render_explanation,
 )
 from ._keys import KeyRecord
 from ._providers import (
@@ -202,6 +213,7 @@ __all__ = [
     "BodyTooLargeError",
     "BotocoreCredentialsProvider",
     "CanonicalRequest",
+    "Cause",
     "ChainCredentialsProvider",
     "Checksum",
     "ChecksumAlgorithm",
@@ -216,11 +228,14 @@ __all__ = [
     "CredentialsError",
     "CredentialsNotFoundError",
     "CredentialsProvider",
+    "EndpointInferenceError",
     "EntityTooLarge",
     "EnvironmentCredentialsProvider",
     "ExpiredToken",
     "ExpiredTokenError",
     "ExpiringCredentials",
+    "Explanation",
+    "Finding",
     "Identity",
     "IncompleteSignature",
     "InternalError",
@@ -234,6 +249,7 @@ __all__ = [
     "InvalidToken",
     "KeyLookup",
     "KeyRecord",
+    "LineDiff",
     "NotFoundError",
     "NotImplementedFeature",
     "ParsedAuth",
@@ -293,7 +309,10 @@ __all__ = [
     "encoded_length",
     "error_class_for",
     "error_from_response",
+    "explain",
     "first_difference",
+    "first_line_diff",
+    "infer_region_service",
     "iter_encoded",
     "new_checksum",
     "normalize_path",
@@ -304,6 +323,8 @@ __all__ = [
     "presign",
     "raise_for_aws_error",
     "raise_for_aws_error_hook",
+    "recompute_signed",
+    "render_explanation",
     "run_credential_process",
     "server_retry_delay",
     "sign",

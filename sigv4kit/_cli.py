@@ -30,6 +30,8 @@ class ExitCode(IntEnum):
     USAGE = 2
     #: Input could not be read or parsed.
     BAD_INPUT = 3
+    #: The service answered with an error (request), or the request does not verify (verify).
+    AWS_ERROR = 4
 
 
 EXIT_CODES_HELP = "exit codes:\n" + "\n".join(
@@ -67,16 +69,30 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    from . import _cli_keys, _cli_sign
+    from . import (
+        _cli_explain,
+        _cli_keys,
+        _cli_presign,
+        _cli_request,
+        _cli_sign,
+        _cli_verify,
+    )
 
     parser = _Parser(
         prog="sigv4kit",
-        description="AWS Signature Version 4 / 4A: sign, debug and manage keys.",
+        description=(
+            "AWS Signature Version 4 / 4A: sign, send, presign, verify and explain "
+            "requests; manage access keys."
+        ),
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _cli_sign.add_parser(sub)
+    _cli_verify.add_parser(sub)
+    _cli_explain.add_parser(sub)
+    _cli_request.add_parser(sub)
+    _cli_presign.add_parser(sub)
     _cli_keys.add_parser(sub)
     return parser
 

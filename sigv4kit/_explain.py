@@ -1,0 +1,802 @@
+"""Explain a signature error: line up the service's view with ours, name the cause.
+
+Pure functions for ``sigv4kit explain`` (and ``sigv4kit request`` on an AWS
+error). The service's canonical request and string to sign come from its
+error body (:func:`~sigv4kit.parse_aws_error` reads S3's ``<CanonicalRequest>``
+and the JSON services' "The Canonical String for this request should have
+been ..." prose); ours from the signer or from the signed request itself
+(:func:`recompute_signed`). :func:`explain` compares them line by line and
+names the likely cause in :class:`Cause` terms, the causes users hit most
+(SIGNERS.md section (b): path and query encoding, ``+`` versus space, query
+order and duplicates, header whitespace, headers changed by proxies, host and
+port, body hash, clock, region or service, session token).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from urllib.parse import unquote
+
+from ._canonical import CanonicalRequest, payload_sha256
+from ._errors import AWSErrorDetails
+from ._exceptions import InvalidHeaderError
+from ._rawrequest import RawRequest
+from ._signing import StringToSign
+from ._verifier import SignedRequest, Verifier
+from ._verify_errors import InvalidRequest
+
+__all__ = [
+    "Cause",
+    "Explanation",
+    "Finding",
+    "LineDiff",
+    "explain",
+    "first_line_diff",
+    "recompute_signed",
+    "render_explanation",
+]
+
+REDACTED = "** REDACTED **"
+_AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
+
+
+class Cause(Enum):
+    """The likely causes of a signature error ``explain`` can name."""
+
+    METHOD = "method"
+    PATH_ENCODING = "path-encoding"
+    PATH_NORMALIZATION = "path-normalization"
+    PATH_CHANGED = "path-changed"
+    QUERY_PLUS = "query-plus"
+    QUERY_ENCODING = "query-encoding"
+    QUERY_ORDER = "query-order"
+    QUERY_DUPLICATES = "query-duplicates"
+    QUERY_CHANGED = "query-changed"
+    HEADER_WHITESPACE = "header-whitespace"
+    HEADER_DUPLICATES = "header-duplicates"
+    HEADER_ADDED = "header-added"
+    HEADER_REMOVED = "header-removed"
+    HEADER_CHANGED = "header-changed"
+    HOST = "host-or-port"
+    BODY_HASH = "body-hash"
+    CLOCK = "clock"
+    REGION = "region"
+    SERVICE = "service"
+    SESSION_TOKEN = "session-token"  # noqa: S105 - a cause name
+    ACCESS_KEY = "access-key"
+    SECRET_KEY = "secret-key"  # noqa: S105 - a cause name
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    """One likely cause, with the reason in plain words."""
+
+    cause: Cause
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineDiff:
+    """The first line where the service's text and ours differ (1-based ``line``)."""
+
+    line: int
+    part: str
+    server: str
+    ours: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Explanation:
+    """What :func:`explain` concluded."""
+
+    code: str
+    message: str
+    server_canonical_request: str | None
+    server_string_to_sign: str | None
+    our_canonical_request: str | None
+    our_string_to_sign: str | None
+    canonical_diff: LineDiff | None
+    string_to_sign_diff: LineDiff | None
+    findings: tuple[Finding, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-friendly form (session tokens already redacted)."""
+
+        def diff(d: LineDiff | None) -> dict[str, object] | None:
+            if d is None:
+                return None
+            return {"line": d.line, "part": d.part, "server": d.server, "ours": d.ours}
+
+        return {
+            "code": self.code,
+            "message": self.message,
+            "server_canonical_request": self.server_canonical_request,
+            "server_string_to_sign": self.server_string_to_sign,
+            "our_canonical_request": self.our_canonical_request,
+            "our_string_to_sign": self.our_string_to_sign,
+            "canonical_diff": diff(self.canonical_diff),
+            "string_to_sign_diff": diff(self.string_to_sign_diff),
+            "causes": [{"cause": f.cause.value, "text": f.text} for f in self.findings],
+        }
+
+
+# -- our side: the canonical request of a request that is already signed ------------
+
+
+def _request_time(raw: RawRequest, request: SignedRequest) -> datetime | None:
+    text = raw.header("x-amz-date")
+    if text is None:
+        match = re.search(r"(?:^|&)X-Amz-Date=(\d{8}T\d{6}Z)", request.query)
+        text = match.group(1) if match else None
+    if text is None or not _AMZ_DATE.fullmatch(text.strip()):
+        return None
+    return datetime.strptime(text.strip(), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+
+
+def recompute_signed(
+    raw: RawRequest, verifier: Verifier | None = None, *, now: datetime | None = None
+) -> tuple[str, str]:
+    """The canonical request and string to sign a signed request stands for.
+
+    Parses the request's own ``Authorization`` header or ``X-Amz-*``
+    parameters with the verifier (no key needed), at ``now`` (default: the
+    request's own time, so a captured request is never "too old").
+
+    Raises the verifier's :class:`~sigv4kit.VerificationError` when the
+    authentication cannot be parsed.
+    """
+    verifier = verifier or Verifier()
+    request = SignedRequest.from_raw(raw)
+    when = now or _request_time(raw, request)
+    if when is None:
+        when = datetime.now(UTC)
+    parsed = verifier.parse_at(request, when)
+    payload = parsed.payload_hash if parsed.payload_hash is not None else payload_sha256(raw.body)
+    try:
+        creq = CanonicalRequest.build(
+            method=request.method,
+            path=request.path,
+            query_pairs=parsed.query_pairs,
+            headers=request.headers,
+            signed_headers=parsed.signed_headers,
+            payload_hash=payload,
+            settings=parsed.settings,
+        )
+    except InvalidHeaderError:
+        raise InvalidRequest("A header value contains a line break or a NUL byte.") from None
+    sts = StringToSign(parsed.algorithm, parsed.amz_date, parsed.scope, creq.sha256())
+    canonical = str(creq)
+    if parsed.session_token:
+        canonical = canonical.replace(parsed.session_token, REDACTED)
+    return canonical, str(sts)
+
+
+# -- comparison -----------------------------------------------------------------------
+
+
+def _lines(text: str) -> list[str]:
+    return text.replace("\r\n", "\n").split("\n")
+
+
+def _creq_part(index: int, lines: list[str]) -> str:
+    names = {0: "HTTP method", 1: "canonical URI", 2: "canonical query string"}
+    if index in names:
+        return names[index]
+    if index == len(lines) - 1:
+        return "payload hash"
+    if index == len(lines) - 2:
+        return "signed headers"
+    return "canonical headers"
+
+
+def _sts_part(index: int, _lines: list[str]) -> str:
+    return {0: "algorithm", 1: "request time", 2: "credential scope"}.get(
+        index, "canonical request hash"
+    )
+
+
+def _same(server: str, ours: str) -> bool:
+    if server == ours:
+        return True
+    # A redacted session token on either side hides the same value.
+    name_s, _, value_s = server.partition(":")
+    name_o, _, value_o = ours.partition(":")
+    return name_s == name_o and REDACTED in (value_s, value_o)
+
+
+def _redact(line: str) -> str:
+    name, colon, _ = line.partition(":")
+    if colon and name.strip().lower() in {"x-amz-security-token", "authorization"}:
+        return f"{name}:{REDACTED}"
+    return line
+
+
+def first_line_diff(server: str, ours: str, *, string_to_sign: bool = False) -> LineDiff | None:
+    """The first differing line of two canonical requests (or strings to sign)."""
+    theirs, mine = _lines(server), _lines(ours)
+    part = _sts_part if string_to_sign else _creq_part
+    for index in range(max(len(theirs), len(mine))):
+        a = theirs[index] if index < len(theirs) else "<missing>"
+        b = mine[index] if index < len(mine) else "<missing>"
+        if not _same(a, b):
+            return LineDiff(
+                line=index + 1, part=part(index, mine), server=_redact(a), ours=_redact(b)
+            )
+    return None
+
+
+def _headers_block(text: str) -> dict[str, str]:
+    lines = _lines(text)
+    block: dict[str, str] = {}
+    for line in lines[3:-3]:
+        name, colon, value = line.partition(":")
+        if colon:
+            block[name] = value
+    return block
+
+
+def _pairs(query: str) -> list[tuple[str, str]]:
+    pairs = []
+    for piece in query.split("&") if query else []:
+        key, _, value = piece.partition("=")
+        pairs.append((key, value))
+    return pairs
+
+
+def _path_findings(server: str, ours: str) -> list[Finding]:
+    if server.replace("%25", "%") == ours or ours.replace("%25", "%") == server:
+        who = (
+            "the service percent-encoded the path twice, we once"
+            if "%25" in server
+            else "we percent-encoded the path twice, the service once"
+        )
+        return [
+            Finding(
+                cause=Cause.PATH_ENCODING,
+                text=(
+                    f"path encoding: {who}. "
+                    "AWS services other than S3 encode each path segment twice "
+                    "(SigningSettings()), S3 and S3-compatible stores once "
+                    "(SigningSettings.s3(), --s3)."
+                ),
+            )
+        ]
+    if unquote(server) != unquote(ours) and (
+        "/." in server + ours or "//" in server + ours
+    ):
+        return [
+            Finding(
+                cause=Cause.PATH_NORMALIZATION,
+                text=(
+                    "path normalization: one side removed '.', '..' or empty segments. "
+                    "S3 signs the path as sent (no normalization, --s3); other services "
+                    "normalize it. Also check that no client library or proxy collapsed '//'."
+                ),
+            )
+        ]
+    if unquote(server) == unquote(ours):
+        return [
+            Finding(
+                cause=Cause.PATH_ENCODING,
+                text=(
+                    "path encoding: the same characters, escaped differently "
+                    f"({server!r} against our {ours!r}). Characters such as !*'()@:+ "
+                    "or non-ASCII must be percent-encoded exactly as the service does: "
+                    "sign the path exactly as it is sent on the wire."
+                ),
+            )
+        ]
+    if "+" in ours and unquote(server) == unquote(ours).replace("+", " "):
+        return [
+            Finding(
+                cause=Cause.PATH_ENCODING,
+                text="path: a raw '+' in the path was read as a space; encode it as %2B.",
+            )
+        ]
+    return [
+        Finding(
+            cause=Cause.PATH_CHANGED,
+            text=(
+                f"path: the service saw {server!r}, we signed {ours!r}: a proxy, "
+                "load balancer or API stage prefix rewrote the path after signing."
+            ),
+        )
+    ]
+
+
+def _query_findings(server: str, ours: str) -> list[Finding]:
+    sp, op = _pairs(server), _pairs(ours)
+    findings: list[Finding] = []
+    if sorted(sp) == sorted(op):
+        return [
+            Finding(
+                cause=Cause.QUERY_ORDER,
+                text=(
+                    "query order: the same parameters, sorted differently. The canonical "
+                    "query is sorted by encoded name, then by encoded value "
+                    "('id' < 'id-type', duplicates sorted by value)."
+                ),
+            )
+        ]
+    skeys, okeys = [k for k, _ in sp], [k for k, _ in op]
+    if set(skeys) == set(okeys) and (
+        len(skeys) != len(set(skeys)) or len(okeys) != len(set(okeys))
+    ):
+        findings.append(
+            Finding(
+                cause=Cause.QUERY_DUPLICATES,
+                text=(
+                    "query duplicates: a parameter repeated in the query was kept, dropped "
+                    "or merged differently. Every occurrence is signed, sorted by value."
+                ),
+            )
+        )
+    def spaces(value: str) -> str:
+        return value.replace("%20", " ").replace("%2B", " ").replace("+", " ")
+
+    server_values = {k: sorted(v for key, v in sp if key == k) for k in skeys}
+    plus = any(
+        vs != vo and spaces(vs) == spaces(vo)
+        for k in set(skeys) & set(okeys)
+        for vs, vo in zip(server_values[k], sorted(v for key, v in op if key == k), strict=False)
+    )
+    if plus:
+        findings.append(
+            Finding(
+                cause=Cause.QUERY_PLUS,
+                text=(
+                    "query '+': a '+' was read as a space (%20) on one side and as a "
+                    "plus sign (%2B) on the other. In AWS query strings a literal '+' is "
+                    "a plus sign; send a space as %20 and a plus as %2B."
+                ),
+            )
+        )
+    elif sorted(unquote(k) + "=" + unquote(v) for k, v in sp) == sorted(
+        unquote(k) + "=" + unquote(v) for k, v in op
+    ):
+        findings.append(
+            Finding(
+                cause=Cause.QUERY_ENCODING,
+                text=(
+                    "query encoding: the same parameters, escaped differently. Every "
+                    "character but A-Z a-z 0-9 - _ . ~ is percent-encoded once, "
+                    "including '/', '=', ',' and ':' (an already-encoded %2C must not "
+                    "become %252C)."
+                ),
+            )
+        )
+    if not findings:
+        findings.append(
+            Finding(
+                cause=Cause.QUERY_CHANGED,
+                text=(
+                    f"query: the service saw {server!r}, we signed {ours!r}; a parameter "
+                    "was added, removed or changed after signing (a client library, "
+                    "proxy or redirect)."
+                ),
+            )
+        )
+    return findings
+
+
+def _header_findings(server_creq: str, our_creq: str) -> list[Finding]:
+    theirs, mine = _headers_block(server_creq), _headers_block(our_creq)
+    findings: list[Finding] = []
+    for name in sorted(set(theirs) | set(mine)):
+        a, b = theirs.get(name), mine.get(name)
+        if a is not None and b is not None and _same(f"{name}:{a}", f"{name}:{b}"):
+            continue
+        if b is None:
+            findings.append(
+                Finding(
+                    cause=Cause.HEADER_ADDED,
+                    text=f"header {name!r}: the service signed it but we did not.",
+                )
+            )
+        elif a is None or a == "":
+            findings.append(
+                Finding(
+                    cause=Cause.HEADER_REMOVED,
+                    text=(
+                        f"header {name!r}: we signed it but it did not reach the service "
+                        "(a proxy or load balancer removed it, or the client never sent it)."
+                    ),
+                )
+            )
+        elif name == "host":
+            findings.append(
+                Finding(
+                    cause=Cause.HOST,
+                    text=(
+                        f"host: the service saw {a!r}, we signed {b!r}. Sign the Host header "
+                        "exactly as sent: with the port when it is not the default one, "
+                        "without it when it is; a proxy in between must keep Host."
+                    ),
+                )
+            )
+        elif name == "x-amz-date":
+            findings.append(
+                Finding(cause=Cause.CLOCK, text="x-amz-date changed between signing and sending.")
+            )
+        elif name == "x-amz-security-token":
+            findings.append(
+                Finding(
+                    cause=Cause.SESSION_TOKEN,
+                    text="session token: the token the service received is not the one signed.",
+                )
+            )
+        elif name == "x-amz-content-sha256":
+            findings.append(
+                Finding(
+                    cause=Cause.BODY_HASH,
+                    text="x-amz-content-sha256: the signed body hash header was changed.",
+                )
+            )
+        elif " ".join(a.split()) == " ".join(b.split()):
+            findings.append(
+                Finding(
+                    cause=Cause.HEADER_WHITESPACE,
+                    text=(
+                        f"header {name!r}: the same words, different whitespace. Trim the "
+                        "value and collapse runs of spaces to one before signing."
+                    ),
+                )
+            )
+        elif a.startswith(b + ",") or a.endswith("," + b) or ("," in a and b in a.split(",")):
+            findings.append(
+                Finding(
+                    cause=Cause.HEADER_DUPLICATES,
+                    text=(
+                        f"header {name!r}: the service saw several values ({a!r}); we signed "
+                        f"{b!r}. A header sent twice is signed as its values joined by ','."
+                    ),
+                )
+            )
+        else:
+            findings.append(
+                Finding(
+                    cause=Cause.HEADER_CHANGED,
+                    text=(
+                        f"header {name!r}: the service saw {a!r}, we signed {b!r}; it was "
+                        "changed after signing (a proxy, a tracing library, an HTTP client "
+                        "default). Do not sign headers something in between rewrites."
+                    ),
+                )
+            )
+    return findings
+
+
+def _scope_findings(server_sts: str, our_sts: str | None, message: str) -> list[Finding]:
+    findings: list[Finding] = []
+    s = _lines(server_sts)
+    if len(s) < 3:
+        return findings
+    scope = s[2].split("/")
+    if our_sts is not None:
+        o = _lines(our_sts)
+        if len(o) >= 3:
+            if s[1] != o[1]:
+                findings.append(
+                    Finding(
+                        cause=Cause.CLOCK,
+                        text=f"request time: the service used {s[1]}, we signed {o[1]}.",
+                    )
+                )
+            oscope = o[2].split("/")
+            if len(scope) == len(oscope) == 4:
+                if scope[0] != oscope[0]:
+                    findings.append(
+                        Finding(
+                            cause=Cause.CLOCK,
+                            text=(
+                                f"scope date: the service expects {scope[0]}, we signed "
+                                f"{oscope[0]} (the date must be the request's UTC date)."
+                            ),
+                        )
+                    )
+                if scope[1] != oscope[1]:
+                    findings.append(
+                        Finding(
+                            cause=Cause.REGION,
+                            text=(
+                                f"region: the service expects {scope[1]!r}, we signed "
+                                f"{oscope[1]!r} (--region)."
+                            ),
+                        )
+                    )
+                if scope[2] != oscope[2]:
+                    findings.append(
+                        Finding(
+                            cause=Cause.SERVICE,
+                            text=(
+                                f"service: the service expects {scope[2]!r}, we signed "
+                                f"{oscope[2]!r} (--service; the signing name, e.g. "
+                                "'execute-api' for API Gateway, 'es' for OpenSearch)."
+                            ),
+                        )
+                    )
+    return findings
+
+
+_MESSAGE_HINTS: tuple[tuple[re.Pattern[str], Cause, str], ...] = (
+    (
+        re.compile(r"Signature expired|Signature not yet current|RequestTimeTooSkewed|"
+                   r"difference between the request time", re.I),
+        Cause.CLOCK,
+        "clock: the request time is too far from the service's clock; sync the clock "
+        "(NTP) or let SigV4Auth correct the skew.",
+    ),
+    (
+        re.compile(r"scoped to a valid region|region '[^']*' is wrong|expecting '[^']*'", re.I),
+        Cause.REGION,
+        "region: the credential scope names a region the service does not serve (--region).",
+    ),
+    (
+        re.compile(r"scoped to correct service|service '[^']*' is wrong", re.I),
+        Cause.SERVICE,
+        "service: the credential scope names another service (--service).",
+    ),
+    (
+        re.compile(r"security token|ExpiredToken|InvalidToken|token has expired", re.I),
+        Cause.SESSION_TOKEN,
+        "session token: missing, expired or not matching the access key; temporary "
+        "(ASIA...) keys need their session token.",
+    ),
+    (
+        re.compile(r"x-amz-content-sha256|XAmzContentSHA256Mismatch", re.I),
+        Cause.BODY_HASH,
+        "body hash: the body the service received does not hash to the signed value.",
+    ),
+    (
+        re.compile(r"Access Key Id you provided does not exist|InvalidAccessKeyId|"
+                   r"UnrecognizedClient", re.I),
+        Cause.ACCESS_KEY,
+        "access key: the service does not know this access key id (or it is inactive).",
+    ),
+)
+
+
+def _parse_time(text: str) -> datetime | None:
+    text = text.strip()
+    for layout in ("%Y%m%dT%H%M%SZ", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ"):
+        try:
+            return datetime.strptime(text, layout).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    return None
+
+
+def _clock_offset(server_time: str | None, string_to_sign: str | None) -> str:
+    """How far our signing time was from the service's clock, when both are known."""
+    if not server_time or not string_to_sign:
+        return ""
+    lines = _lines(string_to_sign)
+    ours = _parse_time(lines[1]) if len(lines) > 1 else None
+    theirs = _parse_time(server_time)
+    if ours is None or theirs is None:
+        return ""
+    seconds = int((ours - theirs).total_seconds())
+    side = "behind" if seconds < 0 else "ahead of"
+    return (
+        f" We signed at {lines[1]}, {abs(seconds)} s {side} the service's clock "
+        f"(ServerTime {server_time.strip()})."
+    )
+
+
+def explain(
+    details: AWSErrorDetails,
+    *,
+    canonical_request: str | None,
+    string_to_sign: str | None,
+) -> Explanation:
+    """Compare the service's view of a request with ours and name likely causes.
+
+    ``details`` is the parsed error (:func:`~sigv4kit.parse_aws_error`);
+    ``canonical_request`` / ``string_to_sign`` what we signed (None when
+    unknown). Never raises on any error body.
+    """
+    server_creq = details.server_canonical_request
+    server_sts = details.server_string_to_sign
+    creq_diff = (
+        first_line_diff(server_creq, canonical_request)
+        if server_creq is not None and canonical_request is not None
+        else None
+    )
+    sts_diff = (
+        first_line_diff(server_sts, string_to_sign, string_to_sign=True)
+        if server_sts is not None and string_to_sign is not None
+        else None
+    )
+    findings: list[Finding] = []
+    if creq_diff is not None and server_creq is not None and canonical_request is not None:
+        findings += _creq_findings(creq_diff, server_creq, canonical_request)
+        if creq_diff.line <= 3:
+            # Other differences further down, in the headers, are worth naming too.
+            findings += _header_findings(server_creq, canonical_request)
+    if server_sts is not None:
+        findings += _scope_findings(server_sts, string_to_sign, details.message)
+    if not findings:
+        text = f"{details.code} {details.message}"
+        for pattern, cause, hint in _MESSAGE_HINTS:
+            if pattern.search(text):
+                if cause is Cause.CLOCK:
+                    hint += _clock_offset(details.server_time, string_to_sign)
+                findings.append(Finding(cause=cause, text=hint))
+                break
+    signature_error = details.code in {
+        "SignatureDoesNotMatch",
+        "InvalidSignatureException",
+    } or "signature we calculated does not match" in details.message.lower()
+    if not findings and signature_error:
+        findings.append(_no_difference(server_creq, server_sts, canonical_request, sts_diff))
+    if not findings:
+        findings.append(
+            Finding(cause=Cause.UNKNOWN, text=f"{details.code}: not a signature problem.")
+        )
+    return Explanation(
+        code=details.code,
+        message=details.message,
+        server_canonical_request=server_creq,
+        server_string_to_sign=server_sts,
+        our_canonical_request=canonical_request,
+        our_string_to_sign=string_to_sign,
+        canonical_diff=creq_diff,
+        string_to_sign_diff=sts_diff,
+        findings=tuple(findings),
+    )
+
+
+def _creq_findings(diff: LineDiff, server: str, ours: str) -> list[Finding]:
+    s, o = _lines(server), _lines(ours)
+    index = diff.line - 1
+    if index == 0:
+        return [
+            Finding(
+                cause=Cause.METHOD,
+                text=f"method: the service saw {s[0]!r}, we signed {o[0]!r}.",
+            )
+        ]
+    if index == 1:
+        return _path_findings(s[1], o[1])
+    if index == 2:
+        return _query_findings(s[2], o[2])
+    if diff.part == "payload hash":
+        return [
+            Finding(
+                cause=Cause.BODY_HASH,
+                text=(
+                    "body hash: the body the service received hashes differently from the "
+                    "one we signed (changed after signing: re-encoded, compressed, a "
+                    "consumed stream, a different Content-Type charset), or one side uses "
+                    "UNSIGNED-PAYLOAD."
+                ),
+            )
+        ]
+    if diff.part == "signed headers":
+        return [
+            Finding(
+                cause=Cause.HEADER_ADDED,
+                text=(
+                    f"signed headers: the service lists {s[index]!r}, we signed "
+                    f"{o[index]!r}."
+                ),
+            )
+        ]
+    return _header_findings(server, ours) or [
+        Finding(cause=Cause.HEADER_CHANGED, text=f"headers: {diff.server!r} vs {diff.ours!r}")
+    ]
+
+
+def _no_difference(
+    server_creq: str | None,
+    server_sts: str | None,
+    our_creq: str | None,
+    sts_diff: LineDiff | None,
+) -> Finding:
+    if server_creq is not None and our_creq is not None and sts_diff is None:
+        return Finding(
+            cause=Cause.SECRET_KEY,
+            text=(
+                "the canonical request and string to sign are identical on both sides: "
+                "the secret access key is wrong (or does not belong to this access key id)."
+            ),
+        )
+    hash_differs = sts_diff is not None and sts_diff.part == "canonical request hash"
+    if server_sts is not None and hash_differs:
+        return Finding(
+            cause=Cause.UNKNOWN,
+            text=(
+                "the canonical requests differ (their hashes do), but the service did not "
+                "send its canonical request. Check, in order: path encoding (--s3 or not), "
+                "query encoding ('+', '%20'), the Host header and port, headers changed by a "
+                "proxy, and the body."
+            ),
+        )
+    if server_sts is None and server_creq is None:
+        return Finding(
+            cause=Cause.UNKNOWN,
+            text=(
+                "the service sent neither its canonical request nor its string to sign; "
+                "compare with `sigv4kit sign -v` output or verify the request against a "
+                "local verifier (`sigv4kit verify`)."
+            ),
+        )
+    return Finding(
+        cause=Cause.SECRET_KEY,
+        text=(
+            "the string to sign matches the service's: the secret access key is wrong "
+            "(or does not belong to this access key id)."
+        ),
+    )
+
+
+# -- rendering ------------------------------------------------------------------------
+
+
+def _side_by_side(title: str, server: str, ours: str, diff: LineDiff | None, colour: bool) -> str:
+    """Both texts aligned (difflib): common lines once, differing ones as a pair."""
+    out = [f"{title} (service | ours):"]
+    theirs = [_redact(line) for line in _lines(server)]
+    mine = [_redact(line) for line in _lines(ours)]
+    # Compare with redacted token values equal, so they do not show as differences.
+    a_keys = [REDACTED if REDACTED in line else line for line in theirs]
+    b_keys = [REDACTED if REDACTED in line else line for line in mine]
+    first = True
+
+    def paint(text: str) -> str:
+        return f"\x1b[31m{text}\x1b[0m" if colour else text
+
+    matcher = difflib.SequenceMatcher(a=a_keys, b=b_keys, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            out += [f"  {line}" for line in theirs[i1:i2]]
+            continue
+        mark = "> " if first and diff is not None else "~ "
+        first = False
+        out += [paint(f"{mark}{line}") for line in theirs[i1:i2]]
+        out += [paint(f"{mark}{line}   <- ours") for line in mine[j1:j2]]
+    return "\n".join(out)
+
+
+def render_explanation(exp: Explanation, *, colour: bool = False) -> str:
+    """Human-readable text of an :class:`Explanation`."""
+    out = [f"{exp.code}: {exp.message.splitlines()[0] if exp.message else ''}".rstrip()]
+    if exp.server_canonical_request is not None and exp.our_canonical_request is not None:
+        out.append("")
+        out.append(
+            _side_by_side(
+                "Canonical request",
+                exp.server_canonical_request,
+                exp.our_canonical_request,
+                exp.canonical_diff,
+                colour,
+            )
+        )
+    if exp.server_string_to_sign is not None and exp.our_string_to_sign is not None:
+        out.append("")
+        out.append(
+            _side_by_side(
+                "String to sign",
+                exp.server_string_to_sign,
+                exp.our_string_to_sign,
+                exp.string_to_sign_diff,
+                colour,
+            )
+        )
+    for label, d in (("canonical request", exp.canonical_diff),
+                     ("string to sign", exp.string_to_sign_diff)):
+        if d is not None:
+            out.append("")
+            out.append(
+                f"First difference in the {label}: line {d.line} ({d.part})\n"
+                f"  service: {d.server!r}\n  ours:    {d.ours!r}"
+            )
+    out.append("")
+    out.append("Likely cause:" if len(exp.findings) == 1 else "Likely causes:")
+    out += [f"  - {f.text}" for f in exp.findings]
+    return "\n".join(out) + "\n"
