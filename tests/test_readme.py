@@ -248,7 +248,7 @@ def test_shell_line(
 
 def test_every_snippet_is_covered() -> None:
     kinds = [kind(s) for s in PYTHON]
-    assert kinds.count("client") == 3
+    assert kinds.count("client") == 4
     assert kinds.count("service") == 3
     assert kinds.count("boto3") == 1
 
