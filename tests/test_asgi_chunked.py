@@ -90,7 +90,7 @@ def check_plain_body(call: dict[str, Any]) -> None:
 ENCODINGS = [
     ChunkedEncoding(mode=StreamingMode.SIGNED),
     *[ChunkedEncoding(mode=StreamingMode.SIGNED_TRAILER, checksum=a) for a in ChecksumAlgorithm],
-    ChunkedEncoding(mode=StreamingMode.UNSIGNED_TRAILER, checksum=ChecksumAlgorithm.CRC32),
+    *[ChunkedEncoding(mode=StreamingMode.UNSIGNED_TRAILER, checksum=a) for a in ChecksumAlgorithm],
 ]
 
 
