@@ -34,6 +34,8 @@ from sigv4kit import (
     VerifierConfig,
 )
 
+from ._replay import ReplayDetected, ReplayGuard, ReplayGuardUnavailableError, replay_ttl
+from ._replay import request_signature as _request_signature
 from ._responses import ErrorFormat, new_request_id, render_error
 from ._store import AccessKeyStore, StoreUnavailableError, open_store
 
@@ -238,7 +240,11 @@ class SigV4Middleware:
     in memory up to the first, spooled to a temporary file beyond it and
     refused with 413 beyond the second), ``replay_cache_size`` (how many
     successful verifications to remember for byte-identical replays; 0
-    disables it), ``clock`` (returns an aware UTC datetime).
+    disables it; a speed-up that *accepts* exact replays), ``clock`` (returns
+    an aware UTC datetime), ``replay_guard`` (replay *protection*, off by
+    default: a :class:`~sigv4kit.middleware.ReplayGuard` that refuses a
+    signature already accepted, AccessDenied "Request replay detected"; 503
+    when it cannot answer).
     """
 
     def __init__(
@@ -256,7 +262,11 @@ class SigV4Middleware:
         spool_directory: str | None = None,
         replay_cache_size: int = DEFAULT_REPLAY_CACHE_SIZE,
         clock: Callable[[], datetime] | None = None,
+        replay_guard: ReplayGuard | None = None,
     ) -> None:
+        # Replay *protection* (security, off by default; see _replay.py), not
+        # to be confused with replay_cache_size (a verification speed-up).
+        self.replay_guard = replay_guard
         if isinstance(store, str):
             self.store: AccessKeyStore = open_store(store)
             self._owns_store = True
@@ -406,6 +416,8 @@ class SigV4Middleware:
         try:
             try:
                 identity, body = await self._verify_http(scope, receive)
+                if self.replay_guard is not None:
+                    await self._refuse_replay(scope, identity)
             except VerificationError as exc:
                 # A request id only for answers that carry one (errors).
                 request_id = new_request_id()
@@ -424,6 +436,20 @@ class SigV4Middleware:
         finally:
             if body is not None:
                 body.close()
+
+    async def _refuse_replay(self, scope: Scope, identity: Identity) -> None:
+        """Replay protection hook: AccessDenied for a signature already accepted."""
+        assert self.replay_guard is not None
+        signature = _request_signature(scope)
+        if signature is None:  # pragma: no cover - a verified request carries one
+            raise ReplayDetected()
+        ttl = replay_ttl(identity, scope, max_skew=self.verifier.config.max_skew, now=self.clock())
+        try:
+            first = await self.replay_guard.first_use(signature, ttl)
+        except ReplayGuardUnavailableError:
+            raise ServiceUnavailable() from None
+        if not first:
+            raise ReplayDetected()
 
     def _replay_key(self, scope: Scope) -> tuple[Any, ...]:
         return (
