@@ -325,7 +325,12 @@ class PostgresKeyStore:
         return {
             "autocommit": True,
             "connect_timeout": max(2, round(self._timeout)),
-            "options": f"-c search_path={self.schema} -c TimeZone=UTC",
+            # statement_timeout: a lookup stuck behind a lock fails closed
+            # (StoreUnavailableError) instead of hanging the request.
+            "options": f"-c search_path={self.schema} -c TimeZone=UTC "
+            f"-c statement_timeout={max(1000, round(self._timeout * 1000))}",
+            # Lets an operator find (or pg_terminate_backend) this store's sessions.
+            "application_name": f"sigv4kit/{self.schema}",
             # A dead peer must not look alive for the kernel's default 2 hours.
             "keepalives": 1,
             "keepalives_idle": 5,
@@ -352,6 +357,10 @@ class PostgresKeyStore:
                     max_size=self._pool_max_size,
                     kwargs=self._connect_kwargs(),
                     timeout=self._timeout,
+                    # A pooled connection killed by a restart or
+                    # pg_terminate_backend is found out on checkout (one round
+                    # trip, cache misses only), not by the query.
+                    check=psycopg_pool.AsyncConnectionPool.check_connection,
                     open=False,
                     name="sigv4kit-keys",
                 )
