@@ -6,7 +6,6 @@ Run it (the store URL comes from ``SIGV4KIT_STORE``, default ``sqlite:///sigv4ki
 
 ``SIGV4KIT_REPLAY_GUARD=redis://host:6379/0`` turns replay protection on
 (shared by every worker; ``SIGV4KIT_REPLAY_PREFIX`` namespaces its keys).
-Responses carry ``x-worker-pid`` so tests can tell uvicorn workers apart.
 
 Any region and any service are accepted; requests signed for service ``s3``
 are checked with S3's rules. Every verified request gets 200 and JSON
@@ -64,7 +63,6 @@ async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode("ascii")),
-                (b"x-worker-pid", str(os.getpid()).encode("ascii")),
             ],
         }
     )
