@@ -659,7 +659,7 @@ class PostgresKeyStore:
             await asyncio.sleep(self._flush_interval)
             try:
                 await self._flush_pending()
-            except StoreError as exc:
+            except Exception as exc:  # the task must survive a broken database
                 logger.warning("could not write key last-used times (will retry): %s", exc)
 
     async def _flush_pending(self) -> int:
