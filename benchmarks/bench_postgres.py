@@ -8,9 +8,9 @@ Prints, from one run:
 
 1. cold ``get_key`` latency (every lookup a cache miss: one query, one
    AES-GCM decryption), p50 / p99, PostgreSQL against the SQLite baseline;
-2. cached-path throughput: the echo service under ``uvicorn --workers 2``
-   with one signed GET replayed by ``wrk`` (or a bounded httpx load), the
-   store URL PostgreSQL against SQLite;
+2. cached-path throughput: the echo service in two uvicorn worker processes
+   on one store, each loaded with one signed GET replayed by ``wrk`` (or a
+   bounded httpx load), the store URL PostgreSQL against SQLite;
 3. revocation propagation over 2 workers on PostgreSQL: the key is
    deactivated, then both workers are polled until each refuses it; the
    time to each worker's first refusal (an upper bound: it includes the
@@ -90,30 +90,44 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def workers(store_url: str) -> Iterator[str]:
-    port = free_port()
+def workers(store_url: str) -> Iterator[list[str]]:
+    """Two worker processes on one store; yields their base URLs.
+
+    Two single-worker uvicorn processes rather than ``uvicorn --workers 2``:
+    on this machine (uvicorn 0.54) the multi-worker mode adds a ~44 ms stall
+    to every keep-alive request, even for a trivial app, which would hide
+    what the store costs. tests/test_postgres_workers.py uses the real
+    ``--workers 2`` for correctness.
+    """
     env = {**os.environ, "SIGV4KIT_STORE": store_url, "SIGV4KIT_MASTER_KEY": MASTER.to_base64()}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "benchmarks.bench_postgres:tagged_app",
-         "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
-         "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT, env=env, start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    procs: list[subprocess.Popen[bytes]] = []
+    bases: list[str] = []
     try:
+        for _ in range(2):
+            port = free_port()
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "benchmarks.bench_postgres:tagged_app",
+                 "--host", "127.0.0.1", "--port", str(port),
+                 "--log-level", "warning", "--no-access-log"],
+                cwd=ROOT, env=env, start_new_session=True,
+            ))
+            bases.append(f"http://127.0.0.1:{port}")
         deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(base + "/", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("uvicorn did not start") from None
-                time.sleep(0.1)
-        yield base
+        for base, proc in zip(bases, procs, strict=True):
+            while True:
+                try:
+                    httpx.get(base + "/", timeout=1)
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise RuntimeError("uvicorn did not start") from None
+                    time.sleep(0.1)
+        yield bases
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(15)
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            proc.wait(15)
 
 
 # -- 1. cold lookups --------------------------------------------------------------------
@@ -163,22 +177,35 @@ def signed_headers(base: str, key: Any) -> dict[str, str]:
     return dict(result.added_headers)
 
 
-def throughput(base: str, key: Any) -> float:
-    headers = signed_headers(base, key)
-    for _ in range(20):  # warm both workers' caches
-        httpx.get(base + "/hello", headers=headers).raise_for_status()
+def throughput(bases: list[str], key: Any) -> float:
+    """Requests per second over both workers, loaded at the same time."""
+    signed = [signed_headers(base, key) for base in bases]
+    for base, headers in zip(bases, signed, strict=True):
+        for _ in range(20):  # warm the worker's cache
+            httpx.get(base + "/hello", headers=headers).raise_for_status()
     if shutil.which("wrk"):
-        command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{LOAD_SECONDS}s"]
-        for name, value in headers.items():
-            command += ["-H", f"{name}: {value}"]
-        out = subprocess.run([*command, base + "/hello"], capture_output=True, text=True,
-                             check=True).stdout
-        if "Non-2xx" in out:
-            raise RuntimeError(out)
-        match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-        assert match is not None, out
-        return float(match.group(1))
-    return asyncio.run(_httpx_load(base, headers))
+        runs = []
+        for base, headers in zip(bases, signed, strict=True):
+            command = ["wrk", "-t1", f"-c{CONNECTIONS // 2}", f"-d{LOAD_SECONDS}s"]
+            for name, value in headers.items():
+                command += ["-H", f"{name}: {value}"]
+            runs.append(subprocess.Popen([*command, base + "/hello"], stdout=subprocess.PIPE,
+                                         text=True))
+        total = 0.0
+        for run in runs:
+            out, _ = run.communicate(timeout=LOAD_SECONDS + 30)
+            match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+            if match is None or "Non-2xx" in out:
+                raise RuntimeError(out)
+            total += float(match.group(1))
+        return total
+
+    async def both() -> float:
+        rates = await asyncio.gather(*(_httpx_load(b, h) for b, h in zip(bases, signed,
+                                                                           strict=True)))
+        return sum(rates)
+
+    return asyncio.run(both())
 
 
 async def _httpx_load(base: str, headers: dict[str, str]) -> float:
@@ -199,7 +226,7 @@ async def _httpx_load(base: str, headers: dict[str, str]) -> float:
 # -- 3. revocation propagation -----------------------------------------------------------
 
 
-async def revocation(base: str, pg_url: str, key: Any) -> list[float]:
+async def revocation(bases: list[str], pg_url: str, key: Any) -> list[float]:
     writer = PostgresKeyStore(pg_url, master_key=MASTER)
     creds = sigv4kit.Credentials(key.access_key_id, key.secret_access_key)
     auth = sigv4kit.SigV4Auth(creds, region="us-east-1", service="execute-api")
@@ -212,16 +239,17 @@ async def revocation(base: str, pg_url: str, key: Any) -> list[float]:
                 await writer.activate_key(key.access_key_id)
                 accepted: set[str] = set()
                 for _ in range(500):
-                    r = await client.get(base + "/hello")
-                    if r.status_code == 200:
-                        accepted.add(r.headers["x-worker-pid"])
+                    for base in bases:
+                        r = await client.get(base + "/hello")
+                        if r.status_code == 200:
+                            accepted.add(r.headers["x-worker-pid"])
                     if len(accepted) == 2:
                         break
                 await writer.deactivate_key(key.access_key_id)
                 done = time.perf_counter()
                 first_refusal: dict[str, float] = {}
                 for _ in range(2000):
-                    rs = await asyncio.gather(*(client.get(base + "/hello") for _ in range(4)))
+                    rs = await asyncio.gather(*(client.get(b + "/hello") for b in bases * 2))
                     now = time.perf_counter() - done
                     for r in rs:
                         if r.status_code == 403:
@@ -254,16 +282,16 @@ def main() -> None:
                 ("SQLite (baseline)", f"sqlite:///{sqlite_path}", cold["lite_key"]),
                 ("PostgreSQL", pg_url, cold["pg_key"]),
             ):
-                with workers(url) as base:
-                    rates[label] = throughput(base, key)
+                with workers(url) as bases:
+                    rates[label] = throughput(bases, key)
             tool = "wrk" if shutil.which("wrk") else "httpx load"
-            print(f"cached path, uvicorn --workers 2, {tool}, {CONNECTIONS} connections")
+            print(f"cached path, 2 uvicorn worker processes, {tool}, {CONNECTIONS} connections")
             for label, rate in rates.items():
                 print(f"  {label:18s} {rate:9.0f} req/s")
             print(f"  PostgreSQL / SQLite: x{rates['PostgreSQL'] / rates['SQLite (baseline)']:.2f}")
 
-            with workers(pg_url) as base:
-                samples = asyncio.run(revocation(base, pg_url, cold["pg_key"]))
+            with workers(pg_url) as bases:
+                samples = asyncio.run(revocation(bases, pg_url, cold["pg_key"]))
             ms = [s * 1e3 for s in samples]
             print(f"revocation propagation, 2 workers, {REVOCATION_TRIALS} deactivations "
                   f"({len(ms)} worker refusals observed)")
