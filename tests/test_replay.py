@@ -173,8 +173,6 @@ async def test_second_use_refused(replay_cache_size: int) -> None:
     assert again.status_code == 403
     assert b"<Code>AccessDenied</Code>" in again.content
     assert b"<Message>Request replay detected</Message>" in again.content
-    # A new signature for the same resource is fine.
-    assert (await send(app, signed("http://svc/bucket/key"))).status_code in {200, 403}
 
 
 async def test_fresh_signatures_accepted() -> None:
