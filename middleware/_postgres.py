@@ -101,6 +101,7 @@ _LOOKUP_ID_RE = re.compile(r"[A-Za-z0-9_]{3,128}")
 # "sigv4kit_keys." plus the schema name, so the schema gets 49.
 _SCHEMA_RE = re.compile(r"[a-z_][a-z0-9_]{0,48}")
 _CHANNEL_PREFIX = "sigv4kit_keys."
+_READY_RETRY_SECONDS = 1.0
 
 #: (version, description, statements). Append only: a released migration
 #: never changes, later versions add entries.
@@ -314,6 +315,7 @@ class PostgresKeyStore:
         self._listener_up: asyncio.Event | None = None
         self._lost_at = float("-inf")
         self._flush_lock: asyncio.Lock | None = None
+        self._ready_failure: tuple[float, str] | None = None
 
     def __repr__(self) -> str:
         # Never the URL: it may carry a password.
@@ -349,42 +351,56 @@ class PostgresKeyStore:
         async with self._ready_lock:
             if self._ready:
                 return
-            _psycopg, psycopg_pool = _driver()
-            if self._pool is None:
-                self._pool = psycopg_pool.AsyncConnectionPool(
-                    self._conninfo,
-                    min_size=1,
-                    max_size=self._pool_max_size,
-                    kwargs=self._connect_kwargs(),
-                    timeout=self._timeout,
-                    # A pooled connection killed by a restart or
-                    # pg_terminate_backend is found out on checkout (one round
-                    # trip, cache misses only), not by the query.
-                    check=psycopg_pool.AsyncConnectionPool.check_connection,
-                    open=False,
-                    name="sigv4kit-keys",
-                )
-                await self._pool.open(wait=False)
-            await self._migrate()
+            # While the database is down at startup, requests queued behind
+            # this lock would each wait `timeout` in turn: answer them from
+            # the last failure for a second instead.
+            failed = self._ready_failure
+            if failed is not None and time.monotonic() - failed[0] < _READY_RETRY_SECONDS:
+                raise StoreUnavailableError(failed[1])
             try:
-                await self._check_master_key()
-            except psycopg_pool.PoolTimeout:
-                raise StoreUnavailableError(
-                    f"the key database did not answer within {self._timeout:g} s"
-                ) from None
-            except _psycopg.Error as exc:
-                raise StoreUnavailableError(f"key database error: {_describe(exc)}") from None
-            if not self._tasks:
-                self._listener_up = asyncio.Event()
-                if self._listen:
-                    self._tasks.append(asyncio.create_task(self._listen_forever()))
-                self._tasks.append(asyncio.create_task(self._flush_forever()))
-            if self._listen and self._listener_up is not None:
-                # Start with a trusted cache when the listener comes up quickly;
-                # lookups work (uncached) meanwhile anyway.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._listener_up.wait(), self._timeout)
-            self._ready = True
+                await self._prepare()
+            except StoreUnavailableError as exc:
+                self._ready_failure = (time.monotonic(), str(exc))
+                raise
+            self._ready_failure = None
+
+    async def _prepare(self) -> None:
+        _psycopg, psycopg_pool = _driver()
+        if self._pool is None:
+            self._pool = psycopg_pool.AsyncConnectionPool(
+                self._conninfo,
+                min_size=1,
+                max_size=self._pool_max_size,
+                kwargs=self._connect_kwargs(),
+                timeout=self._timeout,
+                # A pooled connection killed by a restart or
+                # pg_terminate_backend is found out on checkout (one round
+                # trip, cache misses only), not by the query.
+                check=psycopg_pool.AsyncConnectionPool.check_connection,
+                open=False,
+                name="sigv4kit-keys",
+            )
+            await self._pool.open(wait=False)
+        await self._migrate()
+        try:
+            await self._check_master_key()
+        except psycopg_pool.PoolTimeout:
+            raise StoreUnavailableError(
+                f"the key database did not answer within {self._timeout:g} s"
+            ) from None
+        except _psycopg.Error as exc:
+            raise StoreUnavailableError(f"key database error: {_describe(exc)}") from None
+        if not self._tasks:
+            self._listener_up = asyncio.Event()
+            if self._listen:
+                self._tasks.append(asyncio.create_task(self._listen_forever()))
+            self._tasks.append(asyncio.create_task(self._flush_forever()))
+        if self._listen and self._listener_up is not None:
+            # Start with a trusted cache when the listener comes up quickly;
+            # lookups work (uncached) meanwhile anyway.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._listener_up.wait(), self._timeout)
+        self._ready = True
 
     @contextlib.asynccontextmanager
     async def _conn(self) -> AsyncIterator[AsyncConnection[Any]]:

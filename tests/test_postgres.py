@@ -413,6 +413,14 @@ async def test_store_down_at_first_use_then_up(proxy: tuple[CuttableProxy, str])
     async with opened(p.url(schema), timeout=1.0) as store:
         with pytest.raises(StoreUnavailableError):
             await store.get_key("AKIAAAAAAAAAAAAAAAAA")
+        # Requests right behind a failed start are answered from that failure,
+        # not each after another full timeout.
+        started = time.perf_counter()
+        results = await asyncio.gather(
+            *(store.get_key("AKIAAAAAAAAAAAAAAAAA") for _ in range(20)), return_exceptions=True
+        )
+        assert all(isinstance(r, StoreUnavailableError) for r in results)
+        assert time.perf_counter() - started < 0.9
         p.start()
 
         async def answers() -> bool:
