@@ -214,7 +214,9 @@ class KeyManager(Protocol):
 
     Every method is a single transaction. Changes made through one store
     object are visible to its own :meth:`AccessKeyStore.get_key` at once;
-    other processes see them when their cache entry expires.
+    other processes see them when their cache entry expires, or sooner:
+    SQLite stores poll a change counter every ``flush_interval``, PostgreSQL
+    stores are told through ``LISTEN/NOTIFY`` within milliseconds.
     ``now`` parameters exist for tests; they default to the current time.
     """
 

@@ -187,10 +187,36 @@ async def test_cli_keys_against_postgres(pg_url: str, monkeypatch: pytest.Monkey
         assert record is not None
         assert record.secret_access_key == created["secret_access_key"]
         assert record.active is False
+    # rewrap needs the new key given explicitly (nothing is generated for PostgreSQL).
+    code, _out, err = await asyncio.to_thread(cli, "keys", "rewrap", "--store", pg_url)
+    assert code == ExitCode.USAGE
+    assert "no new master key" in err
+    new = MasterKey.generate()
+    monkeypatch.setenv("SIGV4KIT_NEW_MASTER_KEY", new.to_base64())
+    code, out, err = await asyncio.to_thread(cli, "keys", "rewrap", "--store", pg_url)
+    assert code == ExitCode.OK, err
+    assert f"re-encrypted 1 secret(s): master key {MASTER.key_id} -> {new.key_id}" in out
+    async with opened(pg_url, master_key=new) as store:
+        record = await store.get_key(created["access_key_id"])
+        assert record is not None
+        assert record.secret_access_key == created["secret_access_key"]
     monkeypatch.delenv("SIGV4KIT_MASTER_KEY")
     code, _out, err = await asyncio.to_thread(cli, "keys", "list", "--store", pg_url)
     assert code != ExitCode.OK
     assert "master key is required" in err
+
+
+def test_unreachable_service_fails_unless_skipping_is_explicit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import _services
+
+    monkeypatch.delenv(_services.SKIP_ENV, raising=False)
+    with pytest.raises(pytest.fail.Exception, match="not reachable"):
+        _services._unreachable("PostgreSQL at x", "connection refused")
+    monkeypatch.setenv(_services.SKIP_ENV, "1")
+    with pytest.raises(pytest.skip.Exception):
+        _services._unreachable("PostgreSQL at x", "connection refused")
 
 
 # -- cross-node invalidation ---------------------------------------------------------------
