@@ -4,6 +4,9 @@ Run it (the store URL comes from ``SIGV4KIT_STORE``, default ``sqlite:///sigv4ki
 
     SIGV4KIT_STORE=sqlite:///keys.db uvicorn examples.echo_service:app
 
+``SIGV4KIT_REPLAY_GUARD=redis://host:6379/0`` turns replay protection on
+(shared by every worker; ``SIGV4KIT_REPLAY_PREFIX`` namespaces its keys).
+
 Any region and any service are accepted; requests signed for service ``s3``
 are checked with S3's rules. Every verified request gets 200 and JSON
 ``{"principal", "access_key_id", "method", "path", "query", "body_sha256"}``.
@@ -16,7 +19,7 @@ import json
 import os
 from typing import Any
 
-from sigv4kit.middleware import AccessKeyStore, SigV4Middleware
+from sigv4kit.middleware import AccessKeyStore, RedisReplayGuard, SigV4Middleware
 
 from sigv4kit import SigningSettings, VerifierConfig
 
@@ -77,7 +80,13 @@ def create_app(store: AccessKeyStore | str, **options: Any) -> SigV4Middleware:
 def __getattr__(name: str) -> Any:
     # `app` is built on first use, so importing this module opens no store.
     if name == "app":
-        app = create_app(os.environ.get("SIGV4KIT_STORE", DEFAULT_STORE))
+        options: dict[str, Any] = {}
+        guard_url = os.environ.get("SIGV4KIT_REPLAY_GUARD")
+        if guard_url:
+            options["replay_guard"] = RedisReplayGuard(
+                guard_url, prefix=os.environ.get("SIGV4KIT_REPLAY_PREFIX", "sigv4kit:replay:")
+            )
+        app = create_app(os.environ.get("SIGV4KIT_STORE", DEFAULT_STORE), **options)
         globals()["app"] = app
         return app
     raise AttributeError(name)

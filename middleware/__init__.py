@@ -38,6 +38,17 @@ from ._keygen import (
     validate_session_duration,
 )
 from ._memory import MemoryKeyStore
+from ._postgres import POSTGRES_SCHEMA_VERSION, PostgresKeyStore, postgres_conninfo_from_url
+from ._replay import (
+    REPLAY_DETECTED_MESSAGE,
+    MemoryReplayGuard,
+    RedisReplayGuard,
+    ReplayDetected,
+    ReplayGuard,
+    ReplayGuardUnavailableError,
+    replay_ttl,
+    request_signature,
+)
 from ._responses import ErrorFormat, ErrorResponse, new_request_id, render_error
 from ._sqlite import SCHEMA_VERSION, SQLiteKeyStore
 from ._store import (
@@ -76,6 +87,8 @@ __all__ = [
     "MAX_KEYS_PER_PRINCIPAL",
     "MAX_SESSION_SECONDS",
     "MIN_SESSION_SECONDS",
+    "POSTGRES_SCHEMA_VERSION",
+    "REPLAY_DETECTED_MESSAGE",
     "SCHEMA_VERSION",
     "TEMPORARY_PREFIX",
     "AccessKeyInfo",
@@ -92,10 +105,16 @@ __all__ = [
     "MasterKey",
     "MasterKeyError",
     "MemoryKeyStore",
+    "MemoryReplayGuard",
     "NewAccessKey",
+    "PostgresKeyStore",
     "Principal",
     "PrincipalKind",
     "PrincipalNotFoundError",
+    "RedisReplayGuard",
+    "ReplayDetected",
+    "ReplayGuard",
+    "ReplayGuardUnavailableError",
     "RotationResult",
     "SQLiteKeyStore",
     "SchemaVersionError",
@@ -115,7 +134,10 @@ __all__ = [
     "new_secret_access_key",
     "new_session_token",
     "open_store",
+    "postgres_conninfo_from_url",
     "render_error",
+    "replay_ttl",
+    "request_signature",
     "resolve_master_key",
     "sqlite_path_from_url",
     "validate_access_key_id",

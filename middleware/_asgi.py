@@ -40,6 +40,8 @@ from sigv4kit import (
     derive_sigv4a_private_key,
 )
 
+from ._replay import ReplayDetected, ReplayGuard, ReplayGuardUnavailableError, replay_ttl
+from ._replay import request_signature as _request_signature
 from ._responses import ErrorFormat, new_request_id, render_error
 from ._store import AccessKeyStore, StoreUnavailableError, open_store
 
@@ -273,7 +275,11 @@ class SigV4Middleware:
     in memory up to the first, spooled to a temporary file beyond it and
     refused with 413 beyond the second), ``replay_cache_size`` (how many
     successful verifications to remember for byte-identical replays; 0
-    disables it), ``clock`` (returns an aware UTC datetime).
+    disables it; a speed-up that *accepts* exact replays), ``clock`` (returns
+    an aware UTC datetime), ``replay_guard`` (replay *protection*, off by
+    default: a :class:`~sigv4kit.middleware.ReplayGuard` that refuses a
+    signature already accepted, AccessDenied "Request replay detected"; 503
+    when it cannot answer).
 
     aws-chunked bodies (``x-amz-content-sha256: STREAMING-...``, S3 rules):
     decoded while they stream in, each chunk's signature and the trailer's
@@ -303,7 +309,11 @@ class SigV4Middleware:
         replay_cache_size: int = DEFAULT_REPLAY_CACHE_SIZE,
         clock: Callable[[], datetime] | None = None,
         stream_verified_chunks: bool = False,
+        replay_guard: ReplayGuard | None = None,
     ) -> None:
+        # Replay *protection* (security, off by default; see _replay.py), not
+        # to be confused with replay_cache_size (a verification speed-up).
+        self.replay_guard = replay_guard
         if isinstance(store, str):
             self.store: AccessKeyStore = open_store(store)
             self._owns_store = True
@@ -454,6 +464,8 @@ class SigV4Middleware:
         try:
             try:
                 identity, body = await self._verify_http(scope, receive)
+                if self.replay_guard is not None:
+                    await self._refuse_replay(scope, identity)
             except VerificationError as exc:
                 # A request id only for answers that carry one (errors).
                 request_id = new_request_id()
@@ -534,6 +546,20 @@ class SigV4Middleware:
         app_scope = self._authenticated(scope, identity)
         _present_decoded_length(app_scope, int(declared))
         await self.app(app_scope, app_receive, app_send)
+
+    async def _refuse_replay(self, scope: Scope, identity: Identity) -> None:
+        """Replay protection hook: AccessDenied for a signature already accepted."""
+        assert self.replay_guard is not None
+        signature = _request_signature(scope)
+        if signature is None:  # pragma: no cover - a verified request carries one
+            raise ReplayDetected()
+        ttl = replay_ttl(identity, scope, max_skew=self.verifier.config.max_skew, now=self.clock())
+        try:
+            first = await self.replay_guard.first_use(signature, ttl)
+        except ReplayGuardUnavailableError:
+            raise ServiceUnavailable() from None
+        if not first:
+            raise ReplayDetected()
 
     def _replay_key(self, scope: Scope) -> tuple[Any, ...]:
         return (

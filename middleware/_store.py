@@ -7,8 +7,8 @@ rotation, temporary credentials, re-encryption) is a second protocol,
 :class:`KeyManager`, so the verifier depends on as little as possible.
 
 Backends: ``sqlite:///path`` (embedded default, :mod:`._sqlite`);
-``postgresql://...`` for services on many machines comes in its own issue and
-implements both protocols with the same secret envelope (:mod:`._crypto`).
+``postgresql://...`` for services on many machines (:mod:`._postgres`), with
+the same secret envelope (:mod:`._crypto`).
 
 Errors::
 
@@ -214,7 +214,9 @@ class KeyManager(Protocol):
 
     Every method is a single transaction. Changes made through one store
     object are visible to its own :meth:`AccessKeyStore.get_key` at once;
-    other processes see them when their cache entry expires.
+    other processes see them when their cache entry expires, or sooner:
+    SQLite stores poll a change counter every ``flush_interval``, PostgreSQL
+    stores are told through ``LISTEN/NOTIFY`` within milliseconds.
     ``now`` parameters exist for tests; they default to the current time.
     """
 
@@ -327,11 +329,14 @@ def open_store(url: str) -> AccessKeyStore:
 
     * ``sqlite:///relative/path.db`` — a path relative to the working directory;
     * ``sqlite:////absolute/path.db`` — an absolute path;
-    * ``postgresql://...`` — planned; answered with a clear :class:`StoreError`.
+    * ``postgresql://user@host:5432/db?schema=name`` — PostgreSQL
+      (:class:`~._postgres.PostgresKeyStore`; ``schema`` defaults to ``public``,
+      other query parameters are libpq's).
 
     The master key comes from ``SIGV4KIT_MASTER_KEY`` or
     ``SIGV4KIT_MASTER_KEY_FILE``; for SQLite with neither, from a key file
-    beside the database (``<db>.key``, created on first use).
+    beside the database (``<db>.key``, created on first use). PostgreSQL
+    requires one of the two variables.
 
     ```python
     store = open_store("sqlite:///var/lib/myservice/keys.db")
@@ -354,12 +359,13 @@ def open_store(url: str) -> AccessKeyStore:
 
         return SQLiteKeyStore(sqlite_path_from_url(url))
     if scheme in {"postgresql", "postgres"} or scheme.startswith("postgresql+"):
-        raise StoreError(
-            "postgresql:// stores are not supported yet; use sqlite:///path/to/keys.db"
-        )
+        from ._postgres import PostgresKeyStore
+
+        return PostgresKeyStore(url)
     raise StoreError(
         f"no access-key store backend handles the URL scheme {scheme!r} "
-        "(supported: sqlite:///relative/path.db, sqlite:////absolute/path.db)"
+        "(supported: sqlite:///relative/path.db, sqlite:////absolute/path.db, "
+        "postgresql://user@host/db?schema=name)"
     )
 
 

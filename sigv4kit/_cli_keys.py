@@ -32,10 +32,12 @@ DESCRIPTION = f"""\
 Manage the access keys a sigv4kit service accepts.
 
 The store is --store URL, else ${STORE_ENV}, else {DEFAULT_STORE_URL}
-(sqlite:///relative/path.db or sqlite:////absolute/path.db). Secrets are
-encrypted with the master key from SIGV4KIT_MASTER_KEY (base64 of 32 bytes)
-or SIGV4KIT_MASTER_KEY_FILE; for SQLite with neither, from <db>.key beside
-the database, created (mode 0600) on first use.
+(sqlite:///relative/path.db, sqlite:////absolute/path.db, or
+postgresql://user@host:5432/db?schema=name). Secrets are encrypted with the
+master key from SIGV4KIT_MASTER_KEY (base64 of 32 bytes) or
+SIGV4KIT_MASTER_KEY_FILE; for SQLite with neither, from <db>.key beside the
+database, created (mode 0600) on first use. PostgreSQL requires one of the
+two variables.
 
 `keys create` creates the principal (as a user, or --role / --root) when it
 does not exist yet. A key's secret is printed only when it is created."""
@@ -44,6 +46,7 @@ EXAMPLES = """\
 examples:
   sigv4kit keys create --principal alice
   sigv4kit keys create --principal deploy-bot --json --store sqlite:////srv/keys.db
+  sigv4kit keys deactivate AKIAEXAMPLEEXAMPLE23 --store postgresql://admin@db/keys
   sigv4kit keys list --principal alice
   sigv4kit keys deactivate AKIAEXAMPLEEXAMPLE23
   sigv4kit keys rotate --principal alice --keep-previous-active

@@ -363,7 +363,11 @@ def test_store_from_env_and_default(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     ("argv", "code", "message"),
     [
         (["keys", "list", "--store", "mysql://x/y"], ExitCode.ERROR, "scheme 'mysql'"),
-        (["keys", "list", "--store", "postgresql://x/y"], ExitCode.ERROR, "not supported yet"),
+        (
+            ["keys", "list", "--store", "postgresql://x/y"],
+            ExitCode.ERROR,
+            "master key is required",
+        ),
         (["keys", "create", "--principal", "a", "--store", "nope"], ExitCode.ERROR, "no scheme"),
         (["keys", "list"], ExitCode.ERROR, "no key store at 'sigv4kit.db'"),
         (["keys", "delete", "AKIAX"], ExitCode.ERROR, "no key store"),

@@ -1,7 +1,8 @@
 """The contract every access-key store backend meets.
 
-Each test runs against every backend of the ``backend`` fixture; a
-PostgreSQL backend joins by adding a parameter that opens one.
+Each test runs against every backend of the ``backend`` fixture: SQLite (a
+file per test) and PostgreSQL (a schema per test on the real server; see
+tests/_services.py: an unreachable server fails the tests).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sigv4kit.middleware import (
     KeyNotFoundError,
     KeyStatus,
     MasterKey,
+    PostgresKeyStore,
     PrincipalKind,
     PrincipalNotFoundError,
     SQLiteKeyStore,
@@ -58,9 +60,10 @@ class Backend:
     (``lock_database``) and how to make one store's reads wait (``stall_reads``).
     """
 
-    def __init__(self, kind: str, tmp_path: Path) -> None:
+    def __init__(self, kind: str, tmp_path: Path, url: str | None = None) -> None:
         self.kind = kind
         self.path = tmp_path / "keys.db"
+        self.url = url
         self.master_key = MasterKey.generate()
         self.opened: list[Any] = []
 
@@ -72,8 +75,24 @@ class Backend:
         negative_cache_ttl: float = 60.0,
         flush_interval: float = 3600.0,
     ) -> Any:
-        if self.kind != "sqlite":  # pragma: no cover - the next backend goes here
-            raise NotImplementedError(self.kind)
+        store: Any
+        if self.kind == "postgres":
+            assert self.url is not None
+            store = PostgresKeyStore(
+                self.url,
+                master_key=self.master_key,
+                clock=clock,
+                cache_ttl=cache_ttl,
+                negative_cache_ttl=negative_cache_ttl,
+                flush_interval=flush_interval,
+                # SQLite notices other processes' changes by polling every
+                # flush_interval; the tests give 3600 s to mean "not during
+                # this test". PostgreSQL is told at once by LISTEN/NOTIFY,
+                # which is the same switch.
+                listen=flush_interval < 3600,
+            )
+            self.opened.append(store)
+            return store
         store = SQLiteKeyStore(
             self.path,
             master_key=self.master_key,
@@ -87,6 +106,8 @@ class Backend:
 
     def lock_database(self) -> Any:
         """A context manager holding a write lock on the database (blocks writers)."""
+        if self.kind == "postgres":
+            return _PostgresTableLock(self.url)
         return _ExclusiveLock(self.path)
 
     def stall_reads(self, store: Any) -> Any:
@@ -94,7 +115,10 @@ class Backend:
 
         SQLite in WAL mode never blocks readers on other connections' locks, so
         this holds the store's own connection as a long database call would.
+        PostgreSQL: an ACCESS EXCLUSIVE table lock makes every reader wait.
         """
+        if self.kind == "postgres":
+            return _PostgresTableLock(self.url)
         return store._lock
 
 
@@ -110,9 +134,29 @@ class _ExclusiveLock:
         self.conn.close()
 
 
-@pytest.fixture(params=["sqlite"])
+class _PostgresTableLock:
+    """ACCESS EXCLUSIVE on the schema's access_keys table: readers and writers wait."""
+
+    def __init__(self, url: str | None) -> None:
+        import psycopg
+        from sigv4kit.middleware import postgres_conninfo_from_url
+
+        assert url is not None
+        conninfo, self.schema = postgres_conninfo_from_url(url)
+        self.conn = psycopg.connect(conninfo)
+
+    def __enter__(self) -> None:
+        self.conn.execute(f'LOCK TABLE "{self.schema}".access_keys IN ACCESS EXCLUSIVE MODE')
+
+    def __exit__(self, *exc: object) -> None:
+        self.conn.rollback()
+        self.conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    b = Backend(request.param, tmp_path)
+    url = request.getfixturevalue("pg_url") if request.param == "postgres" else None
+    b = Backend(request.param, tmp_path, url)
     yield b
     for store in b.opened:
         await store.aclose()
