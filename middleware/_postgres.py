@@ -234,6 +234,9 @@ def _driver() -> Any:
     return psycopg, psycopg_pool
 
 
+# The longest aclose() waits for background tasks and the pool to stop.
+_CLOSE_TIMEOUT = 5.0
+
 class PostgresKeyStore:
     """An :class:`~sigv4kit.middleware.AccessKeyStore` and
     :class:`~sigv4kit.middleware.KeyManager` on PostgreSQL.
@@ -592,7 +595,10 @@ class PostgresKeyStore:
                 while True:
                     async for notify in conn.notifies(timeout=self._heartbeat):
                         self._cache.evict([notify.payload])
-                    await asyncio.wait_for(conn.execute("SELECT 1"), self._timeout)
+                    # The heartbeat is bounded by the connection's statement_timeout
+                    # and TCP keepalives; no wait_for, whose cancellation of a
+                    # psycopg query could itself wait on a dead socket.
+                    await conn.execute("SELECT 1")
             except asyncio.CancelledError:
                 self._lose_listener()
                 raise
@@ -723,12 +729,18 @@ class PostgresKeyStore:
         self._closed = True
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            # Bounded: cancelling a psycopg operation on a connection the
+            # server has dropped can wait on the socket; closing must not.
+            done, pending = await asyncio.wait(self._tasks, timeout=_CLOSE_TIMEOUT)
+            for task in done:
+                if not task.cancelled():
+                    task.exception()  # retrieved, so it is not reported as lost
+            if pending:
+                logger.warning("background tasks did not stop within %g s", _CLOSE_TIMEOUT)
         self._tasks.clear()
         if self._pool is not None:
-            await self._pool.close()
+            await self._pool.close(timeout=_CLOSE_TIMEOUT)
             self._pool = None
 
     # -- KeyManager: principals ------------------------------------------------------
