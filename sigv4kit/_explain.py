@@ -21,13 +21,10 @@ from datetime import UTC, datetime
 from enum import Enum
 from urllib.parse import unquote
 
-from ._canonical import CanonicalRequest, payload_sha256
+from ._canonical import payload_sha256
 from ._errors import AWSErrorDetails
-from ._exceptions import InvalidHeaderError
 from ._rawrequest import RawRequest
-from ._signing import StringToSign
 from ._verifier import SignedRequest, Verifier
-from ._verify_errors import InvalidRequest
 
 __all__ = [
     "Cause",
@@ -157,19 +154,7 @@ def recompute_signed(
         when = datetime.now(UTC)
     parsed = verifier.parse_at(request, when)
     payload = parsed.payload_hash if parsed.payload_hash is not None else payload_sha256(raw.body)
-    try:
-        creq = CanonicalRequest.build(
-            method=request.method,
-            path=request.path,
-            query_pairs=parsed.query_pairs,
-            headers=request.headers,
-            signed_headers=parsed.signed_headers,
-            payload_hash=payload,
-            settings=parsed.settings,
-        )
-    except InvalidHeaderError:
-        raise InvalidRequest("A header value contains a line break or a NUL byte.") from None
-    sts = StringToSign(parsed.algorithm, parsed.amz_date, parsed.scope, creq.sha256())
+    creq, sts = verifier.canonical_request(parsed, request, payload)
     canonical = str(creq)
     if parsed.session_token:
         canonical = canonical.replace(parsed.session_token, REDACTED)

@@ -915,19 +915,8 @@ class Verifier:
         payload_line = parsed.payload_hash if parsed.payload_hash is not None else body_sha256
         if payload_line is None:
             raise ValueError("this request signs its body: pass body_sha256")
-        try:
-            creq = CanonicalRequest.build(
-                method=request.method,
-                path=request.path,
-                query_pairs=parsed.query_pairs,
-                headers=request.headers,
-                signed_headers=parsed.signed_headers,
-                payload_hash=payload_line,
-                settings=parsed.settings,
-            )
-        except InvalidHeaderError:
-            raise InvalidRequest("A header value contains a line break or a NUL byte.") from None
-        sts = str(StringToSign(parsed.algorithm, parsed.amz_date, parsed.scope, creq.sha256()))
+        creq, string_to_sign = self.canonical_request(parsed, request, payload_line)
+        sts = str(string_to_sign)
         if parsed.algorithm is SigningAlgorithm.SIGV4A:
             public_key = _cached_public_key(key.access_key_id, key.secret_access_key)
             valid = verify_sigv4a(public_key, sts, parsed.signature)
@@ -953,6 +942,30 @@ class Verifier:
             presigned=parsed.presigned,
             request_time=parsed.request_time,
         )
+
+    @staticmethod
+    def canonical_request(
+        parsed: ParsedAuth, request: SignedRequest, payload_line: str
+    ) -> tuple[CanonicalRequest, StringToSign]:
+        """The canonical request and string to sign the signature must cover.
+
+        ``payload_line`` is the payload hash line (the stated hash, or the
+        body's SHA-256). Raises :class:`InvalidRequest` for a header value
+        with a line break or NUL byte.
+        """
+        try:
+            creq = CanonicalRequest.build(
+                method=request.method,
+                path=request.path,
+                query_pairs=parsed.query_pairs,
+                headers=request.headers,
+                signed_headers=parsed.signed_headers,
+                payload_hash=payload_line,
+                settings=parsed.settings,
+            )
+        except InvalidHeaderError:
+            raise InvalidRequest("A header value contains a line break or a NUL byte.") from None
+        return creq, StringToSign(parsed.algorithm, parsed.amz_date, parsed.scope, creq.sha256())
 
     def _diagnostics(
         self, parsed: ParsedAuth, canonical: str, string_to_sign: str
