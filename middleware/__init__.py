@@ -74,6 +74,7 @@ from ._store import (
     StoreUnavailableError,
     open_store,
     sqlite_path_from_url,
+    store_time,
 )
 
 __all__ = [
@@ -140,6 +141,7 @@ __all__ = [
     "request_signature",
     "resolve_master_key",
     "sqlite_path_from_url",
+    "store_time",
     "validate_access_key_id",
     "validate_principal_name",
     "validate_session_duration",

@@ -85,6 +85,9 @@ from ._store import (
     StoreError,
     StoreUnavailableError,
 )
+from ._store import (
+    store_time as _now,
+)
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
@@ -191,14 +194,6 @@ def postgres_conninfo_from_url(url: str) -> tuple[str, str]:
 
 def _utc(value: datetime | None) -> datetime | None:
     return None if value is None else value.astimezone(UTC)
-
-
-def _now(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise StoreError("times given to a store must be timezone-aware")
-    return now.astimezone(UTC)
 
 
 def _info(row: tuple[Any, ...]) -> AccessKeyInfo:

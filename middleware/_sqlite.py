@@ -77,6 +77,9 @@ from ._store import (
     StoreError,
     StoreUnavailableError,
 )
+from ._store import (
+    store_time as _now,
+)
 
 __all__ = ["SCHEMA_VERSION", "SQLiteKeyStore"]
 
@@ -149,14 +152,6 @@ def _ts(value: datetime) -> str:
 
 def _parse_ts(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
-
-
-def _now(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise StoreError("times given to a store must be timezone-aware")
-    return now.astimezone(UTC)
 
 
 def _info(row: sqlite3.Row) -> AccessKeyInfo:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
@@ -60,6 +60,7 @@ __all__ = [
     "StoreUnavailableError",
     "open_store",
     "sqlite_path_from_url",
+    "store_time",
 ]
 
 #: IAM's quota: at most two access keys per user (``AccessKeysPerUserQuota``).
@@ -322,6 +323,18 @@ class KeyManager(Protocol):
     async def flush(self) -> None:
         """Write pending :meth:`AccessKeyStore.record_use` notes now."""
         ...
+
+
+def store_time(now: datetime | None) -> datetime:
+    """``now`` in UTC, or the current time; a naive time is refused.
+
+    Raises :class:`StoreError` for a naive datetime.
+    """
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise StoreError("times given to a store must be timezone-aware")
+    return now.astimezone(UTC)
 
 
 def open_store(url: str) -> AccessKeyStore:
