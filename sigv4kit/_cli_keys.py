@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from ._cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams
 from ._exceptions import SigV4Error
 
-__all__ = ["DEFAULT_STORE_URL", "STORE_ENV", "add_parser", "run"]
+__all__ = ["DEFAULT_STORE_URL", "STORE_ENV", "add_parser", "open_cli_store", "run"]
 
 T = TypeVar("T")
 
@@ -39,8 +39,9 @@ SIGV4KIT_MASTER_KEY_FILE; for SQLite with neither, from <db>.key beside the
 database, created (mode 0600) on first use. PostgreSQL requires one of the
 two variables.
 
-`keys create` creates the principal (as a user, or --role / --root) when it
-does not exist yet. A key's secret is printed only when it is created."""
+`keys create` creates the store, and the principal (as a user, or --role /
+--root), when they do not exist yet; every other action refuses a store that
+does not exist. A key's secret is printed only when it is created."""
 
 EXAMPLES = """\
 examples:
@@ -194,17 +195,27 @@ def _store_log_to(streams: Streams) -> Iterator[None]:
         logger.propagate = previous
 
 
-def _require_existing_sqlite(mw: Any, url: str) -> None:
-    # Only `keys create` may create a new database (and its key file); a typo
-    # in --store must not silently start an empty store.
-    if not url.lower().startswith("sqlite:"):
-        return
-    path = mw.sqlite_path_from_url(url)
-    if not os.path.exists(path):
+def open_cli_store(url: str, *, create: bool = False) -> Any:
+    """The store at ``url``; unless ``create``, it must exist already.
+
+    Only `keys create` may create a store (and its key file): a typo in
+    --store or ?schema= must not silently start an empty one.
+    """
+    mw = _middleware()
+    try:
+        return mw.open_store(url, create=create)
+    except mw.StoreNotFoundError as exc:
+        # Not the URL itself: a postgresql:// one may carry a password.
         raise CLIError(
-            f"no key store at {path!r} ({url}); create a key first with "
-            "`sigv4kit keys create`, or give --store / $SIGV4KIT_STORE"
-        )
+            f"{exc}; create a key first with `sigv4kit keys create`, "
+            f"or give --store / ${STORE_ENV}"
+        ) from None
+    except mw.StoreError as exc:
+        # open_store raises the base class only for a URL it cannot use (no or
+        # an unknown scheme, a malformed path or schema): a bad option value.
+        if type(exc) is mw.StoreError:
+            raise CLIError(str(exc), ExitCode.USAGE) from None
+        raise
 
 
 def _with_manager(
@@ -216,11 +227,8 @@ def _with_manager(
 ) -> T:
     mw = _middleware()
     url = store_url(args)
-    if not create:
-        _require_existing_sqlite(mw, url)
 
-    async def go() -> T:
-        store = mw.open_store(url)
+    async def go(store: Any) -> T:
         try:
             if not isinstance(store, mw.KeyManager):
                 raise CLIError(f"the store at {url} does not support key management")
@@ -230,7 +238,7 @@ def _with_manager(
 
     with _store_log_to(streams):
         try:
-            return asyncio.run(go())
+            return asyncio.run(go(open_cli_store(url, create=create)))
         except OSError as exc:
             raise CLIError(f"{url}: {exc.strerror or exc}") from None
         except (SigV4Error, KeyboardInterrupt):

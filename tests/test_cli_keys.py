@@ -362,13 +362,14 @@ def test_store_from_env_and_default(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 @pytest.mark.parametrize(
     ("argv", "code", "message"),
     [
-        (["keys", "list", "--store", "mysql://x/y"], ExitCode.ERROR, "scheme 'mysql'"),
+        # A --store value no backend can use is a usage error, as in `verify`.
+        (["keys", "list", "--store", "mysql://x/y"], ExitCode.USAGE, "scheme 'mysql'"),
         (
             ["keys", "list", "--store", "postgresql://x/y"],
             ExitCode.ERROR,
             "master key is required",
         ),
-        (["keys", "create", "--principal", "a", "--store", "nope"], ExitCode.ERROR, "no scheme"),
+        (["keys", "create", "--principal", "a", "--store", "nope"], ExitCode.USAGE, "no scheme"),
         (["keys", "list"], ExitCode.ERROR, "no key store at 'sigv4kit.db'"),
         (["keys", "delete", "AKIAX"], ExitCode.ERROR, "no key store"),
         (["keys"], ExitCode.USAGE, "ACTION"),
@@ -470,3 +471,91 @@ def test_core_does_not_import_the_server_half() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+# -- a store that does not exist is refused, never created (issue 12, item 9) ----------
+
+MISSING_STORE_COMMANDS = [
+    ["keys", "list"],
+    ["keys", "activate", "AKIAX"],
+    ["keys", "deactivate", "AKIAX"],
+    ["keys", "delete", "AKIAX"],
+    ["keys", "rotate", "--principal", "alice"],
+    ["keys", "create-session", "--principal", "alice", "--duration", "900"],
+    ["keys", "purge-sessions"],
+    ["keys", "rewrap"],
+    ["verify", "-", "--time", "2015-08-30T12:36:00Z"],
+]
+SIGNED_GET = (
+    "GET / HTTP/1.1\r\nHost: example.amazonaws.com\r\nX-Amz-Date: 20150830T123600Z\r\n"
+    "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/"
+    "aws4_request, SignedHeaders=host;x-amz-date, Signature=" + "5" * 64 + "\r\n\r\n"
+).encode()
+
+
+def cli_stdin(*argv: str, stdin: bytes) -> Result:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdin=io.BytesIO(stdin), stdout=out, stderr=err)
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+@pytest.mark.parametrize("argv", MISSING_STORE_COMMANDS, ids=lambda a: " ".join(a[:2]))
+def test_a_mistyped_sqlite_store_is_refused_and_not_created(
+    argv: list[str], tmp_path: Path
+) -> None:
+    typo = tmp_path / "kyes.db"
+    r = cli_stdin(*argv, "--store", f"sqlite:///{typo}", stdin=SIGNED_GET)
+    assert r.code == ExitCode.ERROR, r.out + r.err
+    assert f"no key store at '{typo}'" in r.err
+    assert "InvalidAccessKeyId" not in r.out
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no database, no key file
+
+
+def test_verify_with_an_existing_store_still_works(url: str, tmp_path: Path) -> None:
+    assert cli("keys", "create", "--principal", "alice", "--store", url).code == 0
+    r = cli_stdin("verify", "-", "--store", url, "--time", "2015-08-30T12:36:00Z",
+                  stdin=SIGNED_GET)
+    assert r.code == ExitCode.AWS_ERROR
+    assert "InvalidAccessKeyId" in r.out  # AKIDEXAMPLE is not in this store
+
+
+def _schemas(name: str) -> list[str]:
+    import psycopg
+    from _services import POSTGRES_DSN
+
+    with psycopg.connect(POSTGRES_DSN) as conn:
+        rows = conn.execute(
+            "SELECT schema_name FROM information_schema.schemata WHERE schema_name = %s",
+            (name,),
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _drop_schema(name: str) -> None:
+    import psycopg
+    from _services import POSTGRES_DSN
+    from psycopg import sql
+
+    with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+@pytest.mark.parametrize("argv", MISSING_STORE_COMMANDS, ids=lambda a: " ".join(a[:2]))
+def test_a_mistyped_postgres_schema_is_refused_and_not_created(
+    argv: list[str], pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIGV4KIT_MASTER_KEY", MasterKey.generate().to_base64())
+    if argv[:2] == ["keys", "rewrap"]:
+        monkeypatch.setenv("SIGV4KIT_NEW_MASTER_KEY", MasterKey.generate().to_base64())
+    schema = re.search(r"schema=(\w+)", pg_url).group(1)
+    typo = pg_url.replace(f"schema={schema}", f"schema={schema}_typo")
+    try:
+        r = cli_stdin(*argv, "--store", typo, stdin=SIGNED_GET)
+        assert r.code == ExitCode.ERROR, r.out + r.err
+        assert f"no key store in schema '{schema}_typo'" in r.err
+        assert _schemas(f"{schema}_typo") == []
+    finally:
+        _drop_schema(f"{schema}_typo")  # should the refusal ever fail
+    # The real schema, once `keys create` made it, is accepted.
+    assert cli("keys", "create", "--principal", "alice", "--store", pg_url).code == 0
+    assert cli("keys", "list", "--store", pg_url).code == 0
