@@ -18,7 +18,7 @@ import httpx
 from ._canonical import encode_query_pairs
 from ._cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams
 from ._cli_request import parse_headers, redact
-from ._cli_sign import parse_time, read_request
+from ._cli_sign import parse_time, read_request, scope_part
 from ._credentials import Credentials
 from ._endpoints import EndpointInferenceError, infer_region_service
 from ._errors import AWSErrorDetails, parse_aws_error
@@ -72,8 +72,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--method", default="GET")
     p.add_argument("-H", "--header", action="append", default=[], metavar="'Name: value'")
     p.add_argument("-d", "--data", default=None, help="request body (@file reads a file)")
-    p.add_argument("--region", default=None)
-    p.add_argument("--service", default=None)
+    p.add_argument("--region", default=None, type=scope_part)
+    p.add_argument("--service", default=None, type=scope_part)
     p.add_argument("--time", default=None, help="signing time (default: the service's)")
     p.add_argument("--s3", action="store_true", help="S3 rules")
     p.add_argument("--sigv4a", action="store_true")

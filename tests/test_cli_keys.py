@@ -270,20 +270,21 @@ def test_purge_sessions(tmp_path: Path, url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("argv", "message"),
+    ("argv", "code", "message"),
     [
-        (["--duration", "899"], "900 to 129600"),
-        (["--duration", "129601"], "900 to 129600"),
-        (["--principal", "nobody"], "no principal named 'nobody'"),
+        # An out-of-range value is a usage error, as a malformed one is.
+        (["--duration", "899"], ExitCode.USAGE, "900 to 129600"),
+        (["--duration", "129601"], ExitCode.USAGE, "900 to 129600"),
+        (["--principal", "nobody"], ExitCode.ERROR, "no principal named 'nobody'"),
     ],
 )
-def test_create_session_errors(url: str, argv: list[str], message: str) -> None:
+def test_create_session_errors(url: str, argv: list[str], code: ExitCode, message: str) -> None:
     cli("keys", "create", "--principal", "alice", "--store", url)
     args = {"--principal": "alice", "--duration": "900"}
     args.update(dict(zip(argv[::2], argv[1::2], strict=True)))
     flat = [x for kv in args.items() for x in kv]
     r = cli("keys", "create-session", *flat, "--store", url)
-    assert r.code == ExitCode.ERROR
+    assert r.code == code
     assert message in r.err
     assert "Traceback" not in r.err
 
@@ -371,16 +372,18 @@ def test_store_from_env_and_default(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         ),
         (["keys", "create", "--principal", "a", "--store", "nope"], ExitCode.USAGE, "no scheme"),
         (["keys", "list"], ExitCode.ERROR, "no key store at 'sigv4kit.db'"),
-        (["keys", "delete", "AKIAX"], ExitCode.ERROR, "no key store"),
+        (["keys", "delete", "AKIAAAAAAAAAAAAAAAAA"], ExitCode.ERROR, "no key store"),
+        (["keys", "delete", "AKIAX"], ExitCode.USAGE, "invalid access key id 'AKIAX'"),
         (["keys"], ExitCode.USAGE, "ACTION"),
         (["keys", "create"], ExitCode.USAGE, "--principal"),
-        (["keys", "create-session", "--principal", "a"], ExitCode.USAGE, "--duration"),
+        (["keys", "create-session", "--duration", "900"], ExitCode.USAGE, "--principal"),
         (
             ["keys", "create-session", "--principal", "a", "--duration", "ten"],
             ExitCode.USAGE,
-            "invalid int value",
+            "argument --duration: 'ten' is not a whole number of seconds",
         ),
-        (["keys", "create", "--principal", "a b"], ExitCode.ERROR, "invalid principal name"),
+        # Every malformed or out-of-range value exits 2, whoever checks it.
+        (["keys", "create", "--principal", "a b"], ExitCode.USAGE, "invalid principal name"),
         (["keys", "frobnicate"], ExitCode.USAGE, "invalid choice"),
     ],
 )
@@ -477,9 +480,10 @@ def test_core_does_not_import_the_server_half() -> None:
 
 MISSING_STORE_COMMANDS = [
     ["keys", "list"],
-    ["keys", "activate", "AKIAX"],
-    ["keys", "deactivate", "AKIAX"],
-    ["keys", "delete", "AKIAX"],
+    ["keys", "activate", "AKIAAAAAAAAAAAAAAAAA"],
+    ["keys", "deactivate", "AKIAAAAAAAAAAAAAAAAA"],
+    ["keys", "delete", "AKIAAAAAAAAAAAAAAAAA"],
+    ["keys", "show", "AKIAAAAAAAAAAAAAAAAA"],
     ["keys", "rotate", "--principal", "alice"],
     ["keys", "create-session", "--principal", "alice", "--duration", "900"],
     ["keys", "purge-sessions"],
@@ -559,3 +563,42 @@ def test_a_mistyped_postgres_schema_is_refused_and_not_created(
     # The real schema, once `keys create` made it, is accepted.
     assert cli("keys", "create", "--principal", "alice", "--store", pg_url).code == 0
     assert cli("keys", "list", "--store", pg_url).code == 0
+
+
+# -- keys show, the default session duration (issue 12, item 13) -----------------------
+
+
+def test_show_one_key_never_its_secret(url: str) -> None:
+    created = cli("keys", "create", "--principal", "alice", "--store", url, "--json").json()
+    shown = cli("keys", "show", created["access_key_id"], "--store", url, "--json")
+    assert shown.code == 0, shown.err
+    doc = shown.json()
+    assert doc["access_key_id"] == created["access_key_id"]
+    assert (doc["principal"], doc["status"], doc["type"]) == ("alice", "Active", "long-term")
+    assert doc["created_at"] == created["created_at"]
+    assert "secret_access_key" not in doc
+    text = cli("keys", "show", created["access_key_id"], "--store", url)
+    assert re.search(r"^principal +alice$", text.out, re.MULTILINE)
+    for output in (shown, text):
+        assert created["secret_access_key"] not in output.out + output.err
+    session = cli("keys", "create-session", "--principal", "alice", "--store", url,
+                  "--json").json()
+    temp = cli("keys", "show", session["access_key_id"], "--store", url)
+    assert re.search(r"^type +temporary$", temp.out, re.MULTILINE)
+    assert session["session_token"] not in temp.out + temp.err
+    assert session["secret_access_key"] not in temp.out + temp.err
+    unknown = cli("keys", "show", "AKIAAAAAAAAAAAAAAAAA", "--store", url)
+    assert unknown.code == ExitCode.ERROR
+    assert "no access key AKIAAAAAAAAAAAAAAAAA" in unknown.err
+
+
+def test_create_session_lasts_one_hour_by_default(url: str) -> None:
+    cli("keys", "create", "--principal", "alice", "--store", url)
+    before = datetime.now(UTC).replace(microsecond=0)
+    r = cli("keys", "create-session", "--principal", "alice", "--store", url, "--json")
+    after = datetime.now(UTC)
+    assert r.code == 0, r.err
+    expiration = datetime.strptime(r.json()["expiration"], "%Y-%m-%dT%H:%M:%SZ")
+    expiration = expiration.replace(tzinfo=UTC)
+    # STS's default DurationSeconds is 3600.
+    assert before + timedelta(seconds=3600) <= expiration <= after + timedelta(seconds=3600)
