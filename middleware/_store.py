@@ -20,6 +20,7 @@ Errors::
           ├── PrincipalNotFoundError no principal with that name
           ├── KeyNotFoundError       no access key with that id
           ├── KeyLimitExceededError  a principal already has 2 access keys
+          ├── StoreNotFoundError     open_store(create=False) found no store there
           ├── MasterKeyError         master key missing or malformed
           └── SchemaVersionError     the database schema is newer than this code
 """
@@ -27,6 +28,7 @@ Errors::
 from __future__ import annotations
 
 import enum
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -57,6 +59,7 @@ __all__ = [
     "SecretDecryptionError",
     "SessionCredentials",
     "StoreError",
+    "StoreNotFoundError",
     "StoreUnavailableError",
     "open_store",
     "sqlite_path_from_url",
@@ -101,6 +104,13 @@ class SecretDecryptionError(StoreUnavailableError):
     Never answered with a guess: the key is unusable until the right master
     key is configured. A :class:`StoreUnavailableError`, so the middleware
     fails closed (503) exactly as for an unreachable database.
+    """
+
+
+class StoreNotFoundError(StoreError):
+    """``open_store(url, create=False)``: no store exists at that URL.
+
+    A mistyped path or ``?schema=`` must not silently start an empty store.
     """
 
 
@@ -337,7 +347,7 @@ def store_time(now: datetime | None) -> datetime:
     return now.astimezone(UTC)
 
 
-def open_store(url: str) -> AccessKeyStore:
+def open_store(url: str, *, create: bool = True) -> AccessKeyStore:
     """Open a store from its URL.
 
     * ``sqlite:///relative/path.db`` — a path relative to the working directory;
@@ -351,6 +361,12 @@ def open_store(url: str) -> AccessKeyStore:
     beside the database (``<db>.key``, created on first use). PostgreSQL
     requires one of the two variables.
 
+    With ``create=False`` the store must already exist (the SQLite file, or
+    the PostgreSQL schema with its ``schema_migrations`` table): nothing is
+    created, not even a key file, and :class:`StoreNotFoundError` names the
+    path or schema. Every ``sigv4kit`` command except ``keys create`` opens
+    its store so, and so should a service that must not start on a typo.
+
     ```python
     store = open_store("sqlite:///var/lib/myservice/keys.db")
     ```
@@ -359,7 +375,7 @@ def open_store(url: str) -> AccessKeyStore:
     that is malformed, :class:`MasterKeyError` for a bad master key,
     :class:`SecretDecryptionError` when the stored keys were encrypted under a
     different master key, :class:`StoreUnavailableError` when the database
-    cannot be opened.
+    cannot be opened (or, with ``create=False``, checked).
     """
     if not isinstance(url, str) or not url:
         raise StoreError("the store URL is empty; expected e.g. sqlite:///sigv4kit.db")
@@ -370,11 +386,17 @@ def open_store(url: str) -> AccessKeyStore:
     if scheme == "sqlite":
         from ._sqlite import SQLiteKeyStore
 
-        return SQLiteKeyStore(sqlite_path_from_url(url))
+        path = sqlite_path_from_url(url)
+        if not create and not os.path.isfile(path):
+            raise StoreNotFoundError(f"no key store at {path!r}: the file does not exist")
+        return SQLiteKeyStore(path)
     if scheme in {"postgresql", "postgres"} or scheme.startswith("postgresql+"):
         from ._postgres import PostgresKeyStore
 
-        return PostgresKeyStore(url)
+        store = PostgresKeyStore(url)
+        if not create:
+            _require_postgres_store(url)
+        return store
     raise StoreError(
         f"no access-key store backend handles the URL scheme {scheme!r} "
         "(supported: sqlite:///relative/path.db, sqlite:////absolute/path.db, "
@@ -408,3 +430,29 @@ def sqlite_path_from_url(url: str) -> str:
             "cannot be shared between connections)"
         )
     return path
+
+
+def _require_postgres_store(url: str) -> None:
+    """Raise :class:`StoreNotFoundError` unless the URL's schema holds a store.
+
+    A store's schema has the ``schema_migrations`` table its first use
+    creates; a mistyped ``?schema=`` has none (or does not exist).
+    """
+    from ._postgres import _describe, _driver, postgres_conninfo_from_url
+
+    psycopg, _pool = _driver()
+    conninfo, schema = postgres_conninfo_from_url(url)
+    try:
+        with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as conn:
+            row = conn.execute(
+                "SELECT to_regclass(%s)", (f"{schema}.schema_migrations",)
+            ).fetchone()
+    except psycopg.Error as exc:
+        raise StoreUnavailableError(f"key database error: {_describe(exc)}") from None
+    if row is None or row[0] is None:
+        parts = urlsplit(url)
+        # Never the whole URL: it may carry a password.
+        where = f"{parts.hostname or 'localhost'}{parts.path or ''}"
+        raise StoreNotFoundError(
+            f"no key store in schema {schema!r} of the PostgreSQL database {where!r}"
+        )

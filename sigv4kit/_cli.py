@@ -11,31 +11,43 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import IntEnum
-from typing import IO
+from typing import IO, TypeVar
 
 from ._exceptions import SigV4Error
 
-__all__ = ["CLIError", "ExitCode", "Streams", "main"]
+__all__ = ["CLIError", "ExitCode", "Streams", "main", "validated"]
+
+T = TypeVar("T")
 
 
 class ExitCode(IntEnum):
-    """Exit codes of the ``sigv4kit`` command."""
+    """Exit codes of the ``sigv4kit`` command: one per kind of failure."""
 
     OK = 0
-    #: The request could not be signed, or a command failed.
+    #: The command failed: signing, the key store, the network.
     ERROR = 1
-    #: The command line itself is wrong.
+    #: The command line is wrong: an unknown or missing option, or an option
+    #: value that is malformed or out of range (whoever checks it: argparse,
+    #: or the command before it does anything).
     USAGE = 2
-    #: Input could not be read or parsed.
+    #: An input file or stream could not be read or parsed.
     BAD_INPUT = 3
     #: The service answered with an error (request), or the request does not verify (verify).
     AWS_ERROR = 4
 
 
+_EXIT_CODE_MEANINGS = {
+    ExitCode.OK: "success",
+    ExitCode.ERROR: "the command failed (signing, key store, network)",
+    ExitCode.USAGE: "a wrong option or option value",
+    ExitCode.BAD_INPUT: "an input could not be read or parsed",
+    ExitCode.AWS_ERROR: "the service answered with an error, or the request does not verify",
+}
 EXIT_CODES_HELP = "exit codes:\n" + "\n".join(
-    f"  {code.value}  {code.name.lower().replace('_', ' ')}" for code in ExitCode
+    f"  {code.value}  {code.name.lower().replace('_', ' ')}: {_EXIT_CODE_MEANINGS[code]}"
+    for code in ExitCode
 )
 
 
@@ -62,6 +74,23 @@ class Streams:
         return bool(isatty and isatty())
 
 
+def validated(check: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse ``type=`` from a validator: its error is a usage error (exit 2).
+
+    ``check`` returns the value or raises :class:`SigV4Error` / ``ValueError``
+    with a precise message, which argparse prints after the option's name.
+    """
+
+    def convert(text: str) -> T:
+        try:
+            return check(text)
+        except (SigV4Error, ValueError) as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = getattr(check, "__name__", "value")
+    return convert
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise CLIError(f"{self.prog}: {message}", ExitCode.USAGE)
@@ -70,6 +99,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     from . import (
+        __version__,
         _cli_explain,
         _cli_keys,
         _cli_presign,
@@ -87,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"sigv4kit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _cli_sign.add_parser(sub)
     _cli_verify.add_parser(sub)

@@ -828,9 +828,19 @@ class Verifier:
                 fields=(("ArgumentName", "x-amz-content-sha256"), ("ArgumentValue", stated)),
             )
         decoded = _header(headers, "x-amz-decoded-content-length")
-        if decoded is None or not decoded.isdigit():
+        if decoded is None:
             raise InvalidRequest(
                 "Missing required header for this request: x-amz-decoded-content-length"
+            )
+        # ASCII digits only: str.isdigit() also accepts '²' and other digits int() refuses.
+        if not (decoded.isascii() and decoded.isdigit()):
+            raise InvalidArgument(
+                "x-amz-decoded-content-length must be the decoded body length, a "
+                "whole number of bytes.",
+                fields=(
+                    ("ArgumentName", "x-amz-decoded-content-length"),
+                    ("ArgumentValue", decoded),
+                ),
             )
         if mode.has_trailer and not _header(headers, "x-amz-trailer"):
             raise InvalidRequest("Missing required header for this request: x-amz-trailer")

@@ -153,3 +153,33 @@ def test_help() -> None:
     assert r.code == 0
     assert "examples:" in r.out
     assert "4  aws error" in r.out
+
+
+@pytest.mark.parametrize("value", ["12x", "-5", "\u00b2", " "])
+def test_malformed_decoded_content_length_is_reported_as_malformed(value: str) -> None:
+    # Issue 12, item 13: a present but malformed value used to be called "missing".
+    from datetime import UTC, datetime
+
+    from sigv4kit import Credentials, RawRequest, SigningSettings, sign
+
+    def signed(headers: list[tuple[str, str]]) -> bytes:
+        result = sign(
+            "PUT", "/bucket/key", [("Host", "s3.amazonaws.com"), *headers],
+            credentials=Credentials("AKIDEXAMPLE", "secret"), region="us-east-1",
+            service="s3", now=datetime(2015, 8, 30, 12, 36, tzinfo=UTC),
+            settings=SigningSettings.s3(), payload_hash="STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        )
+        return RawRequest("PUT", result.target, result.headers, b"").to_text().encode()
+
+    r = run_cli("verify", "-", "--secret-access-key", "secret", "--time", WHEN, "--json",
+                stdin=signed([("x-amz-decoded-content-length", value)]))
+    assert r.code == 4, r.err
+    error = json.loads(r.out)["error"]
+    assert error["code"] == "InvalidArgument"
+    assert "x-amz-decoded-content-length must be" in error["message"]
+    assert "Missing" not in error["message"]
+    missing = run_cli("verify", "-", "--secret-access-key", "secret", "--time", WHEN, "--json",
+                      stdin=signed([]))
+    assert json.loads(missing.out)["error"]["message"] == (
+        "Missing required header for this request: x-amz-decoded-content-length"
+    )
