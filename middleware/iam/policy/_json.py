@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from bisect import bisect_right
+from json.decoder import scanstring as _scanstring  # type: ignore[attr-defined]
 from typing import Any
 
 from ._elements import Position
@@ -62,6 +62,11 @@ _DECODER = json.JSONDecoder(
 )
 
 
+# Finding positions re-reads statements that already passed the strict decoder;
+# the plain decoder does it at C speed (no Python hook per object).
+_PLAIN = json.JSONDecoder()
+
+
 def decode(text: str) -> Any:
     """Decode ``text`` strictly; raises :class:`JsonError` for anything not plain JSON."""
     try:
@@ -74,15 +79,28 @@ def decode(text: str) -> Any:
         raise JsonError(str(exc)) from None
 
 
-# Strings (with their escapes) and the structural characters; everything else
-# between them (whitespace, numbers, true/false/null) is skipped.
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]')
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_SPACE = re.compile(r"[ \t\n\r]*")
 
 
-def _position(line_starts: list[int], offset: int) -> Position:
-    line = bisect_right(line_starts, offset)
-    return Position(line, offset - line_starts[line - 1] + 1)
+def _skip(text: str, index: int) -> int:
+    match = _SPACE.match(text, index)
+    assert match is not None  # the pattern matches the empty string
+    return match.end()
+
+
+def _object_spans(text: str, index: int) -> list[tuple[int, int]]:
+    """Offsets of the statement objects in the value that starts at ``index``."""
+    if text[index] == "{":
+        return [(index, _PLAIN.raw_decode(text, index)[1])]
+    spans = []
+    index = _skip(text, index + 1)  # past "["
+    while text[index] != "]":
+        end = _PLAIN.raw_decode(text, index)[1]
+        spans.append((index, end))
+        index = _skip(text, end)
+        if text[index] == ",":
+            index = _skip(text, index + 1)
+    return spans
 
 
 def statement_spans(text: str) -> list[tuple[Position, Position]]:
@@ -90,34 +108,34 @@ def statement_spans(text: str) -> list[tuple[Position, Position]]:
 
     One span per statement, in document order: every object directly inside
     the top-level ``"Statement"`` array, or the ``"Statement"`` object itself.
+    Walks the top-level object with the :mod:`json` module's own (C) string
+    scanner and decoder, so only positions are computed here.
     """
-    line_starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
-    spans: list[tuple[Position, Position]] = []
-    depth = 0
-    key: str | None = None  # last string seen at depth 1 (a top-level key)
-    in_statement = False  # inside the value of the top-level "Statement"
-    statement_depth = 0  # depth at which a statement object opens
-    start = 0
-    for match in _TOKEN.finditer(text):
-        token = match.group()
-        char = token[0]
-        if char == '"':
-            if depth == 1:
-                key = json.loads(token)
-            continue
-        if char == ":" and depth == 1:
-            in_statement = key == "Statement"
-            statement_depth = 2
-        elif char in "{[":
-            depth += 1
-            if in_statement and depth == statement_depth and char == "[":
-                statement_depth = 3
-            elif in_statement and depth == statement_depth and char == "{":
-                start = match.end()
-        elif char in "}]":
-            if in_statement and depth == statement_depth and char == "}":
-                spans.append((_position(line_starts, start), _position(line_starts, match.end())))
-            depth -= 1
-            if depth == 1:
-                in_statement = False
-    return spans
+    offsets: list[tuple[int, int]] = []
+    index = _skip(text, _skip(text, 0) + 1)  # past the top-level "{"
+    while text[index] == '"':
+        key, index = _scanstring(text, index + 1)
+        index = _skip(text, _skip(text, index) + 1)  # past ":"
+        if key == "Statement":
+            offsets = _object_spans(text, index)
+        index = _skip(text, _PLAIN.raw_decode(text, index)[1])
+        if text[index] == ",":
+            index = _skip(text, index + 1)
+    return _positions(text, offsets)
+
+
+def _positions(text: str, offsets: list[tuple[int, int]]) -> list[tuple[Position, Position]]:
+    # Lines end at CRLF, CR or LF. Rewriting CRLF as " \n" and CR as "\n" keeps
+    # every offset, so counting "\n" is enough. The position reported is the one
+    # just after the brace (start + 1, end), as the AWS CLI example shows.
+    flat = text.replace("\r\n", " \n").replace("\r", "\n") if "\r" in text else text
+    line, line_start, seen = 1, 0, 0
+    out: list[Position] = []
+    for offset in (o for pair in offsets for o in (pair[0] + 1, pair[1])):
+        line += flat.count("\n", seen, offset)
+        newline = flat.rfind("\n", seen, offset)
+        if newline >= 0:
+            line_start = newline + 1
+        seen = offset
+        out.append(Position(line, offset - line_start + 1))
+    return list(zip(out[::2], out[1::2], strict=True))
