@@ -11,6 +11,7 @@ Pure code: no I/O, no store, no clock reads. Imported as
 from __future__ import annotations
 
 from ._errors import PolicyDocumentValidationError, PolicySizeQuotaExceeded
+from ._lint import MULTIVALUED_KEYS, Finding, Severity, lint
 from ._model import (
     Condition,
     MalformedPolicyDocument,
@@ -22,7 +23,9 @@ from ._model import (
 )
 
 __all__ = [
+    "MULTIVALUED_KEYS",
     "Condition",
+    "Finding",
     "MalformedPolicyDocument",
     "Policy",
     "PolicyDocumentValidationError",
@@ -30,5 +33,7 @@ __all__ = [
     "PolicyType",
     "Position",
     "PrincipalSpec",
+    "Severity",
     "Statement",
+    "lint",
 ]
