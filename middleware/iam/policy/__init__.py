@@ -21,9 +21,12 @@ from ._model import (
     PrincipalSpec,
     Statement,
 )
+from ._parse import policy_size
+from ._rules import SIZE_QUOTAS
 
 __all__ = [
     "MULTIVALUED_KEYS",
+    "SIZE_QUOTAS",
     "Condition",
     "Finding",
     "MalformedPolicyDocument",
@@ -36,4 +39,5 @@ __all__ = [
     "Severity",
     "Statement",
     "lint",
+    "policy_size",
 ]
