@@ -42,7 +42,7 @@ def add_parser(sub: Any) -> None:
     """Register the ``policy`` command group and its subcommands."""
     group = sub.add_parser(
         "policy",
-        help="validate IAM policy documents",
+        help="work with IAM policy documents",
         description=DESCRIPTION,
         epilog=EXAMPLES + "\n" + EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
