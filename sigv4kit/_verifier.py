@@ -43,6 +43,7 @@ from ._canonical import (
     UNSIGNED_PAYLOAD,
     CanonicalRequest,
     encode_query_pairs,
+    is_normalized_path,
     payload_sha256,
     split_target,
 )
@@ -51,6 +52,7 @@ from ._exceptions import InvalidHeaderError, InvalidTimeError
 from ._keys import KeyRecord
 from ._rawrequest import RawRequest
 from ._settings import (
+    PathNormalization,
     PayloadChecksumKind,
     PayloadMode,
     SessionTokenMode,
@@ -76,6 +78,7 @@ from ._verify_errors import (
     InvalidArgument,
     InvalidRequest,
     InvalidToken,
+    InvalidURI,
     NotImplementedFeature,
     RequestTimeTooSkewed,
     SignatureDoesNotMatch,
@@ -302,7 +305,12 @@ class VerifierConfig:
     signing rules (default: S3 rules for ``s3``); other services get
     ``default_settings``. ``max_skew`` is the allowed clock difference;
     ``signature_diagnostics`` puts the canonical request and string to sign
-    into SignatureDoesNotMatch errors, as S3 does.
+    into SignatureDoesNotMatch errors, as S3 does. ``normalized_paths_only``
+    (on by default) refuses, under rules with path normalization, a path
+    that is not already normalized (``InvalidURI``): the signature covers the
+    normalized path while an app routes on the path as sent, so
+    ``/secret/../public/x`` must not pass as ``/public/x``. Switch it off
+    only where the path handed on is the normalized one.
     """
 
     regions: frozenset[str] | None = None
@@ -315,6 +323,7 @@ class VerifierConfig:
     signature_diagnostics: bool = True
     unsigned_amz_headers: frozenset[str] = DEFAULT_UNSIGNED_AMZ_HEADERS
     algorithms: frozenset[SigningAlgorithm] = frozenset(SigningAlgorithm)
+    normalized_paths_only: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "regions", _frozen_names(self.regions))
@@ -636,12 +645,15 @@ class Verifier:
                 prefix + f'incorrect terminal "{terminal}". This endpoint uses "aws4_request".'
             )
 
+        settings = config.settings_for(service)
+        if config.normalized_paths_only:
+            self._check_path(request.path, settings)
+
         amz_date_text, request_time = self._request_date(headers, date_text)
         if amz_date_text[:8] != scope_date:
             raise error(prefix + "Invalid credential date. Date is not the same as X-Amz-Date.")
         self._check_time(request_time, amz_date_text, expires, now)
 
-        settings = config.settings_for(service)
         query_pairs = encode_query_pairs(request.query)
         if presigned:
             excluded = {"X-Amz-Signature"}
@@ -666,6 +678,26 @@ class Verifier:
             query_pairs=tuple(query_pairs),
             headers=headers,
         )
+
+    @staticmethod
+    def _check_path(path: str, settings: SigningSettings) -> None:
+        """Under path normalization, only a path already in normalized form is accepted.
+
+        The signature covers the normalized path, but the app routes on the
+        path as sent: ``/secret/../public/x`` would verify as ``/public/x``
+        and reach the app as ``/secret/...``. SDKs, the AWS CLI and curl never
+        send dot or empty segments, so such a path is refused rather than
+        rewritten. S3 rules sign the raw path itself and skip this check.
+        """
+        if settings.path_normalization is not PathNormalization.ENABLED:
+            return
+        if not is_normalized_path(path):
+            raise InvalidURI(
+                "Couldn't parse the specified URI. Under this service's signing rules the "
+                "path is normalized before it is signed, so it must be sent normalized: "
+                "no '.', '..' or empty segments (encoded or not).",
+                fields=(("URI", path),),
+            )
 
     def _check_region_set(
         self,

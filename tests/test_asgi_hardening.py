@@ -1,0 +1,204 @@
+"""SigV4Middleware hardening (issue 12): paths, header bytes, preflights, refusal logs.
+
+Requests are signed by botocore (the independent oracle) and sent as raw
+bytes to a real uvicorn, so the path on the wire is exactly the one under
+test (httpx would remove dot segments before sending).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from _servers import run_uvicorn
+from botocore.auth import S3SigV4Auth, SigV4Auth, SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials as BotoCredentials
+from sigv4kit.middleware import MemoryKeyStore, SigV4Middleware
+
+from sigv4kit import KeyRecord
+
+AKID = "AKIAHARDENINGEXAMPL1"
+SECRET = "hardening/secret/key/for/the/middleware0"
+BOTO = BotoCredentials(AKID, SECRET)
+
+
+class Recorder:
+    """An ASGI app that records the path it was handed and answers 200."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            self.seen.append({"path": scope["path"]})
+            await receive()
+            await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": 1000})
+            return
+        if scope["type"] != "http":
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        self.seen.append({"path": scope["path"], "raw_path": scope.get("raw_path"),
+                          "method": scope["method"], "headers": headers,
+                          "user": scope["user"].display_name})
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json")]})
+        body = json.dumps(self.seen[-1]["path"]).encode()
+        await send({"type": "http.response.body", "body": body})
+
+
+def _store() -> MemoryKeyStore:
+    return MemoryKeyStore([KeyRecord(access_key_id=AKID, secret_access_key=SECRET,
+                                     principal="signer")])
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def server(recorder: Recorder) -> Iterator[str]:
+    with run_uvicorn(SigV4Middleware(recorder, store=_store())) as url:
+        yield url
+
+
+def _raw(url: str, method: str, target: str, headers: dict[str, str],
+         body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+    """Send one HTTP/1.1 request with ``target`` exactly as given; status, headers, body."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "", parts.port or 80
+    lines = [f"{method} {target} HTTP/1.1"]
+    if not any(k.lower() == "host" for k in headers):
+        lines.append(f"Host: {host}:{port}")
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    lines += [f"Content-Length: {len(body)}", "Connection: close"]
+    raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(raw)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, payload = data.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    response_headers = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        response_headers[name.strip().lower()] = value.strip()
+    return int(status_line.split()[1]), response_headers, payload
+
+
+def _code(payload: bytes) -> str:
+    text = payload.decode("utf-8")
+    return text.split("<Code>", 1)[1].split("</Code>", 1)[0]
+
+
+def _botocore_headers(url: str, *, service: str = "execute-api",
+                      auth: type[SigV4Auth] = SigV4Auth, method: str = "GET",
+                      headers: dict[str, str] | None = None) -> dict[str, str]:
+    request = AWSRequest(method=method, url=url, headers=headers or {})
+    auth(BOTO, service, "us-east-1").add_auth(request)
+    return {k: v for k, v in request.headers.items() if k.lower() != "host"}
+
+
+def _botocore_presign(url: str, *, service: str = "execute-api") -> str:
+    request = AWSRequest(method="GET", url=url)
+    SigV4QueryAuth(BOTO, service, "us-east-1", expires=300).add_auth(request)
+    return request.url
+
+
+# -- item 1: a signature reaches only the path that was verified ----------------------------
+
+
+@pytest.mark.parametrize("sent", [
+    "/secret/../public/report.csv",
+    "/secret/x/../../public/report.csv",
+    "/public/./report.csv",
+    "//public/report.csv",
+    "/public//report.csv",
+])
+def test_presigned_url_does_not_reach_another_route(
+    server: str, recorder: Recorder, sent: str
+) -> None:
+    presigned = _botocore_presign(f"{server}/public/report.csv")
+    query = urlsplit(presigned).query
+    # The URL as signed is accepted and the app sees its path.
+    status, _, _ = _raw(server, "GET", f"/public/report.csv?{query}", {})
+    assert status == 200
+    assert recorder.seen[-1]["path"] == "/public/report.csv"
+    # The same signature on a path that only normalizes to it is refused.
+    status, _, payload = _raw(server, "GET", f"{sent}?{query}", {})
+    assert (status, _code(payload)) == (400, "InvalidURI")
+    assert len(recorder.seen) == 1
+
+
+def test_header_signed_request_does_not_reach_another_route(
+    server: str, recorder: Recorder
+) -> None:
+    headers = _botocore_headers(f"{server}/items/x")
+    assert _raw(server, "GET", "/items/x", headers)[0] == 200
+    status, _, payload = _raw(server, "GET", "/items/../items/x", headers)
+    assert (status, _code(payload)) == (400, "InvalidURI")
+    assert [seen["path"] for seen in recorder.seen] == ["/items/x"]
+
+
+@pytest.mark.parametrize("signed_path", [
+    "/a/%2e%2e/secret",        # the app sees /a/../secret
+    "/a/%2E/secret",           # the app sees /a/./secret
+    "/a%2F..%2Fsecret",        # the app sees /a/../secret
+    "/a%2F%2Fsecret",          # the app sees /a//secret
+])
+def test_encoded_dot_and_slash_segments_are_refused(
+    server: str, recorder: Recorder, signed_path: str
+) -> None:
+    # botocore signs the path as written (it normalizes only literal dots), so
+    # the signature matches; the app would route on the decoded dot segments.
+    headers = _botocore_headers(f"{server}{signed_path}")
+    status, _, payload = _raw(server, "GET", signed_path, headers)
+    assert (status, _code(payload)) == (400, "InvalidURI")
+    assert recorder.seen == []
+
+
+def test_encoded_slash_without_dot_segments_still_works(server: str, recorder: Recorder) -> None:
+    headers = _botocore_headers(f"{server}/files/a%2Fb.txt")
+    assert _raw(server, "GET", "/files/a%2Fb.txt", headers)[0] == 200
+    assert recorder.seen[-1]["path"] == "/files/a/b.txt"
+    assert recorder.seen[-1]["raw_path"] == b"/files/a%2Fb.txt"
+
+
+@pytest.mark.parametrize("key_path", ["/bucket//double/slash", "/bucket/a/../b", "/bucket/./c"])
+def test_s3_rules_sign_and_deliver_the_raw_path(
+    server: str, recorder: Recorder, key_path: str
+) -> None:
+    # S3 signs the path as sent (no normalization), so keys with '//', '.'
+    # and '..' segments are what was signed and what the app sees.
+    headers = _botocore_headers(f"{server}{key_path}", service="s3", auth=S3SigV4Auth)
+    status, _, payload = _raw(server, "GET", key_path, headers)
+    assert status == 200, payload
+    assert recorder.seen[-1]["raw_path"] == key_path.encode()
+
+
+def _ws_status(url: str, target: str, headers: dict[str, str]) -> int:
+    parts = urlsplit(url)
+    lines = [
+        f"GET {target} HTTP/1.1", f"Host: {parts.hostname}:{parts.port}",
+        "Upgrade: websocket", "Connection: Upgrade",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13",
+        *[f"{k}: {v}" for k, v in headers.items()],
+    ]
+    with socket.create_connection((parts.hostname or "", parts.port or 80), timeout=10) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        status_line = sock.recv(4096).split(b"\r\n", 1)[0]
+    return int(status_line.split()[1])
+
+
+def test_websocket_handshake_path_is_the_verified_one(server: str, recorder: Recorder) -> None:
+    headers = _botocore_headers(f"{server}/ws/feed")
+    assert _ws_status(server, "/ws/feed", headers) == 101
+    assert _ws_status(server, "/ws/admin/../feed", headers) == 400  # InvalidURI
+    assert [seen["path"] for seen in recorder.seen] == ["/ws/feed"]
