@@ -180,6 +180,20 @@ def _decode(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
+def _decode_header_value(name: bytes, raw: bytes) -> str:
+    # Strict UTF-8 and nothing else: a Latin-1 fallback would read the byte
+    # E9 and the bytes C3 A9 as the same text, so one signature would cover
+    # two different header values (and the app would see either).
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        shown = name.decode("ascii", "replace")
+        raise InvalidRequest(
+            f"The value of header {shown!r} is not valid UTF-8; header values are "
+            "signed as UTF-8 text and must be sent as such."
+        ) from None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SignedRequest:
     """A request to verify, in wire form.
@@ -202,7 +216,11 @@ class SignedRequest:
         query_string: bytes,
         headers: Iterable[tuple[bytes, bytes]],
     ) -> SignedRequest:
-        """Build from ASGI-style bytes (``raw_path``, ``query_string``, ``headers``)."""
+        """Build from ASGI-style bytes (``raw_path``, ``query_string``, ``headers``).
+
+        Raises :class:`~sigv4kit.InvalidRequest` for a header value that is
+        not valid UTF-8 (it could not be compared as the bytes that were sent).
+        """
         path_bytes, _, extra_query = raw_path.partition(b"?")
         if extra_query and not query_string:
             # httpx's ASGITransport leaves the query inside raw_path.
@@ -211,7 +229,9 @@ class SignedRequest:
             method=method,
             path=_decode(path_bytes) or "/",
             query=_decode(query_string),
-            headers=tuple((_decode(name), _decode(value)) for name, value in headers),
+            headers=tuple(
+                (_decode(name), _decode_header_value(name, value)) for name, value in headers
+            ),
         )
 
     @classmethod

@@ -202,3 +202,21 @@ def test_websocket_handshake_path_is_the_verified_one(server: str, recorder: Rec
     assert _ws_status(server, "/ws/feed", headers) == 101
     assert _ws_status(server, "/ws/admin/../feed", headers) == 400  # InvalidURI
     assert [seen["path"] for seen in recorder.seen] == ["/ws/feed"]
+
+
+# -- item 2: a header value is verified as the bytes that were sent -------------------------
+
+
+def test_header_value_is_compared_as_sent_bytes(server: str, recorder: Recorder) -> None:
+    # botocore signs the text "é" as UTF-8 (C3 A9) in the canonical request.
+    headers = _botocore_headers(f"{server}/items/x", headers={"X-Label": "é"})
+    # _raw writes header text as Latin-1, so "Ã©" goes out as the bytes C3 A9.
+    utf8 = {**headers, "X-Label": "Ã©"}
+    assert _raw(server, "GET", "/items/x", utf8)[0] == 200
+    assert recorder.seen[-1]["headers"]["x-label"].encode("latin-1") == b"\xc3\xa9"
+    # The single byte E9 is another value: it must not pass under the same signature.
+    latin1 = {**headers, "X-Label": "é"}
+    status, _, payload = _raw(server, "GET", "/items/x", latin1)
+    assert (status, _code(payload)) == (400, "InvalidRequest")
+    assert b"x-label" in payload.lower()
+    assert len(recorder.seen) == 1
