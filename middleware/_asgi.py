@@ -249,6 +249,28 @@ def _header_value(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes 
     return None
 
 
+def _is_cors_preflight(scope: Scope) -> bool:
+    """A real CORS preflight (Fetch standard, "CORS-preflight request").
+
+    ``OPTIONS`` over HTTP with ``Origin`` and ``Access-Control-Request-Method``,
+    and nothing a browser never puts in a preflight: no credentials (an
+    ``Authorization`` header or presigned ``X-Amz-*`` parameters) and no body.
+    """
+    if scope.get("type") != "http" or scope.get("method") != "OPTIONS":
+        return False
+    headers = scope.get("headers", ())
+    if (
+        _header_value(headers, b"origin") is None
+        or _header_value(headers, b"access-control-request-method") is None
+        or _header_value(headers, b"authorization") is not None
+        or _header_value(headers, b"transfer-encoding") is not None
+        or (_header_value(headers, b"content-length") or b"0").strip() != b"0"
+    ):
+        return False
+    query = bytes(scope.get("query_string", b"")).lower()
+    return b"x-amz-" not in query
+
+
 class SigV4Middleware:
     """Verify SigV4 / SigV4A signatures in front of any ASGI app.
 
@@ -268,8 +290,11 @@ class SigV4Middleware:
 
     Options: ``error_format`` (S3 XML by default), ``exempt_paths`` (exact
     paths, or prefixes written ``/prefix/*``, let through unauthenticated, e.g.
-    health checks), ``allow_cors_preflight`` (pass ``OPTIONS`` preflights
-    through, since browsers never sign them), ``trusted_proxies`` (addresses
+    health checks), ``allow_cors_preflight`` (off by default: pass real CORS
+    preflights, ``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method``
+    and no credentials or body, through unauthenticated, since browsers never
+    sign them; turn it on only when the app answers preflights itself, e.g.
+    behind Starlette's ``CORSMiddleware``), ``trusted_proxies`` (addresses
     or networks whose ``X-Forwarded-Host/Proto/Port`` give the host the client
     signed), ``memory_body_limit`` and ``max_body_size`` (bodies are hashed
     in memory up to the first, spooled to a temporary file beyond it and
@@ -301,7 +326,7 @@ class SigV4Middleware:
         config: VerifierConfig | None = None,
         error_format: ErrorFormat = ErrorFormat.S3_XML,
         exempt_paths: Iterable[str] = (),
-        allow_cors_preflight: bool = True,
+        allow_cors_preflight: bool = False,
         trusted_proxies: Iterable[str] = (),
         memory_body_limit: int = DEFAULT_MEMORY_BODY_LIMIT,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
@@ -379,13 +404,7 @@ class SigV4Middleware:
             self.exempt_prefixes and path.startswith(self.exempt_prefixes)
         ):
             return True
-        if self.allow_cors_preflight and scope.get("method") == "OPTIONS":
-            headers = scope.get("headers", ())
-            return (
-                _header_value(headers, b"origin") is not None
-                and _header_value(headers, b"access-control-request-method") is not None
-            )
-        return False
+        return self.allow_cors_preflight and _is_cors_preflight(scope)
 
     @staticmethod
     def _anonymous(scope: Scope) -> Scope:

@@ -533,7 +533,8 @@ async def _ok_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 def test_exempt_paths_and_cors_preflight(store: MemoryKeyStore) -> None:
-    app = SigV4Middleware(_ok_app, store=store, exempt_paths=["/healthz", "/public/*"])
+    app = SigV4Middleware(_ok_app, store=store, exempt_paths=["/healthz", "/public/*"],
+                          allow_cors_preflight=True)
     with run_uvicorn(app) as url:
         assert httpx.get(f"{url}/healthz").json() == {"user": "", "auth": False}
         assert httpx.get(f"{url}/public/a/b").status_code == 200

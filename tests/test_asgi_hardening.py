@@ -220,3 +220,34 @@ def test_header_value_is_compared_as_sent_bytes(server: str, recorder: Recorder)
     assert (status, _code(payload)) == (400, "InvalidRequest")
     assert b"x-label" in payload.lower()
     assert len(recorder.seen) == 1
+
+
+# -- item 3: CORS preflights pass only when asked to, and only real ones ----------------------
+
+PREFLIGHT = {"Origin": "https://app.example", "Access-Control-Request-Method": "PUT"}
+
+
+def test_cors_preflight_is_verified_by_default(server: str, recorder: Recorder) -> None:
+    status, _, payload = _raw(server, "OPTIONS", "/admin/users", PREFLIGHT)
+    assert (status, _code(payload)) == (403, "AccessDenied")
+    assert recorder.seen == []
+
+
+def test_cors_preflight_pass_through_is_opt_in_and_only_for_real_preflights(
+    recorder: Recorder,
+) -> None:
+    app = SigV4Middleware(recorder, store=_store(), allow_cors_preflight=True)
+    with run_uvicorn(app) as url:
+        assert _raw(url, "OPTIONS", "/admin/users", PREFLIGHT)[0] == 200
+        assert recorder.seen[-1]["user"] == ""  # AnonymousUser
+        # Not preflights: no Access-Control-Request-Method, credentials, a body.
+        not_preflights = [
+            ({"Origin": "https://app.example"}, b"", "/admin/users"),
+            ({**PREFLIGHT, "Authorization": "AWS4-HMAC-SHA256 Credential=x"}, b"", "/a"),
+            (PREFLIGHT, b"", "/a?X-Amz-Credential=x"),
+            (PREFLIGHT, b"payload", "/a"),
+        ]
+        for headers, body, target in not_preflights:
+            status, _, payload = _raw(url, "OPTIONS", target, headers, body)
+            assert status in (400, 403), (headers, target, payload)
+        assert len(recorder.seen) == 1
