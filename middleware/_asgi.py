@@ -14,12 +14,13 @@ import asyncio
 import hashlib
 import ipaddress
 import logging
+import re
 import tempfile
 import traceback
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from datetime import UTC, datetime
 from typing import IO, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote_to_bytes
 
 from sigv4kit import (
     AwsChunkedDecoder,
@@ -74,6 +75,10 @@ _REPLAY_CHUNK = 256 * 1024
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _SPOOL_BATCH = 1024 * 1024
 _DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
+_HEADER_CREDENTIAL = re.compile(rb"Credential=([^,\s]*)")
+# Where the credential scope starts: "/YYYYMMDD/" (a key id may contain "/").
+_SCOPE_START = re.compile(r"/\d{8}/")
+_MAX_LOGGED_KEY_ID = 128
 
 logger = logging.getLogger("sigv4kit.middleware")
 
@@ -249,6 +254,29 @@ def _header_value(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes 
     return None
 
 
+def _claimed_access_key_id(scope: Scope) -> str:
+    """The access key id a request claims (its credential's first part), for logs.
+
+    Only the key id: never the signature, the session token or the rest of
+    the request. Printable characters only and bounded, so a forged value
+    cannot forge log lines; ``-`` when there is none.
+    """
+    credential = ""
+    authorization = _header_value(scope.get("headers", ()), b"authorization")
+    if authorization is not None:
+        match = _HEADER_CREDENTIAL.search(authorization)
+        credential = match.group(1).decode("latin-1") if match else ""
+    else:
+        for piece in bytes(scope.get("query_string", b"")).split(b"&"):
+            name, _, value = piece.partition(b"=")
+            if unquote_to_bytes(name) == b"X-Amz-Credential":
+                credential = unquote_to_bytes(value).decode("latin-1")
+                break
+    key_id = _SCOPE_START.split(credential, maxsplit=1)[0]
+    key_id = "".join(ch for ch in key_id[:_MAX_LOGGED_KEY_ID] if ch.isprintable() and ch != " ")
+    return key_id or "-"
+
+
 def _is_cors_preflight(scope: Scope) -> bool:
     """A real CORS preflight (Fetch standard, "CORS-preflight request").
 
@@ -304,7 +332,10 @@ class SigV4Middleware:
     an aware UTC datetime), ``replay_guard`` (replay *protection*, off by
     default: a :class:`~sigv4kit.middleware.ReplayGuard` that refuses a
     signature already accepted, AccessDenied "Request replay detected"; 503
-    when it cannot answer).
+    when it cannot answer), ``refusal_log_level`` (each refusal is logged once
+    on the ``sigv4kit.middleware`` logger with the request id, the error code
+    and the access key id the request claimed; WARNING by default, so it shows
+    under a plain ``uvicorn module:app``; never a secret, token or signature).
 
     aws-chunked bodies (``x-amz-content-sha256: STREAMING-...``, S3 rules):
     decoded while they stream in, each chunk's signature and the trailer's
@@ -335,6 +366,7 @@ class SigV4Middleware:
         clock: Callable[[], datetime] | None = None,
         stream_verified_chunks: bool = False,
         replay_guard: ReplayGuard | None = None,
+        refusal_log_level: int = logging.WARNING,
     ) -> None:
         # Replay *protection* (security, off by default; see _replay.py), not
         # to be confused with replay_cache_size (a verification speed-up).
@@ -365,6 +397,7 @@ class SigV4Middleware:
             raise ValueError("replay_cache_size must be non-negative")
         self.replay_cache_size = replay_cache_size
         self.stream_verified_chunks = stream_verified_chunks
+        self.refusal_log_level = refusal_log_level
         # Exact request bytes -> a successful verification. Only successes go
         # in, so a forged request can never hit; see _verify_http.
         self._replays: dict[tuple[Any, ...], _Verified] = {}
@@ -488,7 +521,7 @@ class SigV4Middleware:
             except VerificationError as exc:
                 # A request id only for answers that carry one (errors).
                 request_id = new_request_id()
-                self._log_refusal(exc, request_id)
+                self._log_refusal(exc, request_id, scope)
                 await self._send_error(send, exc, scope, request_id)
                 return
             except _Disconnected:
@@ -552,7 +585,7 @@ class SigV4Middleware:
                 except VerificationError as exc:
                     failed = True
                     request_id = new_request_id()
-                    self._log_refusal(exc, request_id)
+                    self._log_refusal(exc, request_id, scope)
                     if started:
                         raise
                     await self._send_error(send, exc, scope, request_id)
@@ -855,7 +888,7 @@ class SigV4Middleware:
             )
             self.verifier.check_payload(parsed, hashlib.sha256(b"").hexdigest())
         except VerificationError as exc:
-            self._log_refusal(exc, request_id)
+            self._log_refusal(exc, request_id, scope)
             await self._deny_websocket(scope, receive, send, exc, request_id)
             return
         except Exception as exc:
@@ -890,9 +923,17 @@ class SigV4Middleware:
 
     # -- logging (never a secret: codes, key ids and request ids only) --------------------------
 
-    @staticmethod
-    def _log_refusal(error: VerificationError, request_id: str) -> None:
-        logger.info("refused request %s: %s (%d)", request_id, error.code, error.status)
+    def _log_refusal(self, error: VerificationError, request_id: str, scope: Scope) -> None:
+        # Once per refusal, at WARNING by default: Python's last-resort handler
+        # prints it under a plain `uvicorn module:app` with no logging set up.
+        logger.log(
+            self.refusal_log_level,
+            "refused request %s: %s (%d), access key id %s",
+            request_id,
+            error.code,
+            error.status,
+            _claimed_access_key_id(scope),
+        )
 
     @staticmethod
     def _log_internal(error: BaseException, request_id: str) -> None:

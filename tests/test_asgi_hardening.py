@@ -8,6 +8,7 @@ test (httpx would remove dot segments before sending).
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -251,3 +252,64 @@ def test_cors_preflight_pass_through_is_opt_in_and_only_for_real_preflights(
             status, _, payload = _raw(url, "OPTIONS", target, headers, body)
             assert status in (400, 403), (headers, target, payload)
         assert len(recorder.seen) == 1
+
+
+# -- item 14: every refusal is logged once, at WARNING, without secrets ---------------------
+
+TOKEN = "IQoJb3JpZ2luX2VjEXAMPLEsessiontokenNEVERinLOGS=="
+
+
+def test_refusal_is_logged_once_at_warning(
+    server: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    headers = _botocore_headers(f"{server}/items/x")
+    signature = headers["Authorization"].rsplit("Signature=", 1)[1]
+    forged = headers["Authorization"][: -len(signature)] + "0" * len(signature)
+    caplog.set_level(logging.DEBUG, logger="sigv4kit.middleware")
+    status, response_headers, payload = _raw(
+        server, "GET", "/items/x", {**headers, "Authorization": forged}
+    )
+    assert (status, _code(payload)) == (403, "SignatureDoesNotMatch")
+    records = [r for r in caplog.records if r.name == "sigv4kit.middleware"]
+    assert len(records) == 1
+    assert records[0].levelno == logging.WARNING
+    line = records[0].getMessage()
+    assert response_headers["x-amz-request-id"] in line
+    assert "SignatureDoesNotMatch" in line
+    assert AKID in line
+    assert signature not in caplog.text
+    assert "0" * 64 not in caplog.text
+
+
+def test_refusal_log_never_holds_token_or_signature(
+    server: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    request = AWSRequest(method="GET", url=f"{server}/items/x")
+    SigV4QueryAuth(BotoCredentials("ASIAUNKNOWNKEYEXAMPL", SECRET, TOKEN), "execute-api",
+                   "us-east-1", expires=300).add_auth(request)
+    target = request.url.removeprefix(server)
+    signature = target.rsplit("X-Amz-Signature=", 1)[1]
+    caplog.set_level(logging.DEBUG)
+    status, _, payload = _raw(server, "GET", target, {})
+    assert (status, _code(payload)) == (403, "InvalidAccessKeyId")
+    records = [r for r in caplog.records if r.name == "sigv4kit.middleware"]
+    assert [r.levelno for r in records] == [logging.WARNING]
+    assert "ASIAUNKNOWNKEYEXAMPL" in records[0].getMessage()
+    assert "InvalidAccessKeyId" in records[0].getMessage()
+    assert TOKEN not in caplog.text
+    assert "IQoJb3JpZ2lu" not in caplog.text
+    assert signature not in caplog.text
+
+
+def test_refusal_log_level_is_configurable(
+    recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = SigV4Middleware(recorder, store=_store(), refusal_log_level=logging.INFO)
+    caplog.set_level(logging.DEBUG, logger="sigv4kit.middleware")
+    with run_uvicorn(app) as url:
+        assert _raw(url, "GET", "/items/x", {})[0] == 403
+    records = [r for r in caplog.records if r.name == "sigv4kit.middleware"]
+    assert [(r.levelno, "AccessDenied" in r.getMessage()) for r in records] == [
+        (logging.INFO, True)
+    ]
+    assert records[0].getMessage().endswith("access key id -")
