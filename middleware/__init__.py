@@ -49,7 +49,14 @@ from ._replay import (
     replay_ttl,
     request_signature,
 )
-from ._responses import ErrorFormat, ErrorResponse, new_request_id, render_error
+from ._responses import (
+    MAX_ECHOED_VALUE,
+    MAX_ERROR_BODY,
+    ErrorFormat,
+    ErrorResponse,
+    new_request_id,
+    render_error,
+)
 from ._sqlite import SCHEMA_VERSION, SQLiteKeyStore
 from ._store import (
     MAX_KEYS_PER_PRINCIPAL,
@@ -85,6 +92,8 @@ __all__ = [
     "LONG_TERM_PREFIX",
     "MASTER_KEY_ENV",
     "MASTER_KEY_FILE_ENV",
+    "MAX_ECHOED_VALUE",
+    "MAX_ERROR_BODY",
     "MAX_KEYS_PER_PRINCIPAL",
     "MAX_SESSION_SECONDS",
     "MIN_SESSION_SECONDS",

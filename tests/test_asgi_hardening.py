@@ -7,6 +7,7 @@ test (httpx would remove dot segments before sending).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -313,3 +314,30 @@ def test_refusal_log_level_is_configurable(
         (logging.INFO, True)
     ]
     assert records[0].getMessage().endswith("access key id -")
+
+
+# -- item 10: a huge header value is not echoed without a bound -----------------------------
+
+
+def test_error_body_for_a_huge_signed_header_is_bounded() -> None:
+    big = "v" * 60_000
+    request = AWSRequest(method="GET", url="http://svc.local/items/x", headers={"X-Big": big})
+    SigV4Auth(BotoCredentials(AKID, "not-the-secret"), "execute-api", "us-east-1").add_auth(
+        request)
+    headers = [(k.lower().encode(), v.encode()) for k, v in request.headers.items()]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/items/x", "raw_path": b"/items/x",
+             "query_string": b"", "headers": headers, "client": ("127.0.0.1", 1),
+             "scheme": "http", "http_version": "1.1", "root_path": ""}
+    asyncio.run(SigV4Middleware(Recorder(), store=_store())(scope, receive, send))
+    assert sent[0]["status"] == 403
+    body = sent[1]["body"]
+    assert _code(body) == "SignatureDoesNotMatch"
+    assert len(body) <= 32 * 1024  # was 240 KB: the value in CanonicalRequest and its hex
