@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from _servers import call_asgi as _call
 from _servers import run_hypercorn, run_uvicorn
 from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
@@ -721,29 +722,6 @@ def test_fuzz_middleware_never_5xx(
 
 
 # -- the replay cache never lets a changed request or key through --------------------------------
-
-
-def _call(app: SigV4Middleware, headers: list[tuple[bytes, bytes]], body: bytes = b"",
-          path: bytes = b"/r") -> tuple[int, bytes]:
-    async def run() -> tuple[int, bytes]:
-        sent: list[dict[str, Any]] = []
-        messages = [{"type": "http.request", "body": body, "more_body": False}]
-
-        async def receive() -> dict[str, Any]:
-            return messages.pop(0) if messages else {"type": "http.disconnect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        scope = {
-            "type": "http", "method": "POST", "path": path.decode(), "raw_path": path,
-            "query_string": b"", "headers": headers, "client": ("127.0.0.1", 1),
-            "scheme": "http", "http_version": "1.1", "root_path": "",
-        }
-        await app(scope, receive, send)
-        return int(sent[0]["status"]), b"".join(m.get("body", b"") for m in sent[1:])
-
-    return asyncio.run(run())
 
 
 def test_replay_cache_rechecks_time_key_and_body() -> None:

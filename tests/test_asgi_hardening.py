@@ -7,7 +7,6 @@ test (httpx would remove dot segments before sending).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import socket
@@ -16,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from _servers import run_uvicorn
+from _servers import call_asgi, run_uvicorn
 from botocore.auth import S3SigV4Auth, SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
@@ -325,19 +324,8 @@ def test_error_body_for_a_huge_signed_header_is_bounded() -> None:
     SigV4Auth(BotoCredentials(AKID, "not-the-secret"), "execute-api", "us-east-1").add_auth(
         request)
     headers = [(k.lower().encode(), v.encode()) for k, v in request.headers.items()]
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {"type": "http", "method": "GET", "path": "/items/x", "raw_path": b"/items/x",
-             "query_string": b"", "headers": headers, "client": ("127.0.0.1", 1),
-             "scheme": "http", "http_version": "1.1", "root_path": ""}
-    asyncio.run(SigV4Middleware(Recorder(), store=_store())(scope, receive, send))
-    assert sent[0]["status"] == 403
-    body = sent[1]["body"]
+    status, body = call_asgi(SigV4Middleware(Recorder(), store=_store()), headers,
+                             path=b"/items/x", method="GET")
+    assert status == 403
     assert _code(body) == "SignatureDoesNotMatch"
     assert len(body) <= 32 * 1024  # was 240 KB: the value in CanonicalRequest and its hex
