@@ -37,6 +37,11 @@ from ._keygen import (
     validate_principal_name,
     validate_session_duration,
 )
+from ._logfilter import (
+    AccessLogRedactor,
+    install_access_log_redactor,
+    redact_query_credentials,
+)
 from ._memory import MemoryKeyStore
 from ._postgres import POSTGRES_SCHEMA_VERSION, PostgresKeyStore, postgres_conninfo_from_url
 from ._replay import (
@@ -103,6 +108,7 @@ __all__ = [
     "TEMPORARY_PREFIX",
     "AccessKeyInfo",
     "AccessKeyStore",
+    "AccessLogRedactor",
     "AnonymousUser",
     "ErrorFormat",
     "ErrorResponse",
@@ -139,12 +145,14 @@ __all__ = [
     "create_key_file",
     "envelope_key_id",
     "hash_session_token",
+    "install_access_log_redactor",
     "new_access_key_id",
     "new_request_id",
     "new_secret_access_key",
     "new_session_token",
     "open_store",
     "postgres_conninfo_from_url",
+    "redact_query_credentials",
     "render_error",
     "replay_ttl",
     "request_signature",

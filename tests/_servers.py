@@ -20,9 +20,10 @@ def run_uvicorn(app: Any, **options: Any) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, log_level="warning", lifespan="auto", ws="wsproto", access_log=False, **options
-    )
+    settings: dict[str, Any] = {
+        "log_level": "warning", "lifespan": "auto", "ws": "wsproto", "access_log": False,
+    }
+    config = uvicorn.Config(app, **{**settings, **options})
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

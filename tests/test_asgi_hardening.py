@@ -7,6 +7,8 @@ test (httpx would remove dot segments before sending).
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import logging
 import socket
@@ -329,3 +331,67 @@ def test_error_body_for_a_huge_signed_header_is_bounded() -> None:
     assert status == 403
     assert _code(body) == "SignatureDoesNotMatch"
     assert len(body) <= 32 * 1024  # was 240 KB: the value in CanonicalRequest and its hex
+
+
+# -- item 4: presigned credentials stay out of uvicorn's access log -------------------------
+
+
+def test_uvicorn_access_log_redacts_presigned_credentials(recorder: Recorder) -> None:
+    from uvicorn.logging import AccessFormatter
+
+    import examples.echo_service as echo
+
+    access = logging.getLogger("uvicorn.access")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    # uvicorn's own access formatter reads the record's arguments by position.
+    handler.setFormatter(AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s',
+                                         use_colors=False))
+    app = SigV4Middleware(recorder, store=MemoryKeyStore([KeyRecord(
+        access_key_id="ASIATEMPORARYEXAMPLE", secret_access_key=SECRET, principal="temp",
+        session_token_sha256=hashlib.sha256(TOKEN.encode()).hexdigest())]))
+    try:
+        with run_uvicorn(app, access_log=True, log_level="info") as url:
+            # What the example services do when uvicorn loads their app.
+            echo.install_access_log_redactor("uvicorn.access")
+            echo.install_access_log_redactor("uvicorn.access")  # idempotent
+            access.addHandler(handler)
+            request = AWSRequest(method="GET", url=f"{url}/files/report.csv?part=1")
+            SigV4QueryAuth(BotoCredentials("ASIATEMPORARYEXAMPLE", SECRET, TOKEN),
+                           "execute-api", "us-east-1", expires=300).add_auth(request)
+            target = request.url.removeprefix(url)
+            signature = target.rsplit("X-Amz-Signature=", 1)[1]
+            assert _raw(url, "GET", target, {})[0] == 200
+    finally:
+        access.removeHandler(handler)
+        for existing in list(access.filters):
+            access.removeFilter(existing)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 1
+    line = lines[0]
+    assert line.startswith("127.0.0.1:")
+    assert line.endswith('" 200 OK')
+    assert "GET /files/report.csv?part=1&X-Amz-Algorithm=AWS4-HMAC-SHA256" in line
+    assert "X-Amz-Credential=REDACTED" in line
+    assert "X-Amz-Security-Token=REDACTED" in line
+    assert "X-Amz-Signature=REDACTED" in line
+    assert "X-Amz-Expires=300" in line  # other parameters are kept
+    assert "ASIATEMPORARYEXAMPLE" not in line
+    assert signature not in line
+    assert "IQoJb3JpZ2lu" not in line
+
+
+def test_redactor_matches_names_as_the_verifier_reads_them() -> None:
+    from sigv4kit.middleware import AccessLogRedactor
+
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("10.0.0.1:5000", "GET",
+         "/a?x-amz-signature=abc&X%2DAmz%2DCredential=AKIA%2F1&X-Amz-Date=20260101T000000Z",
+         "1.1", 200), None,
+    )
+    assert AccessLogRedactor().filter(record) is True
+    assert record.getMessage() == (
+        '10.0.0.1:5000 - "GET /a?x-amz-signature=REDACTED&X%2DAmz%2DCredential=REDACTED'
+        '&X-Amz-Date=20260101T000000Z HTTP/1.1" 200'
+    )
