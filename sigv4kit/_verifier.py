@@ -409,6 +409,13 @@ def _header(index: Mapping[str, tuple[str, ...]], name: str) -> str | None:
     return ",".join(value.strip() for value in values)
 
 
+def _declares_aws_chunked(headers: Mapping[str, tuple[str, ...]]) -> bool:
+    if "x-amz-decoded-content-length" in headers:
+        return True
+    encodings = _header(headers, "content-encoding") or ""
+    return any(token.strip().lower() == "aws-chunked" for token in encodings.split(","))
+
+
 def _query_params(query: str) -> list[tuple[str, str]]:
     """``(decoded name, raw value)`` pairs; values are decoded only when used."""
     params: list[tuple[str, str]] = []
@@ -820,6 +827,22 @@ class Verifier:
     def _payload_hash(
         headers: Mapping[str, tuple[str, ...]], settings: SigningSettings, presigned: bool
     ) -> str | None:
+        if (
+            settings.payload_checksum is not PayloadChecksumKind.X_AMZ_CONTENT_SHA256
+            and _declares_aws_chunked(headers)
+        ):
+            # aws-chunked is S3's: its mode travels in x-amz-content-sha256,
+            # which these rules do not use. Refused plainly, rather than
+            # failing the signature or handing the app a framed body.
+            raise InvalidArgument(
+                "aws-chunked payloads (Content-Encoding: aws-chunked, "
+                "x-amz-decoded-content-length) are accepted only under S3 rules; "
+                "this service's rules sign the body's SHA-256: send a plain body.",
+                fields=(
+                    ("ArgumentName", "Content-Encoding"),
+                    ("ArgumentValue", _header(headers, "content-encoding") or ""),
+                ),
+            )
         stated = _header(headers, "x-amz-content-sha256")
         if stated is None:
             if presigned:

@@ -17,7 +17,7 @@ sends, plus the extra elements AWS puts in the error body (``fields``)::
           ├── InvalidRequest                   400 (unsupported mechanism, missing content hash)
           ├── InvalidToken                     400 (wrong or missing session token)
           ├── InvalidURI                       400 (a path sent with '.', '..' or empty segments)
-          ├── NotImplemented                   501 (streaming payloads, not supported yet)
+          ├── NotImplemented                   501 (an unknown STREAMING-* payload: event streams)
           ├── RequestTimeTooSkewed             403 (request time outside the allowed skew)
           ├── ServiceUnavailable               503 (the key store cannot answer)
           ├── SignatureDoesNotMatch            403 (with S3's diagnostics, switchable)
@@ -189,7 +189,7 @@ class InvalidURI(VerificationError):
 
 
 class NotImplementedFeature(VerificationError):
-    """501 NotImplemented: a header implies functionality the verifier lacks (streaming)."""
+    """501 NotImplemented: a header implies functionality the verifier lacks (event streams)."""
 
     code = "NotImplemented"
     status = 501

@@ -395,3 +395,48 @@ def test_redactor_matches_names_as_the_verifier_reads_them() -> None:
         '10.0.0.1:5000 - "GET /a?x-amz-signature=REDACTED&X%2DAmz%2DCredential=REDACTED'
         '&X-Amz-Date=20260101T000000Z HTTP/1.1" 200'
     )
+
+
+# -- item 11: aws-chunked only where the rules enable streaming payloads ----------------------
+
+# One 5-byte aws-chunked chunk and the final one, unsigned framing (as STREAMING-UNSIGNED-
+# PAYLOAD-TRAILER frames it, without a trailer), written out by hand.
+FRAMED = b"5\r\nhello\r\n0\r\n\r\n"
+
+
+def test_aws_chunked_body_under_service_rules_is_refused(
+    server: str, recorder: Recorder
+) -> None:
+    # botocore signs the framed bytes as an ordinary body: the signature
+    # matches, but the app would get an aws-chunked body it never asked for.
+    chunked_headers = {"Content-Encoding": "aws-chunked", "X-Amz-Decoded-Content-Length": "5"}
+    request = AWSRequest(method="PUT", url=f"{server}/items/x", data=FRAMED,
+                         headers=chunked_headers)
+    SigV4Auth(BOTO, "execute-api", "us-east-1").add_auth(request)
+    headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
+    status, _, payload = _raw(server, "PUT", "/items/x", headers, FRAMED)
+    assert (status, _code(payload)) == (400, "InvalidArgument")
+    assert b"aws-chunked" in payload
+    # Content-Encoding alone declares it too.
+    only_encoding = {"Content-Encoding": "gzip, aws-chunked"}
+    request = AWSRequest(method="PUT", url=f"{server}/items/x", data=FRAMED,
+                         headers=only_encoding)
+    SigV4Auth(BOTO, "execute-api", "us-east-1").add_auth(request)
+    headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
+    assert _raw(server, "PUT", "/items/x", headers, FRAMED)[0] == 400
+    assert recorder.seen == []
+
+
+def test_sigv4kit_chunked_upload_for_a_service_gets_a_clear_error(server: str) -> None:
+    import httpx
+
+    import sigv4kit
+
+    auth = sigv4kit.SigV4Auth(sigv4kit.Credentials(AKID, SECRET), region="us-east-1",
+                              service="execute-api",
+                              chunked=sigv4kit.ChunkedEncoding(mode=sigv4kit.StreamingMode.SIGNED))
+    with httpx.Client(auth=auth) as client:
+        response = client.put(f"{server}/items/x", content=iter([b"x" * 10_000]),
+                              headers={"Content-Length": "10000"})
+    assert response.status_code == 400
+    assert _code(response.content) == "InvalidArgument"
