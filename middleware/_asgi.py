@@ -39,6 +39,7 @@ from sigv4kit import (
     VerifierConfig,
     derive_signing_key,
     derive_sigv4a_private_key,
+    is_normalized_path,
 )
 
 from ._replay import ReplayDetected, ReplayGuard, ReplayGuardUnavailableError, replay_ttl
@@ -433,9 +434,12 @@ class SigV4Middleware:
 
     def _passes(self, scope: Scope) -> bool:
         path = scope.get("path", "")
-        if path in self.exempt_paths or (
-            self.exempt_prefixes and path.startswith(self.exempt_prefixes)
-        ):
+        if (
+            path in self.exempt_paths
+            or (self.exempt_prefixes and path.startswith(self.exempt_prefixes))
+        ) and is_normalized_path(path):
+            # Not `/public/../admin`: an app or a file server that resolves
+            # dot segments would serve another route unauthenticated.
             return True
         return self.allow_cors_preflight and _is_cors_preflight(scope)
 

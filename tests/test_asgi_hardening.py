@@ -440,3 +440,14 @@ def test_sigv4kit_chunked_upload_for_a_service_gets_a_clear_error(server: str) -
                               headers={"Content-Length": "10000"})
     assert response.status_code == 400
     assert _code(response.content) == "InvalidArgument"
+
+
+def test_exempt_prefix_does_not_cover_dot_segments(recorder: Recorder) -> None:
+    app = SigV4Middleware(recorder, store=_store(), exempt_paths=["/public/*", "/healthz"])
+    with run_uvicorn(app) as url:
+        assert _raw(url, "GET", "/public/a.css", {})[0] == 200
+        assert _raw(url, "GET", "/healthz", {})[0] == 200
+        for sent in ["/public/../admin", "/public/%2e%2e/admin", "/public//admin"]:
+            status, _, payload = _raw(url, "GET", sent, {})
+            assert (status, _code(payload)) == (403, "AccessDenied"), sent
+    assert [seen["path"] for seen in recorder.seen] == ["/public/a.css", "/healthz"]
