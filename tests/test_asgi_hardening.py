@@ -451,3 +451,62 @@ def test_exempt_prefix_does_not_cover_dot_segments(recorder: Recorder) -> None:
             status, _, payload = _raw(url, "GET", sent, {})
             assert (status, _code(payload)) == (403, "AccessDenied"), sent
     assert [seen["path"] for seen in recorder.seen] == ["/public/a.css", "/healthz"]
+
+
+# -- items 4 and 14 under a plain `uvicorn module:app`, no logging configured ------------------
+
+
+def test_plain_uvicorn_shows_refusals_and_redacts_the_access_log(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    repo = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "examples.echo_service:app", "--port", str(port)],
+        cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={"SIGV4KIT_STORE": f"sqlite:///{tmp_path}/keys.db", "PATH": "/usr/bin:/bin"},
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{url}/ready", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        request = AWSRequest(method="GET", url=f"{url}/files/report.csv")
+        SigV4QueryAuth(BotoCredentials("ASIAUNKNOWNKEYEXAMPL", SECRET, TOKEN), "s3",
+                       "us-east-1", expires=300).add_auth(request)
+        signature = request.url.rsplit("X-Amz-Signature=", 1)[1]
+        response = httpx.get(request.url)
+        assert response.status_code == 403
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+    refusals = [line for line in err.splitlines() if line.startswith("refused request")]
+    # The readiness probe (no authentication) and the presigned request.
+    assert len(refusals) == 2
+    assert refusals[1] == (
+        f"refused request {response.headers['x-amz-request-id']}: InvalidAccessKeyId (403), "
+        "access key id ASIAUNKNOWNKEYEXAMPL"
+    )
+    access = [line for line in out.splitlines() if "/files/report.csv" in line]
+    assert len(access) == 1
+    assert "X-Amz-Security-Token=REDACTED" in access[0]
+    assert "X-Amz-Signature=REDACTED" in access[0]
+    assert "X-Amz-Credential=REDACTED" in access[0]
+    for text in (out, err):
+        assert TOKEN not in text
+        assert "IQoJb3JpZ2lu" not in text
+        assert signature not in text
