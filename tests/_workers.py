@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,9 @@ def echo_workers(env: dict[str, str], *, workers: int = 2) -> Iterator[str]:
     """Start the echo service with ``workers`` processes; yields its base URL."""
     port = free_port()
     full_env = {**os.environ, **env}
+    # stderr goes to a file, not a pipe: the workers log every refusal at
+    # WARNING, and a pipe nobody reads fills up and blocks them mid-request.
+    log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -53,7 +57,7 @@ def echo_workers(env: dict[str, str], *, workers: int = 2) -> Iterator[str]:
         cwd=ROOT,
         env=full_env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -61,7 +65,8 @@ def echo_workers(env: dict[str, str], *, workers: int = 2) -> Iterator[str]:
         deadline = time.monotonic() + 30
         while True:
             if proc.poll() is not None:
-                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+                log.seek(0)
+                err = log.read().decode(errors="replace")
                 raise RuntimeError(f"uvicorn exited with {proc.returncode}: {err[-2000:]}")
             try:
                 # Any HTTP answer (403 for an unsigned request) means a worker is up.
@@ -81,5 +86,4 @@ def echo_workers(env: dict[str, str], *, workers: int = 2) -> Iterator[str]:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
-        if proc.stderr is not None:
-            proc.stderr.close()
+        log.close()
