@@ -6,22 +6,23 @@ store.get_key(access_key_id)``, and records key use off the request path
 rotation, temporary credentials, re-encryption) is a second protocol,
 :class:`KeyManager`, so the verifier depends on as little as possible.
 
-Backends: ``sqlite:///path`` (embedded default, :mod:`._sqlite`);
-``postgresql://...`` for services on many machines (:mod:`._postgres`), with
-the same secret envelope (:mod:`._crypto`).
+Backends: one store written once over SQLAlchemy Core (:mod:`.store`), on
+``sqlite:///path`` (the embedded default) or ``postgresql://...`` for
+services on many machines, with the same secret envelope (:mod:`._crypto`).
 
 Errors::
 
     SigV4Error
      └── StoreError                  a store operation failed
-          ├── StoreUnavailableError  the database cannot answer (fail closed)
-          │    └── SecretDecryptionError  a secret cannot be decrypted (wrong
-          │                               master key, tampered or moved ciphertext)
+          ├── StoreUnavailableError  the database cannot answer (fail closed, 503)
+          │    ├── SecretDecryptionError  a secret cannot be decrypted (wrong
+          │    │                          master key, tampered or moved ciphertext)
+          │    └── SchemaVersionError     the database is not at this code's schema
+          │                               revision (written by a newer sigv4kit)
           ├── PrincipalNotFoundError no principal with that name
           ├── KeyNotFoundError       no access key with that id
           ├── KeyLimitExceededError  a principal already has 2 access keys
-          ├── MasterKeyError         master key missing or malformed
-          └── SchemaVersionError     the database schema is newer than this code
+          └── MasterKeyError         master key missing or malformed
 """
 
 from __future__ import annotations
@@ -104,8 +105,12 @@ class SecretDecryptionError(StoreUnavailableError):
     """
 
 
-class SchemaVersionError(StoreError):
-    """The database was created by a newer sigv4kit than the one running."""
+class SchemaVersionError(StoreUnavailableError):
+    """The database is not at the schema revision this code serves (a newer sigv4kit wrote it).
+
+    A :class:`StoreUnavailableError`: the middleware answers 503 and fails
+    closed, as when the database is down, never a 500.
+    """
 
 
 class KeyStatus(enum.Enum):
@@ -343,7 +348,7 @@ def open_store(url: str) -> AccessKeyStore:
     * ``sqlite:///relative/path.db`` — a path relative to the working directory;
     * ``sqlite:////absolute/path.db`` — an absolute path;
     * ``postgresql://user@host:5432/db?schema=name`` — PostgreSQL
-      (:class:`~._postgres.PostgresKeyStore`; ``schema`` defaults to ``public``,
+      (:class:`~.store.postgres.PostgresKeyStore`; ``schema`` defaults to ``public``,
       other query parameters are libpq's).
 
     The master key comes from ``SIGV4KIT_MASTER_KEY`` or
@@ -368,11 +373,11 @@ def open_store(url: str) -> AccessKeyStore:
     if not sep:
         raise StoreError(f"store URL {url!r} has no scheme; expected sqlite:///path/to/keys.db")
     if scheme == "sqlite":
-        from ._sqlite import SQLiteKeyStore
+        from .store.sqlite import SQLiteKeyStore
 
         return SQLiteKeyStore(sqlite_path_from_url(url))
     if scheme in {"postgresql", "postgres"} or scheme.startswith("postgresql+"):
-        from ._postgres import PostgresKeyStore
+        from .store.postgres import PostgresKeyStore
 
         return PostgresKeyStore(url)
     raise StoreError(
