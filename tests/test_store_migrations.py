@@ -11,6 +11,7 @@ still verify signed requests through the middleware.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import subprocess
 import sys
@@ -272,3 +273,24 @@ async def test_head_matches_the_tables_the_code_uses(tmp_path: Path, pg_url: str
     with engine.connect() as conn:
         assert _schema_differences(conn) == []
     engine.dispose()
+
+
+async def test_middleware_answers_503_for_a_schema_it_does_not_know(pg_url: str) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        admin = PostgresKeyStore(pg_url, master_key=MASTER, listen=False)
+        stack.push_async_callback(admin.aclose)
+        await admin.create_principal("alice")
+        key = await admin.create_key("alice")
+    engine = pg_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099_future'"))
+    engine.dispose()
+    store = PostgresKeyStore(pg_url, master_key=MASTER)
+    try:
+        creds = sigv4kit.Credentials(key.access_key_id, key.secret_access_key)
+        # Fail closed like an unreachable database (503), never a 500.
+        assert await status_of(store, creds) == 503
+        with pytest.raises(SchemaVersionError):
+            await store.get_key(key.access_key_id)
+    finally:
+        await store.aclose()

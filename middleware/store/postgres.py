@@ -150,7 +150,7 @@ class PostgresKeyStore(SQLKeyStore):
         self._ready = False
         self._ready_lock: asyncio.Lock | None = None
         self._flush_lock: asyncio.Lock | None = None
-        self._ready_failure: tuple[float, str] | None = None
+        self._ready_failure: tuple[float, type[StoreUnavailableError], str] | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     def __repr__(self) -> str:
@@ -177,11 +177,11 @@ class PostgresKeyStore(SQLKeyStore):
                 return
             failed = self._ready_failure
             if failed is not None and time.monotonic() - failed[0] < _READY_RETRY_SECONDS:
-                raise StoreUnavailableError(failed[1])
+                raise failed[1](failed[2])
             try:
                 await self._prepare()
             except StoreUnavailableError as exc:
-                self._ready_failure = (time.monotonic(), str(exc))
+                self._ready_failure = (time.monotonic(), type(exc), str(exc))
                 raise
             self._ready_failure = None
 
