@@ -15,6 +15,7 @@ import contextlib
 import importlib.util
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -294,3 +295,28 @@ async def test_middleware_answers_503_for_a_schema_it_does_not_know(pg_url: str)
             await store.get_key(key.access_key_id)
     finally:
         await store.aclose()
+
+
+def test_the_wheel_ships_the_migrations(tmp_path: Path) -> None:
+    # Alembic reads its scripts from the installed package: a non-editable
+    # install must carry env.py and every revision.
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("sigv4kit-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    prefix = "sigv4kit/middleware/store/migrations/"
+    for name in ("env.py", "versions/0001_baseline.py", "versions/0002_accounts_iam.py"):
+        assert prefix + name in names
