@@ -70,13 +70,12 @@ from ._store import (
     SessionCredentials,
     StoreError,
     StoreUnavailableError,
-    open_store,
-    sqlite_path_from_url,
     store_time,
 )
 from .store.engine import postgres_conninfo_from_url
 from .store.postgres import POSTGRES_SCHEMA_VERSION, PostgresKeyStore
 from .store.sqlite import SCHEMA_VERSION, SQLiteKeyStore
+from .store.url import open_store, sqlite_path_from_url
 
 __all__ = [
     "DEFAULT_MAX_BODY_SIZE",

@@ -6,9 +6,10 @@ store.get_key(access_key_id)``, and records key use off the request path
 rotation, temporary credentials, re-encryption) is a second protocol,
 :class:`KeyManager`, so the verifier depends on as little as possible.
 
-Backends: one store written once over SQLAlchemy Core (:mod:`.store`), on
-``sqlite:///path`` (the embedded default) or ``postgresql://...`` for
-services on many machines, with the same secret envelope (:mod:`._crypto`).
+Backends: one store written once over SQLAlchemy Core (:mod:`.store`; opened
+by URL with :func:`~.store.url.open_store`), on ``sqlite:///path`` (the
+embedded default) or ``postgresql://...`` for services on many machines,
+with the same secret envelope (:mod:`._crypto`).
 
 Errors::
 
@@ -31,7 +32,6 @@ import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
-from urllib.parse import urlsplit
 
 from sigv4kit import KeyRecord, SigV4Error
 
@@ -59,8 +59,6 @@ __all__ = [
     "SessionCredentials",
     "StoreError",
     "StoreUnavailableError",
-    "open_store",
-    "sqlite_path_from_url",
     "store_time",
 ]
 
@@ -340,76 +338,3 @@ def store_time(now: datetime | None) -> datetime:
     if now.tzinfo is None or now.utcoffset() is None:
         raise StoreError("times given to a store must be timezone-aware")
     return now.astimezone(UTC)
-
-
-def open_store(url: str) -> AccessKeyStore:
-    """Open a store from its URL.
-
-    * ``sqlite:///relative/path.db`` — a path relative to the working directory;
-    * ``sqlite:////absolute/path.db`` — an absolute path;
-    * ``postgresql://user@host:5432/db?schema=name`` — PostgreSQL
-      (:class:`~.store.postgres.PostgresKeyStore`; ``schema`` defaults to ``public``,
-      other query parameters are libpq's).
-
-    The master key comes from ``SIGV4KIT_MASTER_KEY`` or
-    ``SIGV4KIT_MASTER_KEY_FILE``; for SQLite with neither, from a key file
-    beside the database (``<db>.key``, created on first use). PostgreSQL
-    requires one of the two variables.
-
-    ```python
-    store = open_store("sqlite:///var/lib/myservice/keys.db")
-    ```
-
-    Raises :class:`StoreError` for a URL whose scheme no backend handles or
-    that is malformed, :class:`MasterKeyError` for a bad master key,
-    :class:`SecretDecryptionError` when the stored keys were encrypted under a
-    different master key, :class:`StoreUnavailableError` when the database
-    cannot be opened.
-    """
-    if not isinstance(url, str) or not url:
-        raise StoreError("the store URL is empty; expected e.g. sqlite:///sigv4kit.db")
-    scheme, sep, _rest = url.partition("://")
-    scheme = scheme.lower()
-    if not sep:
-        raise StoreError(f"store URL {url!r} has no scheme; expected sqlite:///path/to/keys.db")
-    if scheme == "sqlite":
-        from .store.sqlite import SQLiteKeyStore
-
-        return SQLiteKeyStore(sqlite_path_from_url(url))
-    if scheme in {"postgresql", "postgres"} or scheme.startswith("postgresql+"):
-        from .store.postgres import PostgresKeyStore
-
-        return PostgresKeyStore(url)
-    raise StoreError(
-        f"no access-key store backend handles the URL scheme {scheme!r} "
-        "(supported: sqlite:///relative/path.db, sqlite:////absolute/path.db, "
-        "postgresql://user@host/db?schema=name)"
-    )
-
-
-def sqlite_path_from_url(url: str) -> str:
-    """The file path of a ``sqlite:///...`` URL (SQLAlchemy's convention).
-
-    Three slashes then a relative path; four slashes (three then ``/``) for an
-    absolute path. Raises :class:`StoreError` for a host, query or fragment
-    part or an empty path.
-    """
-    parts = urlsplit(url)
-    if parts.scheme.lower() != "sqlite":
-        raise StoreError(f"not a sqlite URL: {url!r}")
-    if parts.netloc:
-        raise StoreError(
-            f"sqlite URL {url!r} names a host ({parts.netloc!r}); use sqlite:///relative.db "
-            "or sqlite:////absolute/path.db"
-        )
-    if parts.query or parts.fragment or "?" in url or "#" in url:
-        raise StoreError(f"sqlite URL {url!r} has a query or fragment, which is not supported")
-    if not parts.path.startswith("/") or len(parts.path) < 2:
-        raise StoreError(f"sqlite URL {url!r} has no database path; expected sqlite:///keys.db")
-    path = parts.path[1:]
-    if path in {":memory:", ""} or path.endswith("/"):
-        raise StoreError(
-            f"sqlite URL {url!r} does not name a database file (in-memory databases "
-            "cannot be shared between connections)"
-        )
-    return path

@@ -2,6 +2,7 @@
 
 Modules, in the order a request meets them:
 
+* :mod:`.url`: :func:`~.url.open_store` (a URL to a backend);
 * :mod:`.base`: :class:`SQLKeyStore`, the request path both backends share
   (the lookup compiled from the tables, the cache, last-used notes);
 * :mod:`.keys`: every key-management operation, written once;

@@ -295,10 +295,8 @@ def unavailable_error(exc: BaseException, timeout: float | None = None) -> Store
     if isinstance(exc, sa.exc.TimeoutError) or name == "PoolTimeout":
         waited = "" if timeout is None else f" within {timeout:g} s"
         return StoreUnavailableError(f"the key database did not answer{waited}")
-    if name == "QueryCanceled" or name == "QueryCanceled".lower():
-        return StoreUnavailableError("a key database query timed out")
-    orig = getattr(exc, "orig", None)
-    if type(orig).__name__ == "QueryCanceled":
+    # statement_timeout: psycopg's QueryCanceled, raw or wrapped by SQLAlchemy.
+    if "QueryCanceled" in {name, type(getattr(exc, "orig", None)).__name__}:
         return StoreUnavailableError("a key database query timed out")
     if isinstance(exc, sa.exc.IntegrityError):
         return StoreError(f"the key database refused a change: {describe(exc)}")

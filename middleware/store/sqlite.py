@@ -26,8 +26,9 @@ import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -106,6 +107,7 @@ class SQLiteKeyStore(SQLKeyStore):
         self._sync = sqlite_sync_engine(self.path, busy_timeout)
         self._async = sqlite_async_engine(self.path, busy_timeout)
         self._writer = self._async.execution_options(**{WRITE: True})
+        self._seen_generation = 0
         self._init_process_state()
         try:
             self._open(master_key, os.environ if environ is None else environ)
@@ -224,7 +226,7 @@ class SQLiteKeyStore(SQLKeyStore):
                 raise StoreUnavailableError(f"key database error: {exc}") from None
         return self._record(access_key_id, row)
 
-    def record_use(self, access_key_id: str, *, at: Any, region: str, service: str) -> None:
+    def record_use(self, access_key_id: str, *, at: datetime, region: str, service: str) -> None:
         """Note a use of a key; returns at once (written by the background thread)."""
         if self._note(access_key_id, at, region, service):
             self._ensure_background()
@@ -247,22 +249,19 @@ class SQLiteKeyStore(SQLKeyStore):
         """Blocking :meth:`aclose` for synchronous callers. Idempotent."""
         if self._closed:
             return
-        thread = getattr(self, "_thread", None)
-        if hasattr(self, "_stop"):
-            self._stop.set()
+        thread = self._thread
+        self._stop.set()
         if thread is not None and thread.is_alive() and self._pid == os.getpid():
             thread.join()
         try:
-            if hasattr(self, "_flush_lock"):
-                self._flush_pending()
+            self._flush_pending()
         except Exception as exc:
             logger.warning("could not write key last-used times at close (lost): %s", exc)
         self._closed = True
-        if hasattr(self, "_lock"):
-            with self._lock:
-                if self._conn is not None:
-                    self._conn.close()
-                    self._conn = None
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
         self._sync.dispose()
 
     # -- background thread: batched last-used writes, cross-process changes ----------------
