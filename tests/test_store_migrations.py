@@ -16,6 +16,7 @@ import importlib.util
 import subprocess
 import sys
 import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -320,3 +321,52 @@ def test_the_wheel_ships_the_migrations(tmp_path: Path) -> None:
     prefix = "sigv4kit/middleware/store/migrations/"
     for name in ("env.py", "versions/0001_baseline.py", "versions/0002_accounts_iam.py"):
         assert prefix + name in names
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+async def test_session_rows_follow_their_keys(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # A temporary key has a `sessions` row (who, when, MFA); deleting the key
+    # (expiry purge, principal deletion) deletes it: foreign keys are on for
+    # every SQLite connection, so the cascade holds on both databases.
+    if kind == "sqlite":
+        store: Any = SQLiteKeyStore(tmp_path / "k.db", master_key=MASTER)
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'k.db'}")
+    else:
+        pg_url = request.getfixturevalue("pg_url")
+        store = PostgresKeyStore(pg_url, master_key=MASTER, listen=False)
+        engine = pg_engine(pg_url)
+    try:
+        await store.create_principal("alice")
+        await store.create_principal("bob")
+        t0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+        short = await store.create_session("alice", duration_seconds=900, now=t0)
+        await store.create_session("alice", duration_seconds=3600, now=t0)
+        await store.create_session("bob", duration_seconds=3600, now=t0)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT s.access_key_id, p.name, s.mfa_authenticated FROM sessions s "
+                    "JOIN principals p ON p.principal_id = s.principal_id ORDER BY p.name"
+                )
+            ).all()
+        assert [(r[1], bool(r[2])) for r in rows] == [
+            ("alice", False),
+            ("alice", False),
+            ("bob", False),
+        ]
+        assert short.access_key_id in {r[0] for r in rows}
+        assert await store.delete_expired_sessions(now=t0 + timedelta(seconds=1000)) == 1
+        await store.delete_principal("bob")
+        with engine.connect() as conn:
+            names = conn.execute(
+                sa.text(
+                    "SELECT p.name FROM sessions s "
+                    "JOIN principals p ON p.principal_id = s.principal_id"
+                )
+            ).scalars()
+            assert list(names) == ["alice"]
+    finally:
+        await store.aclose()
+        engine.dispose()
