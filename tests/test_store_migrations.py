@@ -323,6 +323,18 @@ def test_the_wheel_ships_the_migrations(tmp_path: Path) -> None:
         assert prefix + name in names
 
 
+def session_rows(engine: sa.Engine) -> list[tuple[str, str, bool]]:
+    """``(access key id, principal name, MFA flag)`` of every ``sessions`` row, by name."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT s.access_key_id, p.name, s.mfa_authenticated FROM sessions s "
+                "JOIN principals p ON p.principal_id = s.principal_id ORDER BY p.name"
+            )
+        ).all()
+    return [(kid, name, bool(mfa)) for kid, name, mfa in rows]
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 async def test_session_rows_follow_their_keys(
     kind: str, tmp_path: Path, request: pytest.FixtureRequest
@@ -344,29 +356,16 @@ async def test_session_rows_follow_their_keys(
         short = await store.create_session("alice", duration_seconds=900, now=t0)
         await store.create_session("alice", duration_seconds=3600, now=t0)
         await store.create_session("bob", duration_seconds=3600, now=t0)
-        with engine.connect() as conn:
-            rows = conn.execute(
-                sa.text(
-                    "SELECT s.access_key_id, p.name, s.mfa_authenticated FROM sessions s "
-                    "JOIN principals p ON p.principal_id = s.principal_id ORDER BY p.name"
-                )
-            ).all()
-        assert [(r[1], bool(r[2])) for r in rows] == [
+        rows = session_rows(engine)
+        assert [(name, mfa) for _kid, name, mfa in rows] == [
             ("alice", False),
             ("alice", False),
             ("bob", False),
         ]
-        assert short.access_key_id in {r[0] for r in rows}
+        assert short.access_key_id in {kid for kid, _name, _mfa in rows}
         assert await store.delete_expired_sessions(now=t0 + timedelta(seconds=1000)) == 1
         await store.delete_principal("bob")
-        with engine.connect() as conn:
-            names = conn.execute(
-                sa.text(
-                    "SELECT p.name FROM sessions s "
-                    "JOIN principals p ON p.principal_id = s.principal_id"
-                )
-            ).scalars()
-            assert list(names) == ["alice"]
+        assert [name for _kid, name, _mfa in session_rows(engine)] == ["alice"]
     finally:
         await store.aclose()
         engine.dispose()
