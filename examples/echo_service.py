@@ -9,7 +9,11 @@ Run it (the store URL comes from ``SIGV4KIT_STORE``, default ``sqlite:///sigv4ki
 
 Any region and any service are accepted; requests signed for service ``s3``
 are checked with S3's rules. Every verified request gets 200 and JSON
-``{"principal", "access_key_id", "method", "path", "query", "body_sha256"}``.
+``{"principal", "access_key_id", "method", "path", "query", "body_sha256"}``,
+except an S3 upload from an S3 client: a ``PUT`` signed for ``s3`` without an
+``Accept`` header (boto3, the AWS CLI) gets what S3 answers to PutObject, an
+empty 200 with the body's MD5 as ``ETag``. botocore reads any other 200 body
+of PutObject as a broken S3 response and fails the call with a 500.
 """
 
 from __future__ import annotations
@@ -19,7 +23,12 @@ import json
 import os
 from typing import Any
 
-from sigv4kit.middleware import AccessKeyStore, RedisReplayGuard, SigV4Middleware
+from sigv4kit.middleware import (
+    AccessKeyStore,
+    RedisReplayGuard,
+    SigV4Middleware,
+    install_access_log_redactor,
+)
 
 from sigv4kit import SigningSettings, VerifierConfig
 
@@ -39,13 +48,20 @@ async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
     digest = hashlib.sha256()
+    md5 = hashlib.md5(usedforsecurity=False)  # S3's ETag of a single-part upload
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             return
-        digest.update(message.get("body", b""))
+        chunk = message.get("body", b"")
+        digest.update(chunk)
+        md5.update(chunk)
         if not message.get("more_body", False):
             break
+    if _is_s3_upload(scope):
+        for event in _s3_put_answer(md5.hexdigest()):
+            await send(event)
+        return
     identity = scope["sigv4"]
     payload = {
         "principal": identity.principal,
@@ -69,6 +85,28 @@ async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _is_s3_upload(scope: dict[str, Any]) -> bool:
+    """A PutObject from an S3 client: it must get S3's answer, not JSON.
+
+    httpx and curl send ``Accept: */*``; botocore sends no ``Accept``.
+    """
+    if scope["method"] != "PUT" or scope["sigv4"].service != "s3":
+        return False
+    return all(name.lower() != b"accept" for name, _ in scope["headers"])
+
+
+def _s3_put_answer(md5_hex: str) -> list[dict[str, Any]]:
+    etag = f'"{md5_hex}"'.encode("ascii")
+    return [
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"etag", etag), (b"content-length", b"0")],
+        },
+        {"type": "http.response.body", "body": b""},
+    ]
+
+
 def create_app(store: AccessKeyStore | str, **options: Any) -> SigV4Middleware:
     """The echo app behind the middleware: any region, any service, S3 rules for ``s3``."""
     config = VerifierConfig(
@@ -87,6 +125,9 @@ def __getattr__(name: str) -> Any:
                 guard_url, prefix=os.environ.get("SIGV4KIT_REPLAY_PREFIX", "sigv4kit:replay:")
             )
         app = create_app(os.environ.get("SIGV4KIT_STORE", DEFAULT_STORE), **options)
+        # Presigned URLs carry their credential, signature and session token
+        # in the query, and uvicorn logs the full target: redact them.
+        install_access_log_redactor("uvicorn.access")
         globals()["app"] = app
         return app
     raise AttributeError(name)

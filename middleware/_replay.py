@@ -22,9 +22,15 @@ A guard that cannot answer raises :class:`ReplayGuardUnavailableError`; the
 middleware then answers 503 (fail closed: an unchecked request could be a
 replay).
 
-Caveat: clients that retry a request with the *same* signature (a timeout
-after the server accepted it) are refused on the retry; sigv4kit's client and
-the AWS SDKs re-sign each attempt, so their retries carry new signatures.
+What the guard promises: a byte-identical signed request (the same
+signature) is accepted once. ``X-Amz-Date`` has one-second resolution, so a
+client that sends the same call twice within a second, or retries within the
+second of the failed attempt, produces the same signature and is refused
+unless something else it signs differs. To be compatible, a client signs
+something unique per attempt: sigv4kit's :class:`~sigv4kit.SigV4Auth` and
+the AWS SDKs sign a per-operation ``amz-sdk-invocation-id`` (UUID4) and
+``amz-sdk-request: attempt=N; max=M`` on every attempt. A presigned URL is
+usable once.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ Errors::
           ├── PrincipalNotFoundError no principal with that name
           ├── KeyNotFoundError       no access key with that id
           ├── KeyLimitExceededError  a principal already has 2 access keys
+          ├── StoreNotFoundError     open_store(create=False) found no store there
           └── MasterKeyError         master key missing or malformed
 """
 
@@ -58,6 +59,7 @@ __all__ = [
     "SecretDecryptionError",
     "SessionCredentials",
     "StoreError",
+    "StoreNotFoundError",
     "StoreUnavailableError",
     "store_time",
 ]
@@ -100,6 +102,13 @@ class SecretDecryptionError(StoreUnavailableError):
     Never answered with a guess: the key is unusable until the right master
     key is configured. A :class:`StoreUnavailableError`, so the middleware
     fails closed (503) exactly as for an unreachable database.
+    """
+
+
+class StoreNotFoundError(StoreError):
+    """``open_store(url, create=False)``: no store exists at that URL.
+
+    A mistyped path or ``?schema=`` must not silently start an empty store.
     """
 
 

@@ -16,12 +16,18 @@ needs around one signing path:
   (:data:`RESIGN_EXTENSION`) so :class:`~sigv4kit.RetryTransport`, which sits
   below the auth, sends every attempt freshly signed; the last
   :class:`~sigv4kit.SigningResult` is kept under
-  :data:`~sigv4kit.SIGNING_RESULT_EXTENSION` for error diagnostics.
+  :data:`~sigv4kit.SIGNING_RESULT_EXTENSION` for error diagnostics;
+* attempts: as the AWS SDKs do, every attempt signs a per-operation
+  ``amz-sdk-invocation-id`` (a UUID4) and ``amz-sdk-request: attempt=N; max=M``,
+  so no two attempts (nor two identical requests within the one-second
+  resolution of ``X-Amz-Date``) share a signature, and a server's replay
+  guard accepts each of them.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -52,7 +58,9 @@ from ._skew import ClockOffset, skew_offset
 
 __all__ = [
     "DEFAULT_MAX_BODY_BUFFER",
+    "INVOCATION_ID_HEADER",
     "RESIGN_EXTENSION",
+    "SDK_REQUEST_HEADER",
     "BodyTooLargeError",
     "Clock",
     "Resigner",
@@ -70,6 +78,18 @@ Clock = Callable[[], datetime]
 #: ``request.extensions`` key of the :class:`Resigner` that signs a request
 #: again with a fresh time (what a retrying transport calls before resending).
 RESIGN_EXTENSION = "sigv4kit.resign"
+
+#: The per-operation id every attempt signs (botocore ``handlers.add_retry_headers``:
+#: ``str(uuid.uuid4())``, the same on each attempt of one operation).
+INVOCATION_ID_HEADER = "amz-sdk-invocation-id"
+
+#: ``attempt=N; max=M`` on every attempt (botocore's format, ``"; "``-joined).
+SDK_REQUEST_HEADER = "amz-sdk-request"
+
+#: The ``max`` an attempt states until a :class:`~sigv4kit.RetryTransport`
+#: says otherwise: botocore's standard mode, and what the auth alone may send
+#: (the request, a resend after clock skew, one after a token refresh).
+DEFAULT_MAX_ATTEMPTS = 3
 
 #: Streams are buffered (to hash them) up to this many bytes by default.
 DEFAULT_MAX_BODY_BUFFER = 8 * 1024 * 1024
@@ -90,6 +110,22 @@ class BodyTooLargeError(BodyNotReadableError):
 
 def _system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+def _uuid4_text(random_bytes: Callable[[int], bytes] = os.urandom) -> str:
+    """A random (version 4) UUID in its text form, from 16 random bytes.
+
+    RFC 9562 §5.4: 122 random bits, the version nibble ``4`` and the variant
+    bits ``10`` (so the 17th hex digit is one of ``89ab``). Formats the bytes
+    directly: ``str(uuid.uuid4())`` costs five times as much, on every request.
+    """
+    h = random_bytes(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
+def _sdk_request_value(attempt: int, max_attempts: int) -> str:
+    """The ``amz-sdk-request`` value: ``attempt=1; max=3``."""
+    return f"attempt={attempt}; max={max_attempts}"
 
 
 def _request_body(request: httpx.Request) -> bytes:
@@ -323,27 +359,66 @@ def sign_httpx_request(
 
 
 class Resigner:
-    """Signs a request again, at a fresh time, with current credentials.
+    """One operation's attempts: signs each at a fresh time with current credentials.
 
     :class:`SigV4Auth` stores one in ``request.extensions[RESIGN_EXTENSION]``;
     a transport that resends the request (a retry) calls it first, so no
     attempt reuses an old ``X-Amz-Date`` or signature. Call it in sync code,
     ``await resigner.async_resign(request)`` in async code (a credential
     refresh then runs off the event loop).
+
+    Every attempt signs :data:`INVOCATION_ID_HEADER` (``invocation_id``, the
+    same for the whole operation) and :data:`SDK_REQUEST_HEADER`
+    (``attempt=N; max=M``), so each attempt has its own signature even within
+    one second. ``max_attempts`` is what a retrying transport allows;
+    :meth:`set_max_attempts` re-signs the current attempt with another one.
     """
 
-    __slots__ = ("_auth", "_payload_hash")
+    __slots__ = ("_auth", "_payload_hash", "attempt", "invocation_id", "max_attempts")
 
-    def __init__(self, auth: SigV4Auth, payload_hash: str | None) -> None:
+    def __init__(
+        self,
+        auth: SigV4Auth,
+        payload_hash: str | None,
+        *,
+        invocation_id: str,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    ) -> None:
         self._auth = auth
         self._payload_hash = payload_hash
+        self.invocation_id = invocation_id
+        self.max_attempts = max_attempts
+        #: Attempts signed so far (the one on the wire is number ``attempt``).
+        self.attempt = 0
+
+    def _sign(self, request: httpx.Request, credentials: Credentials) -> SigningResult:
+        headers = request.headers
+        headers[INVOCATION_ID_HEADER] = self.invocation_id
+        headers[SDK_REQUEST_HEADER] = _sdk_request_value(self.attempt, self.max_attempts)
+        return self._auth._sign_with(request, credentials, self._payload_hash)
+
+    def sign_next(self, request: httpx.Request, credentials: Credentials) -> SigningResult:
+        """Sign the next attempt with ``credentials``."""
+        self.attempt += 1
+        return self._sign(request, credentials)
 
     def __call__(self, request: httpx.Request) -> SigningResult:
-        return self._auth._sign_with(request, self._auth.provider.resolve(), self._payload_hash)
+        return self.sign_next(request, self._auth.provider.resolve())
 
     async def async_resign(self, request: httpx.Request) -> SigningResult:
-        credentials = await self._auth.provider.resolve_async()
-        return self._auth._sign_with(request, credentials, self._payload_hash)
+        return self.sign_next(request, await self._auth.provider.resolve_async())
+
+    def set_max_attempts(self, request: httpx.Request, max_attempts: int) -> None:
+        """State another ``max`` (a transport's); re-signs the current attempt."""
+        if max_attempts != self.max_attempts:
+            self.max_attempts = max_attempts
+            self._sign(request, self._auth.provider.resolve())
+
+    async def async_set_max_attempts(self, request: httpx.Request, max_attempts: int) -> None:
+        """:meth:`set_max_attempts` for async code."""
+        if max_attempts != self.max_attempts:
+            self.max_attempts = max_attempts
+            self._sign(request, await self._auth.provider.resolve_async())
 
 
 def _redacted_canonical(text: str) -> str:
@@ -392,6 +467,12 @@ class SigV4Auth(httpx.Auth):
     the session token expired (``ExpiredToken``) and the provider can refresh,
     the credentials are refreshed and the request resent once.
 
+    Every attempt signs ``amz-sdk-invocation-id`` (one UUID4 per request,
+    from ``invocation_id``, a function returning a fresh id) and
+    ``amz-sdk-request: attempt=N; max=M``, as the AWS SDKs do; servers with a
+    replay guard (:class:`~sigv4kit.middleware.MemoryReplayGuard`) need this
+    to accept identical requests within one second and retries.
+
     Raises :class:`~sigv4kit.SigningError` subclasses for requests that
     cannot be signed (:class:`BodyTooLargeError`, an unsendable header
     value) and :class:`~sigv4kit.CredentialsError` from the provider.
@@ -410,6 +491,7 @@ class SigV4Auth(httpx.Auth):
         max_body_buffer: int = DEFAULT_MAX_BODY_BUFFER,
         correct_clock_skew: bool = True,
         chunked: ChunkedEncoding | None = None,
+        invocation_id: Callable[[], str] | None = None,
     ) -> None:
         is_v4a = self.algorithm is SigningAlgorithm.SIGV4A
         if chunked is not None and chunked.mode.signed_chunks and chunked.mode.sigv4a != is_v4a:
@@ -435,6 +517,7 @@ class SigV4Auth(httpx.Auth):
         self.max_body_buffer = max_body_buffer
         self.correct_clock_skew = correct_clock_skew
         self.chunked = chunked
+        self._new_invocation_id = invocation_id or _uuid4_text
         self._offset = ClockOffset()
 
     def __repr__(self) -> str:
@@ -555,13 +638,16 @@ class SigV4Auth(httpx.Auth):
         settings leave the payload unsigned.
         """
         payload_hash, _ = self._payload_plan(request)
-        return self._sign_with(request, self.provider.resolve(), payload_hash)
+        return self._resigner(payload_hash).sign_next(request, self.provider.resolve())
+
+    def _resigner(self, payload_hash: str | None) -> Resigner:
+        return Resigner(self, payload_hash, invocation_id=self._new_invocation_id())
 
     def _flow(
-        self, request: httpx.Request, credentials: Credentials, payload_hash: str | None
+        self, request: httpx.Request, credentials: Credentials, resigner: Resigner
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        request.extensions[RESIGN_EXTENSION] = Resigner(self, payload_hash)
-        self._sign_with(request, credentials, payload_hash)
+        request.extensions[RESIGN_EXTENSION] = resigner
+        resigner.sign_next(request, credentials)
         response = yield request
         if not (self.correct_clock_skew and _may_be_auth_failure(response)):
             return
@@ -578,7 +664,7 @@ class SigV4Auth(httpx.Auth):
         # stream): the next request is signed at the service's time.
         self._offset.set(offset)
         if _is_replayable(request):
-            self._sign_with(request, credentials, payload_hash)
+            resigner.sign_next(request, credentials)
             yield request
 
     def _expired(self, response: httpx.Response, request: httpx.Request) -> bool:
@@ -595,7 +681,8 @@ class SigV4Auth(httpx.Auth):
         if must_buffer:
             self._buffer_body(request)
         credentials = self.provider.resolve()
-        flow = self._flow(request, credentials, payload_hash)
+        resigner = self._resigner(payload_hash)
+        flow = self._flow(request, credentials, resigner)
         request = next(flow)
         while True:
             response = yield request
@@ -608,7 +695,7 @@ class SigV4Auth(httpx.Auth):
         # Expired temporary credentials: refresh them (when the provider can)
         # and send once more, instead of failing until the next refresh.
         if self._expired(response, request) and self.provider.invalidate(credentials):
-            self._sign_with(request, self.provider.resolve(), payload_hash)
+            resigner.sign_next(request, self.provider.resolve())
             yield request
 
     async def async_auth_flow(
@@ -618,7 +705,8 @@ class SigV4Auth(httpx.Auth):
         if must_buffer:
             await self._abuffer_body(request)
         credentials = await self.provider.resolve_async()
-        flow = self._flow(request, credentials, payload_hash)
+        resigner = self._resigner(payload_hash)
+        flow = self._flow(request, credentials, resigner)
         request = next(flow)
         while True:
             response = yield request
@@ -629,7 +717,7 @@ class SigV4Auth(httpx.Auth):
             except StopIteration:
                 break
         if self._expired(response, request) and self.provider.invalidate(credentials):
-            self._sign_with(request, await self.provider.resolve_async(), payload_hash)
+            resigner.sign_next(request, await self.provider.resolve_async())
             yield request
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
@@ -657,6 +745,7 @@ class SigV4AAuth(SigV4Auth):
         max_body_buffer: int = DEFAULT_MAX_BODY_BUFFER,
         correct_clock_skew: bool = True,
         chunked: ChunkedEncoding | None = None,
+        invocation_id: Callable[[], str] | None = None,
     ) -> None:
         if not isinstance(region_set, str):
             region_set = ",".join(region_set)
@@ -669,6 +758,7 @@ class SigV4AAuth(SigV4Auth):
             max_body_buffer=max_body_buffer,
             correct_clock_skew=correct_clock_skew,
             chunked=chunked,
+            invocation_id=invocation_id,
         )
 
     @property
@@ -689,30 +779,52 @@ def presign(
     now: datetime | None = None,
     headers: Sequence[tuple[str, str]] | dict[str, str] | None = None,
     algorithm: SigningAlgorithm = SigningAlgorithm.SIGV4,
+    payload_hash: str | None = None,
 ) -> str:
     """A presigned URL: the signature in ``X-Amz-*`` query parameters.
 
     ```python
-    url = presign("GET", "https://bucket.s3.us-east-1.amazonaws.com/key.txt",
+    url = presign("PUT", "https://bucket.s3.us-east-1.amazonaws.com/key.txt",
                   credentials=creds, region="us-east-1", service="s3",
                   settings=SigningSettings.s3(), expires_in=600)
+    httpx.put(url, content=b"any body")
     ```
 
-    ``headers`` are signed too (the caller must then send them). Raises
-    :class:`~sigv4kit.InvalidExpiryError` when ``expires_in`` is outside
-    1..604800 seconds, :class:`~sigv4kit.InvalidTimeError` for a naive ``now``.
+    Signs ``Host`` and the ``headers`` passed here (the caller must then send
+    them), nothing else: no ``Content-Length``, so a presigned PUT or POST
+    accepts a body of any length, as botocore's ``generate_presigned_url``.
+    The payload line is ``payload_hash`` when given (the body's hex SHA-256,
+    or ``UNSIGNED-PAYLOAD``), else what ``settings.presigned_payload`` says:
+    ``UNSIGNED-PAYLOAD`` under S3 rules (S3 requires it), the hash of an
+    empty body under the other services' rules (so a presigned upload to
+    them needs ``payload_hash=`` the body's SHA-256).
+
+    Raises :class:`~sigv4kit.InvalidExpiryError` when ``expires_in`` is outside
+    1..604800 seconds, :class:`~sigv4kit.InvalidTimeError` for a naive ``now``,
+    and the :func:`~sigv4kit.sign` errors.
     """
     settings = (settings or SigningSettings()).replace(signature_location=SignatureLocation.QUERY)
-    request = httpx.Request(method, url, headers=headers)
-    sign_httpx_request(
-        request,
+    # httpx computes the Host header (port only when not the default) and
+    # the wire path; the request's own headers are not signed: httpx adds
+    # Content-Length: 0 to a bodiless PUT/POST, and signing it would make the
+    # URL refuse every non-empty upload.
+    request = httpx.Request(method, url)
+    explicit = httpx.Headers(headers)
+    signed_headers = explicit.multi_items()
+    if "host" not in explicit:
+        signed_headers.insert(0, ("Host", request.headers["host"]))
+    target = request.url.raw_path.decode("ascii")
+    result = sign(
+        method,
+        target,
+        signed_headers,
         credentials=credentials,
         region=region,
         service=service,
         now=now if now is not None else _system_clock(),
+        payload_hash=payload_hash,
         settings=settings,
         algorithm=algorithm,
         expires_in=expires_in,
-        payload_hash=None,
     )
-    return str(request.url)
+    return str(request.url.copy_with(raw_path=result.target.encode("ascii")))

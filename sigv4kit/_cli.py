@@ -10,32 +10,46 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import IntEnum
-from typing import IO
+from pathlib import Path
+from typing import IO, Any, TypeVar
 
 from ._exceptions import SigV4Error
 
-__all__ = ["CLIError", "ExitCode", "Streams", "main"]
+__all__ = ["CLIError", "ExitCode", "Streams", "main", "read_input", "validated"]
+
+T = TypeVar("T")
 
 
 class ExitCode(IntEnum):
-    """Exit codes of the ``sigv4kit`` command."""
+    """Exit codes of the ``sigv4kit`` command: one per kind of failure."""
 
     OK = 0
-    #: The request could not be signed, or a command failed.
+    #: The command failed: signing, the key store, the network.
     ERROR = 1
-    #: The command line itself is wrong.
+    #: The command line is wrong: an unknown or missing option, or an option
+    #: value that is malformed or out of range (whoever checks it: argparse,
+    #: or the command before it does anything).
     USAGE = 2
-    #: Input could not be read or parsed.
+    #: An input file or stream could not be read or parsed.
     BAD_INPUT = 3
     #: The service answered with an error (request), or the request does not verify (verify).
     AWS_ERROR = 4
 
 
+_EXIT_CODE_MEANINGS = {
+    ExitCode.OK: "success",
+    ExitCode.ERROR: "the command failed (signing, key store, network)",
+    ExitCode.USAGE: "a wrong option or option value",
+    ExitCode.BAD_INPUT: "an input could not be read or parsed",
+    ExitCode.AWS_ERROR: "the service answered with an error, or the request does not verify",
+}
 EXIT_CODES_HELP = "exit codes:\n" + "\n".join(
-    f"  {code.value}  {code.name.lower().replace('_', ' ')}" for code in ExitCode
+    f"  {code.value}  {code.name.lower().replace('_', ' ')}: {_EXIT_CODE_MEANINGS[code]}"
+    for code in ExitCode
 )
 
 
@@ -62,14 +76,45 @@ class Streams:
         return bool(isatty and isatty())
 
 
+def validated(check: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse ``type=`` from a validator: its error is a usage error (exit 2).
+
+    ``check`` returns the value or raises :class:`SigV4Error` / ``ValueError``
+    with a precise message, which argparse prints after the option's name.
+    """
+
+    def convert(text: str) -> T:
+        try:
+            return check(text)
+        except (SigV4Error, ValueError) as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = getattr(check, "__name__", "value")
+    return convert
+
+
+def read_input(path: str, streams: Streams) -> bytes:
+    """The bytes of file ``path``, or of stdin for ``-``; unreadable input exits 3."""
+    try:
+        return streams.stdin.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        raise CLIError(f"cannot read {path}: {exc.strerror}", ExitCode.BAD_INPUT) from None
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise CLIError(f"{self.prog}: {message}", ExitCode.USAGE)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every subcommand.
+
+    A command of the server half is loaded only when ``argv`` asks for it;
+    otherwise it is listed by name and help text, so ``sigv4kit --help`` and
+    every core command run without importing ``sigv4kit.middleware``.
+    """
     from . import (
+        __version__,
         _cli_explain,
         _cli_keys,
         _cli_presign,
@@ -87,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"sigv4kit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _cli_sign.add_parser(sub)
     _cli_verify.add_parser(sub)
@@ -94,7 +140,35 @@ def build_parser() -> argparse.ArgumentParser:
     _cli_request.add_parser(sub)
     _cli_presign.add_parser(sub)
     _cli_keys.add_parser(sub)
+    _add_server_commands(sub, argv)
     return parser
+
+
+# Command groups that live in the server half (sigv4kit.middleware): name ->
+# (module with add_parser, help). Registered by name so the core never imports
+# the server unless the command is run; a later issue replaces this table with
+# a typed registration hook.
+SERVER_COMMANDS = {
+    "policy": ("sigv4kit.middleware.iam.policy._cli", "work with IAM policy documents"),
+}
+
+
+def _add_server_commands(sub: Any, argv: Sequence[str] | None) -> None:
+    chosen = next((arg for arg in argv or () if not arg.startswith("-")), None)
+    for name, (module_name, help_text) in SERVER_COMMANDS.items():
+        if name == chosen:
+            try:
+                importlib.import_module(module_name).add_parser(sub)
+                continue
+            except ImportError:  # an install without the server half
+                pass
+        stub = sub.add_parser(name, help=help_text, add_help=False)
+        stub.add_argument("rest", nargs=argparse.REMAINDER)
+        stub.set_defaults(run=_server_missing)
+
+
+def _server_missing(args: argparse.Namespace, streams: Streams) -> ExitCode:
+    raise CLIError(f"'{args.command}' needs the server half (sigv4kit.middleware)")
 
 
 def main(
@@ -111,7 +185,7 @@ def main(
         stderr if stderr is not None else sys.stderr,
     )
     try:
-        parser = build_parser()
+        parser = build_parser(sys.argv[1:] if argv is None else argv)
         try:
             # argparse prints --help to sys.stdout: send it to the injected stream.
             with contextlib.redirect_stdout(streams.stdout):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import hmac
 import json
 import os
@@ -14,9 +15,10 @@ from typing import Any
 
 import httpx
 
-from ._cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams
+from ._canonical import encode_query_pairs
+from ._cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams, read_input
 from ._cli_request import parse_headers, redact
-from ._cli_sign import parse_time, read_request
+from ._cli_sign import parse_time, read_request, scope_part
 from ._credentials import Credentials
 from ._endpoints import EndpointInferenceError, infer_region_service
 from ._errors import AWSErrorDetails, parse_aws_error
@@ -70,8 +72,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--method", default="GET")
     p.add_argument("-H", "--header", action="append", default=[], metavar="'Name: value'")
     p.add_argument("-d", "--data", default=None, help="request body (@file reads a file)")
-    p.add_argument("--region", default=None)
-    p.add_argument("--service", default=None)
+    p.add_argument("--region", default=None, type=scope_part)
+    p.add_argument("--service", default=None, type=scope_part)
     p.add_argument("--time", default=None, help="signing time (default: the service's)")
     p.add_argument("--s3", action="store_true", help="S3 rules")
     p.add_argument("--sigv4a", action="store_true")
@@ -83,10 +85,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _read_error(path: str, streams: Streams) -> bytes:
-    try:
-        return streams.stdin.read() if path == "-" else Path(path).read_bytes()
-    except OSError as exc:
-        raise CLIError(f"cannot read {path}: {exc.strerror}", ExitCode.BAD_INPUT) from None
+    return read_input(path, streams)
 
 
 def _server_scope(details: AWSErrorDetails) -> tuple[datetime | None, str | None, str | None]:
@@ -185,6 +184,11 @@ _RULES: tuple[tuple[str, SigningSettings], ...] = (
     ("S3 rules", SigningSettings.s3()),
     ("AWS service rules without path normalization",
      SigningSettings().replace(path_normalization=PathNormalization.DISABLED)),
+    # S3's path rules without S3's x-amz-content-sha256 header: what
+    # `curl --aws-sigv4` signs for any service (the path as sent, encoded once).
+    ("AWS service rules with the path encoded once and not normalized",
+     SigningSettings().replace(percent_encoding=PercentEncoding.SINGLE,
+                               path_normalization=PathNormalization.DISABLED)),
     ("S3 rules with double encoding",
      SigningSettings.s3().replace(percent_encoding=PercentEncoding.DOUBLE)),
 )
@@ -194,6 +198,56 @@ _SIGNATURE = re.compile(r"(?:Signature=|X-Amz-Signature=)([0-9a-fA-F]{64})")
 def _signature_of(raw: RawRequest) -> str | None:
     match = _SIGNATURE.search(raw.header("authorization") or "") or _SIGNATURE.search(raw.target)
     return match.group(1).lower() if match else None
+
+
+def _query_as_sent(canonical: str, raw: RawRequest) -> str:
+    """The canonical request with the query in the order sent, not sorted.
+
+    What signers that skip the sort sign: curl's ``--aws-sigv4`` did
+    (curl/curl#9717), so did several small libraries.
+    """
+    lines = canonical.split("\n")
+    pairs = encode_query_pairs(raw.target.partition("?")[2])
+    lines[2] = "&".join(f"{key}={value}" for key, value in pairs if key != "X-Amz-Signature")
+    return "\n".join(lines)
+
+
+def _string_to_sign_for(string_to_sign: str, canonical: str) -> str:
+    """``string_to_sign`` with the hash line of another canonical request."""
+    head = string_to_sign.split("\n")[:3]
+    return "\n".join([*head, hashlib.sha256(canonical.encode("utf-8")).hexdigest()])
+
+
+def _identify_rules(
+    raw: RawRequest, secret: str, signature: str
+) -> tuple[str, str, str] | None:
+    """``(rules, canonical request, string to sign)`` that reproduce ``signature``.
+
+    Every rule set is tried, each also with the query left unsorted; rules
+    that cannot read the request at all (S3's need x-amz-content-sha256) are
+    skipped, never fatal. None when nothing reproduces the signature.
+    """
+    for name, settings in _RULES:
+        verifier = Verifier(VerifierConfig(service_settings={}, default_settings=settings))
+        try:
+            signed_text, string_to_sign = recompute_signed(raw, verifier, redact_token=False)
+            shown, _ = recompute_signed(raw, verifier)
+        except VerificationError:
+            continue
+        lines = string_to_sign.split("\n")
+        scope = lines[2].split("/")
+        if lines[0] != SigningAlgorithm.SIGV4.value or len(scope) != 4:
+            return None  # a SigV4A signature cannot be recomputed from the secret alone
+        key = derive_signing_key(secret, scope[0], scope[1], scope[2])
+        unsorted = _query_as_sent(signed_text, raw)
+        for rules, text, candidate in (
+            (name, shown, string_to_sign),
+            (f"{name}, the query unsorted (in the order sent)", _query_as_sent(shown, raw),
+             _string_to_sign_for(string_to_sign, unsorted)),
+        ):
+            if hmac.compare_digest(calculate_signature(key, candidate), signature):
+                return rules, text, candidate
+    return None
 
 
 def _recompute(raw: RawRequest, args: argparse.Namespace) -> tuple[str, str]:
@@ -207,17 +261,10 @@ def _recompute(raw: RawRequest, args: argparse.Namespace) -> tuple[str, str]:
     secret = args.secret_access_key or os.environ.get("AWS_SECRET_ACCESS_KEY")
     signature = _signature_of(raw)
     if secret and signature:
-        for name, settings in _RULES:
-            verifier = Verifier(VerifierConfig(service_settings={}, default_settings=settings))
-            canonical, string_to_sign = recompute_signed(raw, verifier)
-            lines = string_to_sign.split("\n")
-            scope = lines[2].split("/")
-            if lines[0] != SigningAlgorithm.SIGV4.value or len(scope) != 4:
-                break
-            key = derive_signing_key(secret, scope[0], scope[1], scope[2])
-            if hmac.compare_digest(calculate_signature(key, string_to_sign), signature):
-                args.identified_rules = name
-                return canonical, string_to_sign
+        found = _identify_rules(raw, secret, signature)
+        if found is not None:
+            args.identified_rules, canonical, string_to_sign = found
+            return canonical, string_to_sign
         args.identified_rules = ""
     if args.s3:
         s3 = SigningSettings.s3()

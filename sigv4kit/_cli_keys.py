@@ -17,16 +17,18 @@ from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from ._cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams
+from ._cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams, validated
 from ._exceptions import SigV4Error
 
-__all__ = ["DEFAULT_STORE_URL", "STORE_ENV", "add_parser", "run"]
+__all__ = ["DEFAULT_STORE_URL", "STORE_ENV", "add_parser", "open_cli_store", "run"]
 
 T = TypeVar("T")
 
 STORE_ENV = "SIGV4KIT_STORE"
 DEFAULT_STORE_URL = "sqlite:///sigv4kit.db"
 NEW_MASTER_KEY_ENV = "SIGV4KIT_NEW_MASTER_KEY"
+#: STS's default ``DurationSeconds`` (one hour).
+DEFAULT_SESSION_SECONDS = 3600
 
 DESCRIPTION = f"""\
 Manage the access keys a sigv4kit service accepts.
@@ -39,8 +41,9 @@ SIGV4KIT_MASTER_KEY_FILE; for SQLite with neither, from <db>.key beside the
 database, created (mode 0600) on first use. PostgreSQL requires one of the
 two variables.
 
-`keys create` creates the principal (as a user, or --role / --root) when it
-does not exist yet. A key's secret is printed only when it is created."""
+`keys create` creates the store, and the principal (as a user, or --role /
+--root), when they do not exist yet; every other action refuses a store that
+does not exist. A key's secret is printed only when it is created."""
 
 EXAMPLES = """\
 examples:
@@ -48,9 +51,10 @@ examples:
   sigv4kit keys create --principal deploy-bot --json --store sqlite:////srv/keys.db
   sigv4kit keys deactivate AKIAEXAMPLEEXAMPLE23 --store postgresql://admin@db/keys
   sigv4kit keys list --principal alice
+  sigv4kit keys show AKIAEXAMPLEEXAMPLE23 --json
   sigv4kit keys deactivate AKIAEXAMPLEEXAMPLE23
   sigv4kit keys rotate --principal alice --keep-previous-active
-  sigv4kit keys create-session --principal alice --duration 3600 --json
+  sigv4kit keys create-session --principal alice --duration 900 --json
   sigv4kit keys purge-sessions
   SIGV4KIT_NEW_MASTER_KEY=$(head -c32 /dev/urandom | base64) sigv4kit keys rewrap
 """
@@ -64,6 +68,30 @@ key file beside the database and neither is given, a new random key is
 generated. With the default key file, the file is replaced by the new key;
 with SIGV4KIT_MASTER_KEY or SIGV4KIT_MASTER_KEY_FILE, configure the new key
 there before services restart (they refuse to start with the old one)."""
+
+
+# Option values are checked while parsing, so a bad one is a usage error
+# (exit 2) like any other, before a store is opened.
+@validated
+def _principal_name(text: str) -> str:
+    name: str = _middleware().validate_principal_name(text)
+    return name
+
+
+@validated
+def _access_key_id(text: str) -> str:
+    key_id: str = _middleware().validate_access_key_id(text)
+    return key_id
+
+
+@validated
+def _session_seconds(text: str) -> int:
+    try:
+        seconds = int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a whole number of seconds") from None
+    checked: int = _middleware().validate_session_duration(seconds)
+    return checked
 
 
 def add_parser(sub: Any) -> None:
@@ -98,15 +126,24 @@ def add_parser(sub: Any) -> None:
         return p
 
     p = action("create", "create an access key (the secret is shown once)", _run_create)
-    p.add_argument("--principal", required=True, help="owner of the key (created if new)")
+    p.add_argument(
+        "--principal", required=True, type=_principal_name,
+        help="owner of the key (created if new)",
+    )
     kind = p.add_mutually_exclusive_group()
     kind.add_argument("--role", action="store_true", help="a new principal is a role")
     kind.add_argument("--root", action="store_true", help="a new principal is a root user")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = action("list", "list access keys (never secrets)", _run_list)
-    p.add_argument("--principal", default=None, help="only this principal's keys")
+    p.add_argument(
+        "--principal", default=None, type=_principal_name, help="only this principal's keys"
+    )
     p.add_argument("--json", action="store_true", help="print a JSON array")
+
+    p = action("show", "show one access key (never its secret)", _run_show)
+    p.add_argument("access_key_id", metavar="AKID", type=_access_key_id)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
 
     for name, help_text, runner in (
         ("activate", "set an access key Active", _run_activate),
@@ -114,7 +151,7 @@ def add_parser(sub: Any) -> None:
         ("delete", "delete an access key for good", _run_delete),
     ):
         p = action(name, help_text, runner)
-        p.add_argument("access_key_id", metavar="AKID")
+        p.add_argument("access_key_id", metavar="AKID", type=_access_key_id)
 
     p = action(
         "rotate",
@@ -127,14 +164,20 @@ def add_parser(sub: Any) -> None:
             "blocks a rotation. Temporary credentials are not touched."
         ),
     )
-    p.add_argument("--principal", required=True)
+    p.add_argument("--principal", required=True, type=_principal_name)
     p.add_argument("--keep-previous-active", action="store_true")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = action("create-session", "issue temporary ASIA credentials", _run_create_session)
-    p.add_argument("--principal", required=True, help="an existing principal")
     p.add_argument(
-        "--duration", required=True, type=int, metavar="SECONDS", help="900 to 129600 seconds"
+        "--principal", required=True, type=_principal_name, help="an existing principal"
+    )
+    p.add_argument(
+        "--duration",
+        type=_session_seconds,
+        default=DEFAULT_SESSION_SECONDS,
+        metavar="SECONDS",
+        help=f"900 to 129600 seconds (default {DEFAULT_SESSION_SECONDS}, as STS)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -194,17 +237,27 @@ def _store_log_to(streams: Streams) -> Iterator[None]:
         logger.propagate = previous
 
 
-def _require_existing_sqlite(mw: Any, url: str) -> None:
-    # Only `keys create` may create a new database (and its key file); a typo
-    # in --store must not silently start an empty store.
-    if not url.lower().startswith("sqlite:"):
-        return
-    path = mw.sqlite_path_from_url(url)
-    if not os.path.exists(path):
+def open_cli_store(url: str, *, create: bool = False) -> Any:
+    """The store at ``url``; unless ``create``, it must exist already.
+
+    Only `keys create` may create a store (and its key file): a typo in
+    --store or ?schema= must not silently start an empty one.
+    """
+    mw = _middleware()
+    try:
+        return mw.open_store(url, create=create)
+    except mw.StoreNotFoundError as exc:
+        # Not the URL itself: a postgresql:// one may carry a password.
         raise CLIError(
-            f"no key store at {path!r} ({url}); create a key first with "
-            "`sigv4kit keys create`, or give --store / $SIGV4KIT_STORE"
-        )
+            f"{exc}; create a key first with `sigv4kit keys create`, "
+            f"or give --store / ${STORE_ENV}"
+        ) from None
+    except mw.StoreError as exc:
+        # open_store raises the base class only for a URL it cannot use (no or
+        # an unknown scheme, a malformed path or schema): a bad option value.
+        if type(exc) is mw.StoreError:
+            raise CLIError(str(exc), ExitCode.USAGE) from None
+        raise
 
 
 def _with_manager(
@@ -216,11 +269,8 @@ def _with_manager(
 ) -> T:
     mw = _middleware()
     url = store_url(args)
-    if not create:
-        _require_existing_sqlite(mw, url)
 
-    async def go() -> T:
-        store = mw.open_store(url)
+    async def go(store: Any) -> T:
         try:
             if not isinstance(store, mw.KeyManager):
                 raise CLIError(f"the store at {url} does not support key management")
@@ -230,7 +280,7 @@ def _with_manager(
 
     with _store_log_to(streams):
         try:
-            return asyncio.run(go())
+            return asyncio.run(go(open_cli_store(url, create=create)))
         except OSError as exc:
             raise CLIError(f"{url}: {exc.strerror or exc}") from None
         except (SigV4Error, KeyboardInterrupt):
@@ -274,7 +324,6 @@ def _key_fields(info: Any) -> dict[str, Any]:
 def _run_create(args: argparse.Namespace, streams: Streams) -> ExitCode:
     mw = _middleware()
     PrincipalKind = mw.PrincipalKind
-    mw.validate_principal_name(args.principal)  # before a database is created for it
 
     kind = PrincipalKind.ROLE if args.role else PrincipalKind.USER
 
@@ -348,6 +397,18 @@ def _run_list(args: argparse.Namespace, streams: Streams) -> ExitCode:
         streams.stdout.write(
             "  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() + "\n"
         )
+    return ExitCode.OK
+
+
+def _run_show(args: argparse.Namespace, streams: Streams) -> ExitCode:
+    async def go(store: Any) -> Any:
+        return await store.get_key_info(args.access_key_id)
+
+    info = _with_manager(args, streams, go)
+    if info is None:
+        raise CLIError(f"no access key {args.access_key_id} in the store")
+    # _key_fields never holds a secret or session token: AccessKeyInfo has none.
+    _write_fields(streams, _key_fields(info), args.json)
     return ExitCode.OK
 
 

@@ -15,6 +15,7 @@ import httpx
 
 from ._auth import SigV4AAuth, SigV4Auth
 from ._cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams
+from ._cli_sign import scope_part
 from ._credentials import Credentials
 from ._endpoints import EndpointInferenceError, infer_region_service
 from ._errors import SIGNING_RESULT_EXTENSION, parse_aws_error
@@ -38,8 +39,9 @@ examples:
   sigv4kit request GET https://abc.execute-api.us-east-1.amazonaws.com/prod/ --profile dev --json
 
 The region and service are inferred from *.amazonaws.com host names when
-omitted. Credentials: --access-key-id/--secret-access-key, else the AWS
-default chain (AWS_* variables, --profile or AWS_PROFILE in ~/.aws, ...).
+omitted. Credentials: --access-key-id/--secret-access-key (one of them may
+come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), else the AWS default
+chain (AWS_* variables, --profile or AWS_PROFILE in ~/.aws, ...).
 On an AWS error the parsed error and the `explain` analysis go to stderr and
 the exit code is 4.
 """
@@ -53,8 +55,12 @@ def add_common_signing_options(p: argparse.ArgumentParser) -> None:
     """Options shared by ``request`` and ``presign``."""
     p.add_argument("method", help="HTTP method")
     p.add_argument("url", help="the URL")
-    p.add_argument("--region", default=None, help="region (region set with --sigv4a)")
-    p.add_argument("--service", default=None, help="signing name of the service")
+    p.add_argument(
+        "--region", default=None, type=scope_part, help="region (region set with --sigv4a)"
+    )
+    p.add_argument(
+        "--service", default=None, type=scope_part, help="signing name of the service"
+    )
     p.add_argument("--s3", action="store_true", help="S3 rules (single encoding, no normalize)")
     p.add_argument("--sigv4a", action="store_true", help="SigV4A (ECDSA P-256)")
     p.add_argument("--profile", default=None, help="profile of ~/.aws/credentials and config")
@@ -112,12 +118,19 @@ def scope_from(args: argparse.Namespace, host: str) -> tuple[str, str]:
 def credentials_source(args: argparse.Namespace) -> Credentials | CredentialsProvider:
     """Explicit keys, else the default chain (with ``--profile``)."""
     if args.access_key_id or args.secret_access_key:
-        if not (args.access_key_id and args.secret_access_key):
+        # One given on the command line, the other from the environment (a
+        # secret pasted for one call, the key id exported) is a complete pair.
+        akid = args.access_key_id or os.environ.get("AWS_ACCESS_KEY_ID")
+        secret = args.secret_access_key or os.environ.get("AWS_SECRET_ACCESS_KEY")
+        if not (akid and secret):
             raise CLIError(
-                "pass both --access-key-id and --secret-access-key", ExitCode.USAGE
+                "pass both --access-key-id and --secret-access-key (or set "
+                "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for the other one)",
+                ExitCode.USAGE,
             )
+        token = args.session_token or os.environ.get("AWS_SESSION_TOKEN") or None
         try:
-            return Credentials(args.access_key_id, args.secret_access_key, args.session_token)
+            return Credentials(akid, secret, token)
         except CredentialsError as exc:
             raise CLIError(str(exc), ExitCode.USAGE) from None
     provider = default_credentials_provider(args.profile)

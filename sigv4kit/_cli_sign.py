@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ._cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams
+from ._cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams, validated
 from ._credentials import Credentials
 from ._exceptions import CredentialsError, InvalidRequestError
 from ._rawrequest import RawRequest, parse_raw_request
@@ -22,7 +22,7 @@ from ._settings import (
     SigningAlgorithm,
     SigningSettings,
 )
-from ._signing import SigningResult, sign
+from ._signing import SigningResult, _check_scope_part, sign
 
 __all__ = ["add_parser", "run"]
 
@@ -34,6 +34,13 @@ examples:
   sigv4kit sign request.txt --presign --expires 600 --service s3 --s3
   sigv4kit sign request.txt --sigv4a --region '*' --service s3
 """
+
+
+@validated
+def scope_part(text: str) -> str:
+    """A region or service name for a credential scope (argparse ``type=``)."""
+    _check_scope_part("value", text)
+    return text
 
 
 def add_parser(sub: Any) -> None:
@@ -54,8 +61,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--access-key-id", default=None)
     p.add_argument("--secret-access-key", default=None)
     p.add_argument("--session-token", default=None)
-    p.add_argument("--region", default=None, help="region (the region set with --sigv4a)")
-    p.add_argument("--service", required=True, help="signing name of the service")
+    p.add_argument(
+        "--region", default=None, type=scope_part, help="region (the region set with --sigv4a)"
+    )
+    p.add_argument(
+        "--service", required=True, type=scope_part, help="signing name of the service"
+    )
     p.add_argument("--time", default=None, help="signing time, ISO 8601 with a zone")
     p.add_argument("--no-normalize-path", action="store_true")
     p.add_argument("--s3", action="store_true", help="S3 rules (single encoding, no normalize)")
@@ -148,6 +159,11 @@ def run(args: argparse.Namespace, streams: Streams) -> ExitCode:
         expires_in=args.expires,
     )
     signed = RawRequest(request.method, result.target, result.headers, request.body)
+    signed_text = signed.to_text()
+    if not request.body:
+        # The blank line ending the headers would be the output's last line:
+        # without a body the request is complete without it.
+        signed_text = signed_text.rstrip("\n")
     if args.json:
         document = result_summary(result)
         streams.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
@@ -158,7 +174,7 @@ def run(args: argparse.Namespace, streams: Streams) -> ExitCode:
             ("Canonical request", str(result.canonical_request)),
             ("String to sign", str(result.string_to_sign)),
             ("Signature", result.signature),
-            ("Signed request", signed.to_text()),
+            ("Signed request", signed_text),
         ],
     )
     return ExitCode.OK

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from ._cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams
+from ._cli_keys import open_cli_store
 from ._cli_sign import parse_time, read_request, write_sections
 from ._explain import recompute_signed
 from ._keys import KeyRecord
@@ -80,16 +81,12 @@ def _config(args: argparse.Namespace) -> VerifierConfig:
         raise CLIError(str(exc), ExitCode.USAGE) from None
 
 
-async def _store_key(url: str, access_key_id: str) -> KeyRecord | None:
+async def _store_key(store: Any, access_key_id: str) -> KeyRecord | None:
     mw = _middleware()
-    try:
-        store = mw.open_store(url)
-    except mw.StoreError as exc:
-        raise CLIError(str(exc), ExitCode.USAGE) from None
     try:
         key: KeyRecord | None = await store.get_key(access_key_id)
     except mw.StoreError as exc:
-        raise CLIError(f"store {url}: {exc}", ExitCode.ERROR) from None
+        raise CLIError(f"key store: {exc}", ExitCode.ERROR) from None
     finally:
         await store.aclose()
     return key
@@ -146,7 +143,7 @@ def run(args: argparse.Namespace, streams: Streams) -> ExitCode:
                 ),
             )
         else:
-            key = asyncio.run(_store_key(args.store, parsed.access_key_id))
+            key = asyncio.run(_store_key(open_cli_store(args.store), parsed.access_key_id))
         identity = verifier.verify_at(request, key=key, now=now, body=raw.body)
     except VerificationError as exc:
         error = exc

@@ -136,13 +136,19 @@ def _request_time(raw: RawRequest, request: SignedRequest) -> datetime | None:
 
 
 def recompute_signed(
-    raw: RawRequest, verifier: Verifier | None = None, *, now: datetime | None = None
+    raw: RawRequest,
+    verifier: Verifier | None = None,
+    *,
+    now: datetime | None = None,
+    redact_token: bool = True,
 ) -> tuple[str, str]:
     """The canonical request and string to sign a signed request stands for.
 
     Parses the request's own ``Authorization`` header or ``X-Amz-*``
     parameters with the verifier (no key needed), at ``now`` (default: the
-    request's own time, so a captured request is never "too old").
+    request's own time, so a captured request is never "too old"). The
+    session token in the canonical request reads ``** REDACTED **`` unless
+    ``redact_token`` is false (to hash the text again, never to print it).
 
     Raises the verifier's :class:`~sigv4kit.VerificationError` when the
     authentication cannot be parsed.
@@ -156,7 +162,7 @@ def recompute_signed(
     payload = parsed.payload_hash if parsed.payload_hash is not None else payload_sha256(raw.body)
     creq, sts = verifier.canonical_request(parsed, request, payload)
     canonical = str(creq)
-    if parsed.session_token:
+    if redact_token and parsed.session_token:
         canonical = canonical.replace(parsed.session_token, REDACTED)
     return canonical, str(sts)
 
@@ -618,7 +624,9 @@ def explain(
         "InvalidSignatureException",
     } or "signature we calculated does not match" in details.message.lower()
     if not findings and signature_error:
-        findings.append(_no_difference(server_creq, server_sts, canonical_request, sts_diff))
+        findings.append(
+            _no_difference(server_creq, server_sts, canonical_request, string_to_sign, sts_diff)
+        )
     if not findings:
         findings.append(
             Finding(cause=Cause.UNKNOWN, text=f"{details.code}: not a signature problem.")
@@ -677,12 +685,45 @@ def _creq_findings(diff: LineDiff, server: str, ours: str) -> list[Finding]:
     ]
 
 
+_NEITHER_SIDE = Finding(
+    cause=Cause.UNKNOWN,
+    text=(
+        "the service sent neither its canonical request nor its string to sign; "
+        "compare with `sigv4kit sign -v` output or verify the request against a "
+        "local verifier (`sigv4kit verify`)."
+    ),
+)
+
+
 def _no_difference(
     server_creq: str | None,
     server_sts: str | None,
     our_creq: str | None,
+    our_sts: str | None,
     sts_diff: LineDiff | None,
 ) -> Finding:
+    if server_sts is None and server_creq is None:
+        return _NEITHER_SIDE
+    if our_creq is None and our_sts is None:
+        # The error body alone shows what the service computed, not what the
+        # client signed: any canonicalization difference (path encoding, query
+        # order) looks the same as a wrong secret from here.
+        shown = " and ".join(
+            name
+            for name, text in (("canonical request", server_creq), ("string to sign", server_sts))
+            if text is not None
+        )
+        return Finding(
+            cause=Cause.UNKNOWN,
+            text=(
+                f"the error body shows the {shown} the service computed (above), not what "
+                "was signed, so it cannot tell a canonicalization difference (path "
+                "encoding, query order, a header changed in transit) from a wrong secret "
+                "access key. Compare them with your signer's (`sigv4kit sign -v`), or pass "
+                "the request that was sent: --request FILE (add --secret-access-key for a "
+                "signed request), or --url/-H/-d with the signing options."
+            ),
+        )
     if server_creq is not None and our_creq is not None and sts_diff is None:
         return Finding(
             cause=Cause.SECRET_KEY,
@@ -702,20 +743,19 @@ def _no_difference(
                 "proxy, and the body."
             ),
         )
-    if server_sts is None and server_creq is None:
+    if our_sts is not None and sts_diff is None:
         return Finding(
-            cause=Cause.UNKNOWN,
+            cause=Cause.SECRET_KEY,
             text=(
-                "the service sent neither its canonical request nor its string to sign; "
-                "compare with `sigv4kit sign -v` output or verify the request against a "
-                "local verifier (`sigv4kit verify`)."
+                "the string to sign matches the service's: the secret access key is wrong "
+                "(or does not belong to this access key id)."
             ),
         )
     return Finding(
-        cause=Cause.SECRET_KEY,
+        cause=Cause.UNKNOWN,
         text=(
-            "the string to sign matches the service's: the secret access key is wrong "
-            "(or does not belong to this access key id)."
+            "the service's string to sign differs from ours only where neither side "
+            "names a cause; compare the two texts above line by line."
         ),
     )
 
@@ -751,28 +791,20 @@ def _side_by_side(title: str, server: str, ours: str, diff: LineDiff | None, col
 def render_explanation(exp: Explanation, *, colour: bool = False) -> str:
     """Human-readable text of an :class:`Explanation`."""
     out = [f"{exp.code}: {exp.message.splitlines()[0] if exp.message else ''}".rstrip()]
-    if exp.server_canonical_request is not None and exp.our_canonical_request is not None:
+    for title, server, ours, diff in (
+        ("Canonical request", exp.server_canonical_request, exp.our_canonical_request,
+         exp.canonical_diff),
+        ("String to sign", exp.server_string_to_sign, exp.our_string_to_sign,
+         exp.string_to_sign_diff),
+    ):
+        if server is None:
+            continue
         out.append("")
-        out.append(
-            _side_by_side(
-                "Canonical request",
-                exp.server_canonical_request,
-                exp.our_canonical_request,
-                exp.canonical_diff,
-                colour,
-            )
-        )
-    if exp.server_string_to_sign is not None and exp.our_string_to_sign is not None:
-        out.append("")
-        out.append(
-            _side_by_side(
-                "String to sign",
-                exp.server_string_to_sign,
-                exp.our_string_to_sign,
-                exp.string_to_sign_diff,
-                colour,
-            )
-        )
+        if ours is None:
+            out.append(f"{title} (service):")
+            out += [f"  {_redact(line)}" for line in _lines(server)]
+        else:
+            out.append(_side_by_side(title, server, ours, diff, colour))
     for label, d in (("canonical request", exp.canonical_diff),
                      ("string to sign", exp.string_to_sign_diff)):
         if d is not None:

@@ -5,6 +5,10 @@ through it. Retrying therefore lives in a transport wrapper, *below* the
 auth — and so every attempt must be signed again there: the auth leaves a
 :class:`~sigv4kit.Resigner` in ``request.extensions`` and the transport calls
 it before each retry (new ``X-Amz-Date``, new signature, current credentials).
+Each attempt signs ``amz-sdk-request: attempt=N; max=M`` with this
+transport's ``max_attempts`` and the operation's ``amz-sdk-invocation-id``,
+so a retry within the same second as the failed attempt still has its own
+signature (a server's replay guard accepts it).
 
 ```python
 client = httpx.Client(auth=SigV4Auth(creds, region="us-east-1", service="sqs"),
@@ -42,7 +46,7 @@ from enum import Enum
 
 import httpx
 
-from ._auth import RESIGN_EXTENSION, Resigner
+from ._auth import DEFAULT_MAX_ATTEMPTS, RESIGN_EXTENSION, Resigner
 from ._errors import THROTTLING_CODES, AuthenticationError, error_class_for, parse_aws_error
 from ._exceptions import SigV4Error
 from ._skew import parse_http_date
@@ -92,7 +96,7 @@ class RetryPolicy:
     """
 
     mode: RetryMode = RetryMode.STANDARD
-    max_attempts: int = 3
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
     #: Full-jitter backoff: ``random() * min(base_delay * 2**(retry-1), max_backoff)``.
     base_delay: float = 1.0
     max_backoff: float = 20.0
@@ -455,6 +459,10 @@ class RetryTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         inner = self._sync_transport()
+        resigner = request.extensions.get(RESIGN_EXTENSION)
+        if isinstance(resigner, Resigner):
+            # Signed before this transport was known: state its max_attempts.
+            resigner.set_max_attempts(request, self.policy.max_attempts)
         attempt, acquired = 1, 0
         while True:
             if self.limiter is not None:
@@ -525,6 +533,9 @@ class RetryTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         inner = self._async_transport()
+        resigner = request.extensions.get(RESIGN_EXTENSION)
+        if isinstance(resigner, Resigner):
+            await resigner.async_set_max_attempts(request, self.policy.max_attempts)
         attempt, acquired = 1, 0
         while True:
             if self.limiter is not None:

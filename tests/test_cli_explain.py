@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -284,3 +286,78 @@ def test_unreadable_inputs() -> None:
     bad = run_cli("explain", "-", "--url", "http://example.com/", stdin=b"<Error/>")
     assert bad.code == 2
     assert "--region" in bad.err
+
+
+# -- requests signed by real curl --aws-sigv4 (issue 12, items 7 and 8) ----------------
+
+
+def curl_signed(base: str, target: str, tmp_path: Path) -> tuple[Path, Path]:
+    """Send ``target`` with ``curl --aws-sigv4``: (error body file, request file).
+
+    The request file is what curl sent, read from its ``-v`` trace. curl signs
+    the path as given (encoded once) and the query unsorted (curl/curl#9717),
+    and sends no x-amz-content-sha256.
+    """
+    path = shutil.which("curl")
+    assert path is not None, "curl is part of the machine image"
+    proc = subprocess.run(
+        [path, "--silent", "--verbose", "--aws-sigv4", "aws:amz:us-east-1:execute-api",
+         "--user", f"{AKID}:{SECRET}", base + target],
+        capture_output=True, timeout=60, check=False,
+    )
+    sent = [line[2:] for line in proc.stderr.decode().splitlines() if line.startswith("> ")]
+    assert sent[0] == f"GET {target} HTTP/1.1"
+    # curl 7.x (the machine image's) signs the query unsorted; a curl that sorts
+    # it would get a 200 here and these tests would need another unsorted signer.
+    assert b"<Code>SignatureDoesNotMatch</Code>" in proc.stdout, proc.stdout[:300]
+    error, request = tmp_path / "curl-error.xml", tmp_path / "curl-request.txt"
+    error.write_bytes(proc.stdout)
+    request.write_text("\r\n".join(line for line in sent if line) + "\r\n\r\n")
+    return error, request
+
+
+def explain_json(*argv: str) -> dict:
+    result = run_cli("explain", *argv, "--json")
+    assert result.code == 0, result.err
+    return json.loads(result.out)
+
+
+def test_secret_finds_curls_single_encoding_although_s3_rules_cannot_read_it(
+    base_url: str, tmp_path: Path
+) -> None:
+    # S3 rules refuse the request (no x-amz-content-sha256); explain moves on to the
+    # next rules instead of giving up, and finds the path encoded once.
+    error, request = curl_signed(base_url, "/a%20b", tmp_path)
+    doc = explain_json(str(error), "--request", str(request), "--secret-access-key", SECRET)
+    assert "encoded once" in doc["our_rules"]
+    assert doc["canonical_diff"]["server"] == "/a%2520b"
+    assert doc["canonical_diff"]["ours"] == "/a%20b"
+    assert [c["cause"] for c in doc["causes"]] == ["path-encoding"]
+
+
+def test_secret_finds_curls_unsorted_query(base_url: str, tmp_path: Path) -> None:
+    error, request = curl_signed(base_url, "/items?b=2&a=1", tmp_path)
+    doc = explain_json(str(error), "--request", str(request), "--secret-access-key", SECRET)
+    assert "unsorted" in doc["our_rules"]
+    assert doc["canonical_diff"]["server"] == "a=1&b=2"
+    assert doc["canonical_diff"]["ours"] == "b=2&a=1"
+    assert [c["cause"] for c in doc["causes"]] == ["query-order"]
+
+
+@pytest.mark.parametrize(
+    ("target", "server_line"), [("/a%20b", "/a%2520b"), ("/items?b=2&a=1", "a=1&b=2")]
+)
+def test_error_body_alone_does_not_blame_the_secret(
+    base_url: str, tmp_path: Path, target: str, server_line: str
+) -> None:
+    # Without the request, a double encoding or an unsorted query looks exactly
+    # like a wrong secret: say what the body shows and ask for the request.
+    error, _ = curl_signed(base_url, target, tmp_path)
+    doc = explain_json(str(error))
+    assert [c["cause"] for c in doc["causes"]] == ["unknown"]
+    assert "secret access key is wrong" not in doc["causes"][0]["text"]
+    assert "--request" in doc["causes"][0]["text"]
+    text = run_cli("explain", str(error)).out
+    assert "Canonical request (service):" in text
+    assert f"  {server_line}\n" in text
+    assert "String to sign (service):" in text

@@ -270,20 +270,21 @@ def test_purge_sessions(tmp_path: Path, url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("argv", "message"),
+    ("argv", "code", "message"),
     [
-        (["--duration", "899"], "900 to 129600"),
-        (["--duration", "129601"], "900 to 129600"),
-        (["--principal", "nobody"], "no principal named 'nobody'"),
+        # An out-of-range value is a usage error, as a malformed one is.
+        (["--duration", "899"], ExitCode.USAGE, "900 to 129600"),
+        (["--duration", "129601"], ExitCode.USAGE, "900 to 129600"),
+        (["--principal", "nobody"], ExitCode.ERROR, "no principal named 'nobody'"),
     ],
 )
-def test_create_session_errors(url: str, argv: list[str], message: str) -> None:
+def test_create_session_errors(url: str, argv: list[str], code: ExitCode, message: str) -> None:
     cli("keys", "create", "--principal", "alice", "--store", url)
     args = {"--principal": "alice", "--duration": "900"}
     args.update(dict(zip(argv[::2], argv[1::2], strict=True)))
     flat = [x for kv in args.items() for x in kv]
     r = cli("keys", "create-session", *flat, "--store", url)
-    assert r.code == ExitCode.ERROR
+    assert r.code == code
     assert message in r.err
     assert "Traceback" not in r.err
 
@@ -362,24 +363,27 @@ def test_store_from_env_and_default(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 @pytest.mark.parametrize(
     ("argv", "code", "message"),
     [
-        (["keys", "list", "--store", "mysql://x/y"], ExitCode.ERROR, "scheme 'mysql'"),
+        # A --store value no backend can use is a usage error, as in `verify`.
+        (["keys", "list", "--store", "mysql://x/y"], ExitCode.USAGE, "scheme 'mysql'"),
         (
             ["keys", "list", "--store", "postgresql://x/y"],
             ExitCode.ERROR,
             "master key is required",
         ),
-        (["keys", "create", "--principal", "a", "--store", "nope"], ExitCode.ERROR, "no scheme"),
+        (["keys", "create", "--principal", "a", "--store", "nope"], ExitCode.USAGE, "no scheme"),
         (["keys", "list"], ExitCode.ERROR, "no key store at 'sigv4kit.db'"),
-        (["keys", "delete", "AKIAX"], ExitCode.ERROR, "no key store"),
+        (["keys", "delete", "AKIAAAAAAAAAAAAAAAAA"], ExitCode.ERROR, "no key store"),
+        (["keys", "delete", "AKIAX"], ExitCode.USAGE, "invalid access key id 'AKIAX'"),
         (["keys"], ExitCode.USAGE, "ACTION"),
         (["keys", "create"], ExitCode.USAGE, "--principal"),
-        (["keys", "create-session", "--principal", "a"], ExitCode.USAGE, "--duration"),
+        (["keys", "create-session", "--duration", "900"], ExitCode.USAGE, "--principal"),
         (
             ["keys", "create-session", "--principal", "a", "--duration", "ten"],
             ExitCode.USAGE,
-            "invalid int value",
+            "argument --duration: 'ten' is not a whole number of seconds",
         ),
-        (["keys", "create", "--principal", "a b"], ExitCode.ERROR, "invalid principal name"),
+        # Every malformed or out-of-range value exits 2, whoever checks it.
+        (["keys", "create", "--principal", "a b"], ExitCode.USAGE, "invalid principal name"),
         (["keys", "frobnicate"], ExitCode.USAGE, "invalid choice"),
     ],
 )
@@ -470,3 +474,131 @@ def test_core_does_not_import_the_server_half() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+# -- a store that does not exist is refused, never created (issue 12, item 9) ----------
+
+MISSING_STORE_COMMANDS = [
+    ["keys", "list"],
+    ["keys", "activate", "AKIAAAAAAAAAAAAAAAAA"],
+    ["keys", "deactivate", "AKIAAAAAAAAAAAAAAAAA"],
+    ["keys", "delete", "AKIAAAAAAAAAAAAAAAAA"],
+    ["keys", "show", "AKIAAAAAAAAAAAAAAAAA"],
+    ["keys", "rotate", "--principal", "alice"],
+    ["keys", "create-session", "--principal", "alice", "--duration", "900"],
+    ["keys", "purge-sessions"],
+    ["keys", "rewrap"],
+    ["verify", "-", "--time", "2015-08-30T12:36:00Z"],
+]
+SIGNED_GET = (
+    "GET / HTTP/1.1\r\nHost: example.amazonaws.com\r\nX-Amz-Date: 20150830T123600Z\r\n"
+    "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/"
+    "aws4_request, SignedHeaders=host;x-amz-date, Signature=" + "5" * 64 + "\r\n\r\n"
+).encode()
+
+
+def cli_stdin(*argv: str, stdin: bytes) -> Result:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdin=io.BytesIO(stdin), stdout=out, stderr=err)
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+@pytest.mark.parametrize("argv", MISSING_STORE_COMMANDS, ids=lambda a: " ".join(a[:2]))
+def test_a_mistyped_sqlite_store_is_refused_and_not_created(
+    argv: list[str], tmp_path: Path
+) -> None:
+    typo = tmp_path / "kyes.db"
+    r = cli_stdin(*argv, "--store", f"sqlite:///{typo}", stdin=SIGNED_GET)
+    assert r.code == ExitCode.ERROR, r.out + r.err
+    assert f"no key store at '{typo}'" in r.err
+    assert "InvalidAccessKeyId" not in r.out
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no database, no key file
+
+
+def test_verify_with_an_existing_store_still_works(url: str, tmp_path: Path) -> None:
+    assert cli("keys", "create", "--principal", "alice", "--store", url).code == 0
+    r = cli_stdin("verify", "-", "--store", url, "--time", "2015-08-30T12:36:00Z",
+                  stdin=SIGNED_GET)
+    assert r.code == ExitCode.AWS_ERROR
+    assert "InvalidAccessKeyId" in r.out  # AKIDEXAMPLE is not in this store
+
+
+def _schemas(name: str) -> list[str]:
+    import psycopg
+    from _services import POSTGRES_DSN
+
+    with psycopg.connect(POSTGRES_DSN) as conn:
+        rows = conn.execute(
+            "SELECT schema_name FROM information_schema.schemata WHERE schema_name = %s",
+            (name,),
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _drop_schema(name: str) -> None:
+    import psycopg
+    from _services import POSTGRES_DSN
+    from psycopg import sql
+
+    with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+@pytest.mark.parametrize("argv", MISSING_STORE_COMMANDS, ids=lambda a: " ".join(a[:2]))
+def test_a_mistyped_postgres_schema_is_refused_and_not_created(
+    argv: list[str], pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIGV4KIT_MASTER_KEY", MasterKey.generate().to_base64())
+    if argv[:2] == ["keys", "rewrap"]:
+        monkeypatch.setenv("SIGV4KIT_NEW_MASTER_KEY", MasterKey.generate().to_base64())
+    schema = re.search(r"schema=(\w+)", pg_url).group(1)
+    typo = pg_url.replace(f"schema={schema}", f"schema={schema}_typo")
+    try:
+        r = cli_stdin(*argv, "--store", typo, stdin=SIGNED_GET)
+        assert r.code == ExitCode.ERROR, r.out + r.err
+        assert f"no key store in schema '{schema}_typo'" in r.err
+        assert _schemas(f"{schema}_typo") == []
+    finally:
+        _drop_schema(f"{schema}_typo")  # should the refusal ever fail
+    # The real schema, once `keys create` made it, is accepted.
+    assert cli("keys", "create", "--principal", "alice", "--store", pg_url).code == 0
+    assert cli("keys", "list", "--store", pg_url).code == 0
+
+
+# -- keys show, the default session duration (issue 12, item 13) -----------------------
+
+
+def test_show_one_key_never_its_secret(url: str) -> None:
+    created = cli("keys", "create", "--principal", "alice", "--store", url, "--json").json()
+    shown = cli("keys", "show", created["access_key_id"], "--store", url, "--json")
+    assert shown.code == 0, shown.err
+    doc = shown.json()
+    assert doc["access_key_id"] == created["access_key_id"]
+    assert (doc["principal"], doc["status"], doc["type"]) == ("alice", "Active", "long-term")
+    assert doc["created_at"] == created["created_at"]
+    assert "secret_access_key" not in doc
+    text = cli("keys", "show", created["access_key_id"], "--store", url)
+    assert re.search(r"^principal +alice$", text.out, re.MULTILINE)
+    for output in (shown, text):
+        assert created["secret_access_key"] not in output.out + output.err
+    session = cli("keys", "create-session", "--principal", "alice", "--store", url,
+                  "--json").json()
+    temp = cli("keys", "show", session["access_key_id"], "--store", url)
+    assert re.search(r"^type +temporary$", temp.out, re.MULTILINE)
+    assert session["session_token"] not in temp.out + temp.err
+    assert session["secret_access_key"] not in temp.out + temp.err
+    unknown = cli("keys", "show", "AKIAAAAAAAAAAAAAAAAA", "--store", url)
+    assert unknown.code == ExitCode.ERROR
+    assert "no access key AKIAAAAAAAAAAAAAAAAA" in unknown.err
+
+
+def test_create_session_lasts_one_hour_by_default(url: str) -> None:
+    cli("keys", "create", "--principal", "alice", "--store", url)
+    before = datetime.now(UTC).replace(microsecond=0)
+    r = cli("keys", "create-session", "--principal", "alice", "--store", url, "--json")
+    after = datetime.now(UTC)
+    assert r.code == 0, r.err
+    expiration = datetime.strptime(r.json()["expiration"], "%Y-%m-%dT%H:%M:%SZ")
+    expiration = expiration.replace(tzinfo=UTC)
+    # STS's default DurationSeconds is 3600.
+    assert before + timedelta(seconds=3600) <= expiration <= after + timedelta(seconds=3600)

@@ -17,6 +17,7 @@ from _servers import run_uvicorn
 from sigv4kit.middleware import SigV4Middleware
 
 from examples.echo_service import create_app, echo
+from sigv4kit._cli import ExitCode
 from sigv4kit._cli_request import FileStream
 
 KEYS = ("--access-key-id", AKID, "--secret-access-key", SECRET)
@@ -244,3 +245,20 @@ def test_help() -> None:
     top = run_cli("--help")
     for command in ("sign", "verify", "explain", "request", "presign", "keys"):
         assert command in top.out
+
+
+def test_secret_on_the_command_line_with_the_key_id_from_the_environment(
+    base_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", AKID)
+    r = run_cli("request", "GET", f"{base_url}/items", "--secret-access-key", SECRET, *SCOPE)
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["principal"] == "alice"
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    r = run_cli("request", "GET", f"{base_url}/items", "--access-key-id", AKID, *SCOPE)
+    assert r.code == 0, r.err
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    alone = run_cli("request", "GET", f"{base_url}/items", "--access-key-id", AKID, *SCOPE)
+    assert alone.code == ExitCode.USAGE
+    assert "AWS_SECRET_ACCESS_KEY" in alone.err

@@ -90,7 +90,11 @@ def test_s3_rules() -> None:
     # S3 requires x-amz-content-sha256, which the service-rule vectors do not send.
     name = "get-slash-dot-slash-normalized"
     args = ("--secret-access-key", SECRET, "--time", WHEN, "--json")
-    assert run_cli("verify", str(case(name)), *args).code == 0
+    # Service rules verify the normalized path, so a path sent with dot
+    # segments is refused as the middleware refuses it (issue 12, item 1).
+    plain = run_cli("verify", str(case(name)), *args)
+    assert plain.code == 4
+    assert json.loads(plain.out)["error"]["code"] == "InvalidURI"
     s3 = run_cli("verify", str(case(name)), *args, "--s3")
     assert s3.code == 4
     error = json.loads(s3.out)["error"]
@@ -153,3 +157,33 @@ def test_help() -> None:
     assert r.code == 0
     assert "examples:" in r.out
     assert "4  aws error" in r.out
+
+
+@pytest.mark.parametrize("value", ["12x", "-5", "\u00b2", " "])
+def test_malformed_decoded_content_length_is_reported_as_malformed(value: str) -> None:
+    # Issue 12, item 13: a present but malformed value used to be called "missing".
+    from datetime import UTC, datetime
+
+    from sigv4kit import Credentials, RawRequest, SigningSettings, sign
+
+    def signed(headers: list[tuple[str, str]]) -> bytes:
+        result = sign(
+            "PUT", "/bucket/key", [("Host", "s3.amazonaws.com"), *headers],
+            credentials=Credentials("AKIDEXAMPLE", "secret"), region="us-east-1",
+            service="s3", now=datetime(2015, 8, 30, 12, 36, tzinfo=UTC),
+            settings=SigningSettings.s3(), payload_hash="STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        )
+        return RawRequest("PUT", result.target, result.headers, b"").to_text().encode()
+
+    r = run_cli("verify", "-", "--secret-access-key", "secret", "--time", WHEN, "--json",
+                stdin=signed([("x-amz-decoded-content-length", value)]))
+    assert r.code == 4, r.err
+    error = json.loads(r.out)["error"]
+    assert error["code"] == "InvalidArgument"
+    assert "x-amz-decoded-content-length must be" in error["message"]
+    assert "Missing" not in error["message"]
+    missing = run_cli("verify", "-", "--secret-access-key", "secret", "--time", WHEN, "--json",
+                      stdin=signed([]))
+    assert json.loads(missing.out)["error"]["message"] == (
+        "Missing required header for this request: x-amz-decoded-content-length"
+    )

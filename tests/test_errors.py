@@ -210,6 +210,9 @@ def _signed_request_and_error(server_canonical: str, sts: str) -> SignatureMisma
         service="s3",
         settings=sigv4kit.SigningSettings.s3(),
         clock=lambda: FIXED,
+        # One invocation id for both requests: their canonical requests
+        # differ only where the test makes them differ.
+        invocation_id=lambda: "00000000-0000-4000-8000-000000000000",
     )
     with httpx.Client(auth=auth, transport=httpx.MockTransport(handler)) as client:
         response = client.get("https://bucket.s3.amazonaws.com/a%20b.txt?x=1")
@@ -243,6 +246,9 @@ def test_signature_mismatch_redacts_the_session_token() -> None:
         service="s3",
         settings=sigv4kit.SigningSettings.s3(),
         clock=lambda: FIXED,
+        # One invocation id for both requests: their canonical requests
+        # differ only where the test makes them differ.
+        invocation_id=lambda: "00000000-0000-4000-8000-000000000000",
     )
     with httpx.Client(auth=auth, transport=httpx.MockTransport(handler)) as client:
         response = client.get("https://bucket.s3.amazonaws.com/a%20b.txt?x=1")

@@ -307,3 +307,23 @@ def test_api_gateway_body_without_a_code() -> None:
     assert result.findings[0].cause is Cause.PATH_ENCODING
     same = explain(details, canonical_request=creq(uri="/prod/a%2520b"), string_to_sign=sts())
     assert [f.cause for f in same.findings] == [Cause.SECRET_KEY]
+
+
+@pytest.mark.parametrize("body", [s3_body, json_body])
+def test_the_error_body_alone_never_blames_the_secret(body) -> None:  # type: ignore[no-untyped-def]
+    # The service's canonical request double-encodes a path our signer may have
+    # encoded once: from the body alone that is indistinguishable from a wrong key.
+    details = parse_aws_error(403, {}, body(creq(uri="/a%2520b"), sts()))
+    result = explain(details, canonical_request=None, string_to_sign=None)
+    assert [f.cause for f in result.findings] == [Cause.UNKNOWN]
+    assert "--request" in result.findings[0].text
+    text = render_explanation(result)
+    assert "Canonical request (service):\n  GET\n  /a%2520b\n" in text
+    assert f"String to sign (service):\n  AWS4-HMAC-SHA256\n  {DATE}\n" in text
+
+
+def test_only_the_string_to_sign_and_no_request() -> None:
+    details = parse_aws_error(403, {}, s3_body(None, sts()))
+    result = explain(details, canonical_request=None, string_to_sign=None)
+    assert [f.cause for f in result.findings] == [Cause.UNKNOWN]
+    assert "string to sign the service computed" in result.findings[0].text

@@ -223,6 +223,11 @@ def test_shell_line(
     if line.startswith("aws ") and shutil.which("aws") is None:
         pytest.skip("the AWS CLI is not installed")
     command = line.replace("http://127.0.0.1:8000", sqlite_echo)
+    if " s3 presign " in line:
+        # The README's `aws configure` lines come first (idempotent: run them again,
+        # so this line also passes when selected alone).
+        configure = [x for x in _shell_lines() if x.startswith("aws configure ")]
+        command = " && ".join([*configure, command])
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     proc = subprocess.run(["bash", "-c", command], cwd=workdir, env=env, capture_output=True,
@@ -244,6 +249,11 @@ def test_shell_line(
         assert "percent-encoded the path twice" in proc.stdout
     if line.startswith("sigv4kit verify "):
         assert "SignatureDoesNotMatch" in proc.stdout
+    if " s3 presign " in line:
+        # AWS CLI v1 presigns with SigV2 unless configured (the line before).
+        url = proc.stdout.strip()
+        assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in url, url
+        assert httpx.get(url).json()["principal"] == "alice"
 
 
 def test_every_snippet_is_covered() -> None:

@@ -6,14 +6,15 @@ SQLite store never imports the PostgreSQL driver).
 
 from __future__ import annotations
 
+import os
 from urllib.parse import urlsplit
 
-from .._store import AccessKeyStore, StoreError
+from .._store import AccessKeyStore, StoreError, StoreNotFoundError, StoreUnavailableError
 
 __all__ = ["open_store", "sqlite_path_from_url"]
 
 
-def open_store(url: str) -> AccessKeyStore:
+def open_store(url: str, *, create: bool = True) -> AccessKeyStore:
     """Open a store from its URL.
 
     * ``sqlite:///relative/path.db`` — a path relative to the working directory;
@@ -27,6 +28,12 @@ def open_store(url: str) -> AccessKeyStore:
     beside the database (``<db>.key``, created on first use). PostgreSQL
     requires one of the two variables.
 
+    With ``create=False`` the store must already exist (the SQLite file, or
+    the PostgreSQL schema with its ``schema_migrations`` table): nothing is
+    created, not even a key file, and :class:`StoreNotFoundError` names the
+    path or schema. Every ``sigv4kit`` command except ``keys create`` opens
+    its store so, and so should a service that must not start on a typo.
+
     ```python
     store = open_store("sqlite:///var/lib/myservice/keys.db")
     ```
@@ -35,7 +42,7 @@ def open_store(url: str) -> AccessKeyStore:
     that is malformed, :class:`MasterKeyError` for a bad master key,
     :class:`SecretDecryptionError` when the stored keys were encrypted under a
     different master key, :class:`StoreUnavailableError` when the database
-    cannot be opened.
+    cannot be opened (or, with ``create=False``, checked).
     """
     if not isinstance(url, str) or not url:
         raise StoreError("the store URL is empty; expected e.g. sqlite:///sigv4kit.db")
@@ -46,11 +53,17 @@ def open_store(url: str) -> AccessKeyStore:
     if scheme == "sqlite":
         from .sqlite import SQLiteKeyStore
 
-        return SQLiteKeyStore(sqlite_path_from_url(url))
+        path = sqlite_path_from_url(url)
+        if not create and not os.path.isfile(path):
+            raise StoreNotFoundError(f"no key store at {path!r}: the file does not exist")
+        return SQLiteKeyStore(path)
     if scheme in {"postgresql", "postgres"} or scheme.startswith("postgresql+"):
         from .postgres import PostgresKeyStore
 
-        return PostgresKeyStore(url)
+        store = PostgresKeyStore(url)
+        if not create:
+            _require_postgres_store(url)
+        return store
     raise StoreError(
         f"no access-key store backend handles the URL scheme {scheme!r} "
         "(supported: sqlite:///relative/path.db, sqlite:////absolute/path.db, "
@@ -84,3 +97,30 @@ def sqlite_path_from_url(url: str) -> str:
             "cannot be shared between connections)"
         )
     return path
+
+
+def _require_postgres_store(url: str) -> None:
+    """Raise :class:`StoreNotFoundError` unless the URL's schema holds a store.
+
+    Every store's schema has the ``schema_migrations`` table (the baseline
+    revision creates it, Alembic's later revisions keep it); a mistyped
+    ``?schema=`` has none (or does not exist).
+    """
+    from .engine import describe, postgres_conninfo_from_url, require_psycopg
+
+    psycopg = require_psycopg()
+    conninfo, schema = postgres_conninfo_from_url(url)
+    try:
+        with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as conn:
+            row = conn.execute(
+                "SELECT to_regclass(%s)", (f"{schema}.schema_migrations",)
+            ).fetchone()
+    except psycopg.Error as exc:
+        raise StoreUnavailableError(f"key database error: {describe(exc)}") from None
+    if row is None or row[0] is None:
+        parts = urlsplit(url)
+        # Never the whole URL: it may carry a password.
+        where = f"{parts.hostname or 'localhost'}{parts.path or ''}"
+        raise StoreNotFoundError(
+            f"no key store in schema {schema!r} of the PostgreSQL database {where!r}"
+        )
