@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import re
 import subprocess
 import sys
 import zipfile
@@ -369,3 +370,42 @@ async def test_session_rows_follow_their_keys(
     finally:
         await store.aclose()
         engine.dispose()
+
+
+async def test_new_principals_get_iam_ids_in_the_default_account(tmp_path: Path) -> None:
+    store = SQLiteKeyStore(tmp_path / "k.db", master_key=MASTER)
+    try:
+        await store.create_principal("alice")
+        await store.create_principal("deployer", kind=PrincipalKind.ROLE)
+    finally:
+        await store.aclose()
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'k.db'}")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT p.principal_id, p.account_id, p.kind, p.name, p.path, "
+                "r.max_session_duration FROM principals p "
+                "LEFT JOIN roles r ON r.principal_id = p.principal_id ORDER BY p.name"
+            )
+        ).all()
+    engine.dispose()
+    # AIDA + 16 base32 characters for a user, AROA for a role; a role gets its
+    # roles row with IAM's default MaxSessionDuration (3600 s).
+    assert re.fullmatch(r"AIDA[A-Z2-7]{16}", rows[0].principal_id)
+    assert re.fullmatch(r"AROA[A-Z2-7]{16}", rows[1].principal_id)
+    assert [tuple(r)[1:] for r in rows] == [
+        ("000000000000", "user", "alice", "/", None),
+        ("000000000000", "role", "deployer", "/", 3600),
+    ]
+
+
+def test_arns_are_derived_from_account_path_and_name() -> None:
+    # The formats of IAM's ARNs (IAM User Guide, "IAM ARNs").
+    assert (
+        schema.principal_arn("123456789012", "user", "/division_abc/subdivision_xyz/", "Jane")
+        == "arn:aws:iam::123456789012:user/division_abc/subdivision_xyz/Jane"
+    )
+    assert (
+        schema.principal_arn("123456789012", "role", "/", "S3Access")
+        == "arn:aws:iam::123456789012:role/S3Access"
+    )
