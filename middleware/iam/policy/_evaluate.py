@@ -226,7 +226,7 @@ def evaluate(
     run = _Run(request, has_boundary=permissions_boundary is not None)
     identity = _layer(run, action, identity_policies)
     if (resource_policy is None and permissions_boundary is None and not session_policies
-            and not service_control_policies
+            and not service_control_policies and not _cross_account(request)
             and request.principal.type is not PrincipalType.FEDERATED_USER):
         # Only identity-based policies apply (the common case): they alone decide.
         return _decide_identity_only(run, identity)
