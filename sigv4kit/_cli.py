@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import sys
 from collections.abc import Sequence
 from enum import IntEnum
-from typing import IO
+from pathlib import Path
+from typing import IO, Any
 
 from ._exceptions import SigV4Error
 
-__all__ = ["CLIError", "ExitCode", "Streams", "main"]
+__all__ = ["CLIError", "ExitCode", "Streams", "main", "read_input"]
 
 
 class ExitCode(IntEnum):
@@ -62,13 +64,26 @@ class Streams:
         return bool(isatty and isatty())
 
 
+def read_input(path: str, streams: Streams) -> bytes:
+    """The bytes of file ``path``, or of stdin for ``-``; unreadable input exits 3."""
+    try:
+        return streams.stdin.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        raise CLIError(f"cannot read {path}: {exc.strerror}", ExitCode.BAD_INPUT) from None
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise CLIError(f"{self.prog}: {message}", ExitCode.USAGE)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every subcommand.
+
+    A command of the server half is loaded only when ``argv`` asks for it;
+    otherwise it is listed by name and help text, so ``sigv4kit --help`` and
+    every core command run without importing ``sigv4kit.middleware``.
+    """
     from . import (
         _cli_explain,
         _cli_keys,
@@ -94,7 +109,35 @@ def build_parser() -> argparse.ArgumentParser:
     _cli_request.add_parser(sub)
     _cli_presign.add_parser(sub)
     _cli_keys.add_parser(sub)
+    _add_server_commands(sub, argv)
     return parser
+
+
+# Command groups that live in the server half (sigv4kit.middleware): name ->
+# (module with add_parser, help). Registered by name so the core never imports
+# the server unless the command is run; a later issue replaces this table with
+# a typed registration hook.
+SERVER_COMMANDS = {
+    "policy": ("sigv4kit.middleware.iam.policy._cli", "work with IAM policy documents"),
+}
+
+
+def _add_server_commands(sub: Any, argv: Sequence[str] | None) -> None:
+    chosen = next((arg for arg in argv or () if not arg.startswith("-")), None)
+    for name, (module_name, help_text) in SERVER_COMMANDS.items():
+        if name == chosen:
+            try:
+                importlib.import_module(module_name).add_parser(sub)
+                continue
+            except ImportError:  # an install without the server half
+                pass
+        stub = sub.add_parser(name, help=help_text, add_help=False)
+        stub.add_argument("rest", nargs=argparse.REMAINDER)
+        stub.set_defaults(run=_server_missing)
+
+
+def _server_missing(args: argparse.Namespace, streams: Streams) -> ExitCode:
+    raise CLIError(f"'{args.command}' needs the server half (sigv4kit.middleware)")
 
 
 def main(
@@ -111,7 +154,7 @@ def main(
         stderr if stderr is not None else sys.stderr,
     )
     try:
-        parser = build_parser()
+        parser = build_parser(sys.argv[1:] if argv is None else argv)
         try:
             # argparse prints --help to sys.stdout: send it to the injected stream.
             with contextlib.redirect_stdout(streams.stdout):

@@ -34,9 +34,12 @@ from ._model import (
     PrincipalSpec,
     Statement,
 )
+from ._parse import policy_size
+from ._rules import SIZE_QUOTAS
 
 __all__ = [
     "MULTIVALUED_KEYS",
+    "SIZE_QUOTAS",
     "AuthorizationRequest",
     "Condition",
     "Decision",
@@ -56,4 +59,5 @@ __all__ = [
     "Statement",
     "evaluate",
     "lint",
+    "policy_size",
 ]
