@@ -350,3 +350,10 @@ def test_variables_only_in_string_arn_and_bool_values() -> None:
 def test_unevaluable_conditions_raise(operator: str, values: str, context: Context) -> None:
     with pytest.raises(ConditionError):
         holds(operator, "k:x", values, context)
+
+
+def test_w3c_year_and_month_is_the_first_of_the_month() -> None:
+    # https://www.w3.org/TR/NOTE-datetime "Year and month: YYYY-MM" (cited by CO for Date values).
+    assert holds("DateEquals", "aws:CurrentTime", "2020-02", {"aws:CurrentTime": "2020-02-01"})
+    assert holds("DateGreaterThan", "aws:CurrentTime", "2020-01",
+                 {"aws:CurrentTime": "2020-01-01T00:00:01Z"})

@@ -67,6 +67,8 @@ class ConditionError(ValueError):
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _EPOCH = re.compile(r"[+-]?\d+(?:\.\d+)?")
+# W3C "Year and month" (https://www.w3.org/TR/NOTE-datetime), which the Date operators cite.
+_YEAR_MONTH = re.compile(r"\d{4}-\d{2}")
 _EPOCH_START = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -81,10 +83,14 @@ def read_number(text: str) -> Decimal:
 def read_date(text: str) -> int:
     """A date as microseconds since the epoch: W3C/ISO 8601 or epoch seconds.
 
-    Digits alone are epoch seconds (``aws:EpochTime``); a date without an offset is UTC.
+    Digits alone are epoch seconds (``aws:EpochTime``), so the W3C profile's bare year ``YYYY``
+    is read as seconds too; its ``YYYY-MM`` is the first of the month; a date without an offset
+    is UTC.
     """
     if _EPOCH.fullmatch(text):
         return int(Decimal(text) * 1_000_000)
+    if _YEAR_MONTH.fullmatch(text):
+        text += "-01"
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:

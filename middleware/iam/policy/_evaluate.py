@@ -16,8 +16,10 @@ access_policies#policies_session)::
        (AND boundary AND session) and the resource policy must both allow;
     4. nothing allowed: ImplicitDeny.
 
-``sts:GetCallerIdentity`` is allowed even under an explicit Deny (it needs no permission). A
-federated user (GetFederationToken) without a session policy has no identity-side permissions.
+``sts:GetCallerIdentity`` is allowed even under an explicit Deny (it needs no permission). The
+account root user (``PrincipalType.ACCOUNT``) has full access on the identity side, still subject to
+explicit denies and SCPs (an Allow for it may match no statement). A federated user
+(GetFederationToken) without a session policy has no identity-side permissions.
 
 Trust policies: pass the role's trust policy as ``resource_policy`` (policy type TRUST), the action
 (``sts:AssumeRole``, ``sts:AssumeRoleWithWebIdentity``, ...) and the role's ARN as the resource, and
@@ -263,7 +265,7 @@ def _decide_identity_only(run: _Run, identity: _Layer) -> Decision:
     if run.failed:
         return _failed(_Said(_SILENT, _SILENT, identity, _SILENT, _SILENT), PolicyType.RESOURCE,
                        missing)
-    if not identity.allows:
+    if not identity.allows and not _is_root(run.principal):
         return Decision(effect=DecisionEffect.IMPLICIT_DENY, denied_by=PolicyType.IDENTITY,
                         missing_context_keys=missing)
     return Decision(effect=DecisionEffect.ALLOW,
@@ -312,7 +314,7 @@ def _implicit_denial(
         return resource_type  # trust policies, and other accounts' resources, must allow
     if grant is PrincipalMatch.DIRECT and not _cross_account(request):
         return None
-    identity_allows = bool(said.identity.allows) or (
+    identity_allows = bool(said.identity.allows) or _is_root(request.principal) or (
         grant is PrincipalMatch.ROLE and not _cross_account(request))
     return _identity_side(identity_allows, boundary_allows, session_allows)
 
@@ -325,6 +327,13 @@ def _identity_side(identity: bool, boundary: bool, session: bool) -> PolicyType 
     if not session:
         return PolicyType.SESSION
     return None
+
+
+def _is_root(principal: Principal) -> bool:
+    """The account's root user: full access on the identity side (EL: "By default, all requests
+    are implicitly denied with the exception of the AWS account root user, which has full
+    access"); explicit denies, SCPs and other accounts' resource policies still apply."""
+    return principal.type is PrincipalType.ACCOUNT
 
 
 def _cross_account(request: AuthorizationRequest) -> bool:
