@@ -357,3 +357,14 @@ def test_w3c_year_and_month_is_the_first_of_the_month() -> None:
     assert holds("DateEquals", "aws:CurrentTime", "2020-02", {"aws:CurrentTime": "2020-02-01"})
     assert holds("DateGreaterThan", "aws:CurrentTime", "2020-01",
                  {"aws:CurrentTime": "2020-01-01T00:00:01Z"})
+
+
+def test_an_empty_string_is_an_empty_set_for_set_operators() -> None:
+    # reference_policies_multi-value-conditions: "If the key values in the request resolve to an
+    # empty data set (for example, an empty string), a condition operator modified by
+    # ForAllValues returns true ... ForAnyValue returns false."
+    context: Context = {"dynamodb:Attributes": ""}
+    assert holds("ForAllValues:StringEquals", "dynamodb:Attributes", ["ID"], context)
+    assert not holds("ForAnyValue:StringLike", "dynamodb:Attributes", ["*"], context)
+    # Without a set operator an empty string is just a value.
+    assert holds("StringEquals", "dynamodb:Attributes", "", context)

@@ -380,7 +380,9 @@ def _with_key_rules(
             return when_missing
         if not qualifier:
             return isinstance(raw, str) and check(raw, lookup, missing)
-        values = (raw,) if isinstance(raw, str) else tuple(raw)
+        # An empty string is an empty data set for the set operators (multi-value-conditions:
+        # "resolve to an empty data set (for example, an empty string)").
+        values = ((raw,) if raw else ()) if isinstance(raw, str) else tuple(raw)
         if not values:
             return qualifier == "ForAllValues"
         results = [check(value, lookup, missing) for value in values]
