@@ -69,6 +69,8 @@ __all__ = [
 
 ContextValue = str | Sequence[str]
 
+_SOLE_ALLOWS_SIZE = 4096
+
 _UNCONDITIONAL_ACTIONS = frozenset({"sts:getcalleridentity"})
 """Needs no permission and is allowed even under an explicit Deny (STS API reference)."""
 
@@ -268,9 +270,26 @@ def _decide_identity_only(run: _Run, identity: _Layer) -> Decision:
     if not identity.allows and not _is_root(run.principal):
         return Decision(effect=DecisionEffect.IMPLICIT_DENY, denied_by=PolicyType.IDENTITY,
                         missing_context_keys=missing)
+    if len(identity.allows) == 1 and not missing:
+        return _sole_allow(identity.allows[0][0])
     return Decision(effect=DecisionEffect.ALLOW,
                     matched=tuple(s.matched for s, _ in identity.allows),
                     missing_context_keys=missing)
+
+
+_sole_allows: dict[int, tuple[CompiledStatement, Decision]] = {}
+
+
+def _sole_allow(statement: CompiledStatement) -> Decision:
+    """The (immutable, hence shared) Allow decided by this one statement alone."""
+    cached = _sole_allows.get(id(statement))
+    if cached is not None and cached[0] is statement:
+        return cached[1]
+    decision = Decision(effect=DecisionEffect.ALLOW, matched=(statement.matched,))
+    if len(_sole_allows) >= _SOLE_ALLOWS_SIZE:
+        _sole_allows.clear()
+    _sole_allows[id(statement)] = (statement, decision)
+    return decision
 
 
 def _failed(said: _Said, resource_type: PolicyType, missing: tuple[str, ...]) -> Decision:
