@@ -557,3 +557,24 @@ def test_another_accounts_root_needs_the_resource_policy() -> None:
     request = ask(other_root, resource_account=ACCOUNT)
     assert evaluate(request).denied_by is PolicyType.RESOURCE
     assert evaluate(request, resource_policy=resource_policy(principal_allow(OTHER))).allowed
+
+
+@pytest.mark.parametrize("value", [True, 5, None, ["a", 1], {"a": "b"}])
+def test_a_context_value_of_the_wrong_type_fails_closed(value: Any) -> None:
+    # The context maps keys to a string or a list of strings; anything else is an error that
+    # denies, never a crash (and None simply means the key is absent).
+    granted = policy(allow(Condition={"StringEqualsIfExists": {"aws:username": "alice"}}))
+    decision = evaluate(ask(context={"aws:username": value}), identity_policies=[granted])
+    if value is None:
+        assert decision.allowed
+    else:
+        assert decision.effect is DecisionEffect.IMPLICIT_DENY
+        assert decision.errors
+
+
+def test_a_wrongly_typed_context_value_read_by_a_resource_variable_fails_closed() -> None:
+    home = policy(allow("s3:*", "arn:aws:s3:::home/${aws:username}/*"))
+    decision = evaluate(ask(resource="arn:aws:s3:::home/alice/x", context={"aws:username": 7}),
+                        identity_policies=[home])
+    assert not decision.allowed
+    assert decision.errors

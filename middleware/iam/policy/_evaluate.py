@@ -159,9 +159,18 @@ def _context_lookup(values: Mapping[str, ContextValue]) -> Lookup:
             if not lowered and values:
                 lowered.update((name.lower(), item) for name, item in values.items())
             value = lowered.get(key.lower())
-        return value
+        if value is None or type(value) is str:
+            return value
+        return _checked_value(key, value)
 
     return lookup
+
+
+def _checked_value(key: str, value: object) -> ContextValue:
+    """A multivalued context value: a list or tuple of strings (else an evaluation error)."""
+    if isinstance(value, list | tuple) and all(type(item) is str for item in value):
+        return tuple(value)
+    raise ConditionError(f"the context value of {key} is not a string or a list of strings")
 
 
 class _Layer:
@@ -385,7 +394,12 @@ def _check(run: _Run, statement: CompiledStatement, grant: PrincipalMatch, layer
         _record_error(run, statement, statement.error, layer)
         return
     check = statement.resource_check
-    if check is not None and not check(run.resource, run.lookup, run.missing):
+    try:
+        if check is not None and not check(run.resource, run.lookup, run.missing):
+            return
+    except ConditionError as exc:
+        _record_error(run, statement, f"{describe(statement.policy, statement.statement)}: {exc}",
+                      layer)
         return
     failed: str | None = None
     holds = True
