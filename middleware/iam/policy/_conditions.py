@@ -317,25 +317,25 @@ def _per_value_test(
     fixed values compared for equality (one set lookup), other fixed values (a loop).
     """
     test, negated = op.test, op.negated
-    read = _checked_reader(op.read_request, written)
+    read = _checked_reader(op.read_request, written)  # None: strings are compared as they are
     if not isinstance(policy_values, tuple):
         resolve = policy_values
 
         def check(raw: str, lookup: Lookup, missing: set[str]) -> bool:
-            value = read(raw)
+            value = raw if read is None else read(raw)
             return any(test(value, prepared) for prepared in resolve(lookup, missing)) != negated
 
     elif test is _EQ:
         members = frozenset(policy_values)
 
         def check(raw: str, lookup: Lookup, missing: set[str]) -> bool:
-            return (read(raw) in members) != negated
+            return ((raw if read is None else read(raw)) in members) != negated
 
     else:
         static = policy_values
 
         def check(raw: str, lookup: Lookup, missing: set[str]) -> bool:
-            value = read(raw)
+            value = raw if read is None else read(raw)
             for prepared in static:
                 if test(value, prepared):
                     return not negated
@@ -344,10 +344,10 @@ def _per_value_test(
     return check
 
 
-def _checked_reader(read: Callable[[str], Any], written: str) -> Callable[[str], Any]:
-    """``read`` raising :class:`ConditionError` (strings need no reading at all)."""
+def _checked_reader(read: Callable[[str], Any], written: str) -> Callable[[str], Any] | None:
+    """``read`` raising :class:`ConditionError`; None for strings, which need no reading."""
     if read is _identity:
-        return read
+        return None
 
     def checked(raw: str) -> Any:
         try:
