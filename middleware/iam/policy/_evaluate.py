@@ -6,7 +6,8 @@ session_policies=..., service_control_policies=...)`` follows the documented ord
 access_policies#policies_session)::
 
     1. an explicit Deny in any policy wins (ExplicitDeny);
-    2. SCPs, when given, must allow;
+    2. SCPs, when given, must allow (the list holds the SCPs that apply to the account; one
+       allowing is enough: levels of an OU hierarchy are not modelled);
     3. same account: identity-based OR resource-based, then AND permissions boundary, AND session
        policies. A resource-based policy naming the IAM user or the session principal (role
        session, federated user, or "*") directly allows on its own; one naming the role ARN joins
