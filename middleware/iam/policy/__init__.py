@@ -6,11 +6,24 @@ Pure code: no I/O, no store, no clock reads. Imported as
     from sigv4kit.middleware.iam.policy import Policy, PolicyType
 
     policy = Policy.parse(text, policy_type=PolicyType.IDENTITY)
+    decision = evaluate(AuthorizationRequest(principal=principal, action="s3:GetObject",
+                                             resource="arn:aws:s3:::bucket/key"),
+                        identity_policies=(policy,))
+    decision.allowed
 """
 
 from __future__ import annotations
 
 from ._errors import PolicyDocumentValidationError, PolicySizeQuotaExceeded
+from ._evaluate import (
+    AuthorizationRequest,
+    Decision,
+    DecisionEffect,
+    MatchedStatement,
+    Principal,
+    PrincipalType,
+    evaluate,
+)
 from ._lint import MULTIVALUED_KEYS, Finding, Severity, lint
 from ._model import (
     Condition,
@@ -27,17 +40,24 @@ from ._rules import SIZE_QUOTAS
 __all__ = [
     "MULTIVALUED_KEYS",
     "SIZE_QUOTAS",
+    "AuthorizationRequest",
     "Condition",
+    "Decision",
+    "DecisionEffect",
     "Finding",
     "MalformedPolicyDocument",
+    "MatchedStatement",
     "Policy",
     "PolicyDocumentValidationError",
     "PolicySizeQuotaExceeded",
     "PolicyType",
     "Position",
+    "Principal",
     "PrincipalSpec",
+    "PrincipalType",
     "Severity",
     "Statement",
+    "evaluate",
     "lint",
     "policy_size",
 ]
