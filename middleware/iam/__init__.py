@@ -1,0 +1,1 @@
+"""IAM: policies, later identities, STS, MFA, audit."""
