@@ -30,7 +30,9 @@ ALLOW_ALL: dict[str, Any] = {
 }
 
 
-def statement(effect: str, condition: Mapping[str, Any] | None = None, **elements: Any) -> dict[str, Any]:
+def statement(
+    effect: str, condition: Mapping[str, Any] | None = None, **elements: Any
+) -> dict[str, Any]:
     """One statement; Action/Resource default to everything."""
     body: dict[str, Any] = {"Effect": effect}
     if "NotAction" not in elements:
@@ -50,8 +52,16 @@ def document(*statements: Mapping[str, Any], version: str | None = "2012-10-17")
     return body
 
 
+def policy_text(effect: str, condition: Mapping[str, Any] | None = None, **elements: Any) -> str:
+    """A one-statement policy document as JSON text."""
+    return json.dumps(document(statement(effect, condition, **elements)))
+
+
 def policy(
-    body: Mapping[str, Any] | str, *, policy_type: PolicyType = PolicyType.IDENTITY, policy_id: str = "test"
+    body: Mapping[str, Any] | str,
+    *,
+    policy_type: PolicyType = PolicyType.IDENTITY,
+    policy_id: str = "test",
 ) -> Policy:
     text = body if isinstance(body, str) else json.dumps(body, indent=2)
     return Policy.parse(text, policy_type=policy_type, policy_id=policy_id)
@@ -66,5 +76,13 @@ def decide(
     **policies: Any,
 ) -> Decision:
     """Evaluate one request; extra keyword arguments go to evaluate() as they are."""
-    request = AuthorizationRequest(principal=principal, action=action, resource=resource, context=dict(context or {}))
-    return evaluate(request, identity_policies=[policy(body, policy_id=f"identity.{i + 1}") for i, body in enumerate(identity)], **policies)
+    request = AuthorizationRequest(
+        principal=principal, action=action, resource=resource, context=dict(context or {})
+    )
+    return evaluate(
+        request,
+        identity_policies=[
+            policy(body, policy_id=f"identity.{i + 1}") for i, body in enumerate(identity)
+        ],
+        **policies,
+    )

@@ -7,9 +7,8 @@ statement of the rule; none was taken from this engine's output.
 from __future__ import annotations
 
 import pytest
-
+from _policy_util import ALLOW_ALL, SESSION, USER, decide, document, policy, statement
 from sigv4kit.middleware.iam.policy import MalformedPolicyDocument, PolicyType
-from tests._policy_util import ALLOW_ALL, SESSION, USER, decide, document, policy, statement
 
 
 def _effect(*identity: dict[str, object], **kwargs: object) -> str:
@@ -27,9 +26,13 @@ def test_mistake_01_notaction_and_notresource_semantics() -> None:
     all_but_iam = document(statement("Allow", NotAction="iam:*"))
     assert _effect(all_but_iam, action="s3:GetObject") == "Allow"
     assert _effect(all_but_iam, action="iam:CreateUser", resource="*") == "ImplicitDeny"
-    only_payroll = document(statement("Deny", Action="s3:*", NotResource=["arn:aws:s3:::hr/payroll/*"]))
+    only_payroll = document(
+        statement("Deny", Action="s3:*", NotResource=["arn:aws:s3:::hr/payroll/*"])
+    )
     assert _effect(ALLOW_ALL, only_payroll, resource="arn:aws:s3:::hr/payroll/a.csv") == "Allow"
-    assert _effect(ALLOW_ALL, only_payroll, resource="arn:aws:s3:::hr/other/a.csv") == "ExplicitDeny"
+    assert (
+        _effect(ALLOW_ALL, only_payroll, resource="arn:aws:s3:::hr/other/a.csv") == "ExplicitDeny"
+    )
     assert _effect(only_payroll, resource="arn:aws:s3:::hr/payroll/a.csv") == "ImplicitDeny"
     deny_but_reads = document(statement("Deny", NotAction=["s3:Get*", "s3:List*"]))
     assert _effect(ALLOW_ALL, deny_but_reads, action="s3:GetObject") == "Allow"
@@ -37,7 +40,8 @@ def test_mistake_01_notaction_and_notresource_semantics() -> None:
 
 
 def test_mistake_02_missing_keys() -> None:
-    """Missing key: positive false, negated true, IfExists true, ForAllValues true, ForAnyValue false.
+    """Missing key: positive false, negated true, IfExists true, ForAllValues true, ForAnyValue
+    false.
 
     Condition operators page ("the values do not match ... except ...IfExists and Null"),
     variables page ("Inverted condition operators ... do match against a null value"),
@@ -86,7 +90,11 @@ def test_mistake_04_unmet_allow_condition_is_neutral_not_a_deny() -> None:
     assert _effect(needs_mfa, other) == "Allow"
     assert _effect(other, needs_mfa) == "Allow"
     bucket = policy(
-        document(statement("Allow", Principal={"AWS": "arn:aws:iam::123456789012:user/bob"}, Action="s3:*")),
+        document(
+            statement(
+                "Allow", Principal={"AWS": "arn:aws:iam::123456789012:user/bob"}, Action="s3:*"
+            )
+        ),
         policy_type=PolicyType.RESOURCE,
         policy_id="bucket",
     )
@@ -149,10 +157,22 @@ def test_mistake_07_substituted_variables_are_literal() -> None:
     variable matches nothing ("Policy variables with no value").
     """
     team = document(statement("Allow", Resource="arn:aws:s3:::teams/${aws:PrincipalTag/team}/*"))
-    assert _effect(team, resource="arn:aws:s3:::teams/red/x", context={"aws:PrincipalTag/team": "red"}) == "Allow"
-    assert _effect(team, resource="arn:aws:s3:::teams/blue/x", context={"aws:PrincipalTag/team": "*"}) == "ImplicitDeny"
-    assert _effect(team, resource="arn:aws:s3:::teams/*/x", context={"aws:PrincipalTag/team": "*"}) == "Allow"
-    assert _effect(team, resource="arn:aws:s3:::teams/b/x", context={"aws:PrincipalTag/team": "?"}) == "ImplicitDeny"
+    assert (
+        _effect(team, resource="arn:aws:s3:::teams/red/x", context={"aws:PrincipalTag/team": "red"})
+        == "Allow"
+    )
+    assert (
+        _effect(team, resource="arn:aws:s3:::teams/blue/x", context={"aws:PrincipalTag/team": "*"})
+        == "ImplicitDeny"
+    )
+    assert (
+        _effect(team, resource="arn:aws:s3:::teams/*/x", context={"aws:PrincipalTag/team": "*"})
+        == "Allow"
+    )
+    assert (
+        _effect(team, resource="arn:aws:s3:::teams/b/x", context={"aws:PrincipalTag/team": "?"})
+        == "ImplicitDeny"
+    )
     assert _effect(team, resource="arn:aws:s3:::teams//x") == "ImplicitDeny"
     like = document(statement("Allow", {"StringLike": {"s3:prefix": "home/${aws:username}/*"}}))
     assert _effect(like, context={"aws:username": "*", "s3:prefix": "home/bob/x"}) == "ImplicitDeny"
@@ -191,14 +211,24 @@ def test_mistake_09_evaluation_order_and_composition() -> None:
     assert _effect(allow, deny) == "ExplicitDeny"
     assert _effect(deny, allow) == "ExplicitDeny"
     assert _effect(document(statement("Allow", Action="ec2:*"))) == "ImplicitDeny"
-    boundary = policy(document(statement("Allow", Action="ec2:*")), policy_type=PolicyType.BOUNDARY, policy_id="b")
+    boundary = policy(
+        document(statement("Allow", Action="ec2:*")), policy_type=PolicyType.BOUNDARY, policy_id="b"
+    )
     bounded = decide(allow, permissions_boundary=boundary)
     assert (bounded.effect.value, bounded.denied_by) == ("ImplicitDeny", PolicyType.BOUNDARY)
-    scp = policy(document(statement("Allow", Action="ec2:*")), policy_type=PolicyType.SCP, policy_id="scp")
+    scp = policy(
+        document(statement("Allow", Action="ec2:*")), policy_type=PolicyType.SCP, policy_id="scp"
+    )
     fenced = decide(allow, service_control_policies=[scp])
     assert (fenced.effect.value, fenced.denied_by) == ("ImplicitDeny", PolicyType.SCP)
-    session = policy(document(statement("Allow", Action="s3:ListBucket")), policy_type=PolicyType.SESSION, policy_id="s")
-    assert decide(allow, principal=SESSION, session_policies=[session]).effect.value == "ImplicitDeny"
+    session = policy(
+        document(statement("Allow", Action="s3:ListBucket")),
+        policy_type=PolicyType.SESSION,
+        policy_id="s",
+    )
+    assert (
+        decide(allow, principal=SESSION, session_policies=[session]).effect.value == "ImplicitDeny"
+    )
     explicit = decide(allow, deny)
     assert explicit.denied_by == PolicyType.IDENTITY
     assert [m.effect for m in explicit.matched] == ["Deny"]
@@ -216,7 +246,9 @@ def test_mistake_10_bool_versus_bool_if_exists_for_mfa() -> None:
     long-term credentials".
     """
     bool_deny = document(statement("Deny", {"Bool": {"aws:MultiFactorAuthPresent": "false"}}))
-    if_exists_deny = document(statement("Deny", {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}))
+    if_exists_deny = document(
+        statement("Deny", {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}})
+    )
     assert _effect(ALLOW_ALL, bool_deny) == "Allow"
     assert _effect(ALLOW_ALL, if_exists_deny) == "ExplicitDeny"
     no_mfa = {"aws:MultiFactorAuthPresent": "false"}

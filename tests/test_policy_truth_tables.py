@@ -46,8 +46,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from tests._policy_util import ALLOW_ALL, decide, document, statement
+from _policy_util import ALLOW_ALL, decide, document, statement
 
 MISSING: Any = object()
 KEY = "ex:key"
@@ -274,8 +273,18 @@ ROWS: list[tuple[str, list[str], Any, bool]] = [
     ("ArnNotLike", OWN, MISSING, T),
     ("ArnNotEquals", OWN, "arn:aws:sns:us-east-1:123456789012:t", F),
     ("ArnNotEquals", OWN, "arn:aws:sns:us-east-1:999999999999:t", T),
-    ("ForAnyValue:ArnLike", ADMIN, ["arn:aws:iam::111122223333:role/dev", "arn:aws:iam::123456789012:role/admin-x"], T),
-    ("ForAllValues:ArnLike", ADMIN, ["arn:aws:iam::111122223333:role/dev", "arn:aws:iam::123456789012:role/admin-x"], F),
+    (
+        "ForAnyValue:ArnLike",
+        ADMIN,
+        ["arn:aws:iam::111122223333:role/dev", "arn:aws:iam::123456789012:role/admin-x"],
+        T,
+    ),
+    (
+        "ForAllValues:ArnLike",
+        ADMIN,
+        ["arn:aws:iam::111122223333:role/dev", "arn:aws:iam::123456789012:role/admin-x"],
+        F,
+    ),
     ("ForAnyValue:ArnLike", ADMIN, MISSING, F),
     # --- Null (R7)
     ("Null", ["true"], MISSING, T),
@@ -284,7 +293,17 @@ ROWS: list[tuple[str, list[str], Any, bool]] = [
     ("Null", ["false"], MISSING, F),
 ]
 
-FAMILIES = ("String", "Numeric", "Date", "Bool", "Binary", "IpAddress", "NotIpAddress", "Arn", "Null")
+FAMILIES = (
+    "String",
+    "Numeric",
+    "Date",
+    "Bool",
+    "Binary",
+    "IpAddress",
+    "NotIpAddress",
+    "Arn",
+    "Null",
+)
 
 
 def _context(value: Any) -> dict[str, Any]:

@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from sigv4kit.middleware.iam.policy import (
     AuthorizationRequest,
     Policy,
@@ -65,7 +64,9 @@ def _load() -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
 VECTORS = list(_load())
 
 
-def _policy(spec: str | dict[str, Any], document: Mapping[str, Any], role: str, index: int) -> Policy:
+def _policy(
+    spec: str | dict[str, Any], document: Mapping[str, Any], role: str, index: int
+) -> Policy:
     if isinstance(spec, str):
         body, policy_id = document["policies"][spec], spec
     else:

@@ -10,6 +10,13 @@ Pure code: no I/O, no store, no clock reads. Imported as
 
 from __future__ import annotations
 
+from ._context import (
+    ContextEntry,
+    ContextEntryError,
+    ContextKeyType,
+    context_mapping,
+    parse_context_entries,
+)
 from ._errors import PolicyDocumentValidationError, PolicySizeQuotaExceeded
 from ._model import (
     Condition,
@@ -23,6 +30,9 @@ from ._model import (
 
 __all__ = [
     "Condition",
+    "ContextEntry",
+    "ContextEntryError",
+    "ContextKeyType",
     "MalformedPolicyDocument",
     "Policy",
     "PolicyDocumentValidationError",
@@ -31,4 +41,6 @@ __all__ = [
     "Position",
     "PrincipalSpec",
     "Statement",
+    "context_mapping",
+    "parse_context_entries",
 ]
