@@ -18,6 +18,7 @@ from ._context import (
     parse_context_entries,
 )
 from ._errors import PolicyDocumentValidationError, PolicySizeQuotaExceeded
+from ._lint import MULTIVALUED_KEYS, Finding, Severity, lint
 from ._model import (
     Condition,
     MalformedPolicyDocument,
@@ -29,10 +30,12 @@ from ._model import (
 )
 
 __all__ = [
+    "MULTIVALUED_KEYS",
     "Condition",
     "ContextEntry",
     "ContextEntryError",
     "ContextKeyType",
+    "Finding",
     "MalformedPolicyDocument",
     "Policy",
     "PolicyDocumentValidationError",
@@ -40,7 +43,9 @@ __all__ = [
     "PolicyType",
     "Position",
     "PrincipalSpec",
+    "Severity",
     "Statement",
     "context_mapping",
+    "lint",
     "parse_context_entries",
 ]
