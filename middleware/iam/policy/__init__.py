@@ -6,6 +6,10 @@ Pure code: no I/O, no store, no clock reads. Imported as
     from sigv4kit.middleware.iam.policy import Policy, PolicyType
 
     policy = Policy.parse(text, policy_type=PolicyType.IDENTITY)
+    decision = evaluate(AuthorizationRequest(principal=principal, action="s3:GetObject",
+                                             resource="arn:aws:s3:::bucket/key"),
+                        identity_policies=(policy,))
+    decision.allowed
 """
 
 from __future__ import annotations
@@ -18,6 +22,15 @@ from ._context import (
     parse_context_entries,
 )
 from ._errors import PolicyDocumentValidationError, PolicySizeQuotaExceeded
+from ._evaluate import (
+    AuthorizationRequest,
+    Decision,
+    DecisionEffect,
+    MatchedStatement,
+    Principal,
+    PrincipalType,
+    evaluate,
+)
 from ._lint import MULTIVALUED_KEYS, Finding, Severity, lint
 from ._model import (
     Condition,
@@ -31,21 +44,28 @@ from ._model import (
 
 __all__ = [
     "MULTIVALUED_KEYS",
+    "AuthorizationRequest",
     "Condition",
     "ContextEntry",
     "ContextEntryError",
     "ContextKeyType",
+    "Decision",
+    "DecisionEffect",
     "Finding",
     "MalformedPolicyDocument",
+    "MatchedStatement",
     "Policy",
     "PolicyDocumentValidationError",
     "PolicySizeQuotaExceeded",
     "PolicyType",
     "Position",
+    "Principal",
     "PrincipalSpec",
+    "PrincipalType",
     "Severity",
     "Statement",
     "context_mapping",
+    "evaluate",
     "lint",
     "parse_context_entries",
 ]
