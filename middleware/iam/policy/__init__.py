@@ -41,6 +41,7 @@ from ._model import (
     PrincipalSpec,
     Statement,
 )
+from ._simulate import EvaluationResult, InvalidInput, simulate, simulation_policies
 
 __all__ = [
     "MULTIVALUED_KEYS",
@@ -51,7 +52,9 @@ __all__ = [
     "ContextKeyType",
     "Decision",
     "DecisionEffect",
+    "EvaluationResult",
     "Finding",
+    "InvalidInput",
     "MalformedPolicyDocument",
     "MatchedStatement",
     "Policy",
@@ -68,4 +71,6 @@ __all__ = [
     "evaluate",
     "lint",
     "parse_context_entries",
+    "simulate",
+    "simulation_policies",
 ]
