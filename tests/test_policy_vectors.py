@@ -20,7 +20,11 @@ Vector format::
                     "action": str, "resource": str, "context": {key: str | [str]},
                     "resource_account": str?},
         "expected": "Allow" | "ExplicitDeny" | "ImplicitDeny",
-        "missing_context_keys": [str]?}]}
+        "missing_context_keys": [str]?,
+        "engine_bug": str?}]}
+
+``"engine_bug"`` marks a vector the engine gets wrong today (reported to the lead): it runs
+as a strict xfail, so the day the engine is fixed it fails until the mark is removed.
 
 ``"session"`` absent means no session policy was passed (``None``); a federated
 user's session then has no permissions, as the evaluation-logic page states.
@@ -62,6 +66,18 @@ def _load() -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
 
 
 VECTORS = list(_load())
+CASES = [
+    pytest.param(
+        name,
+        document,
+        vector,
+        id=name,
+        marks=[pytest.mark.xfail(strict=True, reason=vector["engine_bug"])]
+        if "engine_bug" in vector
+        else [],
+    )
+    for name, document, vector in VECTORS
+]
 
 
 def _policy(
@@ -142,7 +158,7 @@ def test_every_decision_kind_is_covered() -> None:
     assert seen == DECISIONS
 
 
-@pytest.mark.parametrize(("name", "document", "vector"), VECTORS, ids=[v[0] for v in VECTORS])
+@pytest.mark.parametrize(("name", "document", "vector"), CASES)
 def test_vector(name: str, document: dict[str, Any], vector: dict[str, Any]) -> None:
     decision = decide(document, vector)
     assert decision.effect.value == vector["expected"], (
