@@ -14,7 +14,7 @@ Vector format::
      "principals": {NAME: <principal>, ...},
      "vectors": [{
         "name": str, "source": "URL#anchor (section)", "note": str,
-        "policies": {"identity": [NAME | <policy>], "resource": NAME | <policy>,
+        "policies": {"identity": [NAME | <policy>], "resource" | "trust": NAME | <policy>,
                      "boundary": NAME | <policy>, "session": [...], "scp": [...]},
         "request": {"principal": NAME | {"arn", "type", "account"?, "role_arn"?},
                     "action": str, "resource": str, "context": {key: str | [str]},
@@ -52,6 +52,7 @@ DECISIONS = {"Allow", "ExplicitDeny", "ImplicitDeny"}
 ROLE_TYPES = {
     "identity": PolicyType.IDENTITY,
     "resource": PolicyType.RESOURCE,
+    "trust": PolicyType.TRUST,
     "boundary": PolicyType.BOUNDARY,
     "session": PolicyType.SESSION,
     "scp": PolicyType.SCP,
@@ -118,7 +119,7 @@ def decide(document: Mapping[str, Any], vector: Mapping[str, Any]) -> Any:
     request = vector["request"]
     single = {
         role: _policy(roles[role], document, role, 0) if role in roles else None
-        for role in ("resource", "boundary")
+        for role in ("resource", "trust", "boundary")
     }
     many = {
         role: [_policy(spec, document, role, i) for i, spec in enumerate(roles[role])]
@@ -135,7 +136,7 @@ def decide(document: Mapping[str, Any], vector: Mapping[str, Any]) -> Any:
             resource_account=request.get("resource_account"),
         ),
         identity_policies=many["identity"] or (),
-        resource_policy=single["resource"],
+        resource_policy=single["resource"] or single["trust"],
         permissions_boundary=single["boundary"],
         session_policies=many["session"],
         service_control_policies=many["scp"],
