@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import sys
 from collections.abc import Sequence
 from enum import IntEnum
-from typing import IO
+from pathlib import Path
+from typing import IO, Any
 
 from ._exceptions import SigV4Error
 
-__all__ = ["CLIError", "ExitCode", "Streams", "main"]
+__all__ = ["CLIError", "ExitCode", "Streams", "main", "read_input"]
 
 
 class ExitCode(IntEnum):
@@ -62,6 +64,14 @@ class Streams:
         return bool(isatty and isatty())
 
 
+def read_input(path: str, streams: Streams) -> bytes:
+    """The bytes of file ``path``, or of stdin for ``-``; unreadable input exits 3."""
+    try:
+        return streams.stdin.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        raise CLIError(f"cannot read {path}: {exc.strerror}", ExitCode.BAD_INPUT) from None
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise CLIError(f"{self.prog}: {message}", ExitCode.USAGE)
@@ -94,7 +104,23 @@ def build_parser() -> argparse.ArgumentParser:
     _cli_request.add_parser(sub)
     _cli_presign.add_parser(sub)
     _cli_keys.add_parser(sub)
+    _add_server_commands(sub)
     return parser
+
+
+# Command groups that live in the server half (sigv4kit.middleware), registered
+# by name so the core never imports the server at import time. A later issue
+# replaces this list with a typed registration hook.
+SERVER_COMMANDS = ("sigv4kit.middleware.iam.policy._cli",)
+
+
+def _add_server_commands(sub: Any) -> None:
+    for name in SERVER_COMMANDS:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:  # an install without the server half still has the core commands
+            continue
+        module.add_parser(sub)
 
 
 def main(

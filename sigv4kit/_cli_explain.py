@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from ._cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams
+from ._cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams, read_input
 from ._cli_request import parse_headers, redact
 from ._cli_sign import parse_time, read_request
 from ._credentials import Credentials
@@ -83,10 +83,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _read_error(path: str, streams: Streams) -> bytes:
-    try:
-        return streams.stdin.read() if path == "-" else Path(path).read_bytes()
-    except OSError as exc:
-        raise CLIError(f"cannot read {path}: {exc.strerror}", ExitCode.BAD_INPUT) from None
+    return read_input(path, streams)
 
 
 def _server_scope(details: AWSErrorDetails) -> tuple[datetime | None, str | None, str | None]:

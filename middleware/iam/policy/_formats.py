@@ -10,6 +10,7 @@ an IAM resource path starts with one of IAM's resource types.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ._rules import Messages
 
@@ -38,6 +39,7 @@ _LIMITS = (
 )
 
 
+@lru_cache(maxsize=1024)  # the same few dates recur across statements
 def valid_date(value: str) -> bool:
     """Whether a Date condition value is an ISO 8601 date/time or epoch seconds."""
     lowered = value.lower()
