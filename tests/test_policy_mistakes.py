@@ -6,9 +6,16 @@ statement of the rule; none was taken from this engine's output.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from _policy_util import ALLOW_ALL, SESSION, USER, decide, document, policy, statement
-from sigv4kit.middleware.iam.policy import MalformedPolicyDocument, PolicyType
+from sigv4kit.middleware.iam.policy import (
+    AuthorizationRequest,
+    MalformedPolicyDocument,
+    PolicyType,
+    evaluate,
+)
 
 
 def _effect(*identity: dict[str, object], **kwargs: object) -> str:
@@ -75,6 +82,23 @@ def test_mistake_03_unknown_operators_do_not_fail_open() -> None:
         text = document(statement("Allow", {operator: {"aws:username": "alice"}}))
         with pytest.raises(MalformedPolicyDocument):
             policy(text)
+    # Should one reach the evaluator anyway (a policy object built by hand), it must not grant.
+    parsed = policy(document(statement("Allow", {"StringEquals": {"aws:username": "alice"}})))
+    (stmt,) = parsed.statements
+    unknown = replace(stmt.conditions[0], operator="StringSoundsLike", base="StringSoundsLike")
+    forged = replace(parsed, statements=(replace(stmt, conditions=(unknown,)),))
+    request = AuthorizationRequest(
+        principal=USER, action="s3:GetObject", resource="*", context={"aws:username": "alice"}
+    )
+    decision = evaluate(request, identity_policies=[forged])
+    assert not decision.allowed
+    # A value of the wrong type for its operator is an evaluation error: never an allow.
+    numeric = document(statement("Allow", {"NumericLessThan": {"s3:max-keys": "10"}}))
+    wrong_type = decide(numeric, context={"s3:max-keys": "ten"})
+    assert not wrong_type.allowed
+    assert wrong_type.errors
+    numeric_deny = document(statement("Deny", {"NumericLessThan": {"s3:max-keys": "10"}}))
+    assert not decide(ALLOW_ALL, numeric_deny, context={"s3:max-keys": "ten"}).allowed
 
 
 def test_mistake_04_unmet_allow_condition_is_neutral_not_a_deny() -> None:
