@@ -209,6 +209,34 @@ def test_missing_context_in_table() -> None:
     ]
 
 
+def test_context_entries_and_policies_from_files(tmp_path: Path) -> None:
+    context = tmp_path / "context.json"
+    context.write_text(
+        json.dumps(
+            [
+                {
+                    "ContextKeyName": "aws:CurrentTime",
+                    "ContextKeyValues": ["2019-04-25T11:00:00Z"],
+                    "ContextKeyType": "date",
+                }
+            ]
+        ),
+        encoding="utf-8",
+    )
+    policy = tmp_path / "policy.json"
+    policy.write_bytes(DOC_POLICY.encode())
+    result = simulate(
+        "--policy-input-list",
+        f"fileb://{policy}",
+        "--action-names",
+        "dynamodb:CreateBackup",
+        "--context-entries",
+        f"file://{context}",
+    )
+    assert result.code == ExitCode.OK, result.err
+    assert json.loads(result.out) == DOC_OUTPUT
+
+
 def test_unreadable_policy_file(tmp_path: Path) -> None:
     missing = tmp_path / "nope.json"
     result = simulate("--policy-input-list", f"file://{missing}", "--action-names", "s3:GetObject")

@@ -37,7 +37,7 @@ AWS: every action in --action-names is evaluated on every resource in
 resource policy (which needs --caller-arn, as in IAM).
 
 Policies are JSON text or file://PATH. Context entries use the AWS CLI's
-shorthand or JSON, one entry per word:
+shorthand or JSON (inline or file://PATH), one entry per word:
   ContextKeyName=aws:SourceIp,ContextKeyValues=203.0.113.7,ContextKeyType=ip
   ContextKeyName=aws:TagKeys,ContextKeyValues=a,b,ContextKeyType=stringList
 ContextKeyType is string|stringList|numeric|numericList|boolean|booleanList|
@@ -60,7 +60,8 @@ examples:
     --action-names s3:GetObject --resource-arns arn:aws:s3:::bucket/key --output table
 """
 
-FILE_PREFIX = "file://"
+#: The AWS CLI's parameter-file prefixes (both read as UTF-8 text here: policies are text).
+FILE_PREFIXES = ("file://", "fileb://")
 
 
 def add_parser(sub: Any) -> None:
@@ -112,8 +113,9 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     if args.resource_policy is not None:
         text = _read_policy_text(args.resource_policy)
         resource_policy = _parse(text, PolicyType.RESOURCE, RESOURCE_POLICY_ID)
+    words = [_read_parameter(word) for word in args.context_entries]
     try:
-        entries = parse_context_entries(args.context_entries) if args.context_entries else ()
+        entries = parse_context_entries(words) if words else ()
     except ContextEntryError as exc:
         raise CLIError(f"bad context entry: {exc}", ExitCode.BAD_INPUT) from None
     try:
@@ -152,10 +154,16 @@ def _parse(text: str, policy_type: PolicyType, policy_id: str) -> Policy:
 
 
 def _read_policy_text(value: str) -> str:
-    """A policy given inline or as ``file://PATH`` (as the AWS CLI reads parameters)."""
-    if not value.startswith(FILE_PREFIX):
+    """A policy given inline, or as ``file://PATH`` / ``fileb://PATH`` like the AWS CLI reads."""
+    return _read_parameter(value)
+
+
+def _read_parameter(value: str) -> str:
+    """A parameter value, or the contents of the ``file://`` / ``fileb://`` it names."""
+    prefix = next((p for p in FILE_PREFIXES if value.startswith(p)), None)
+    if prefix is None:
         return value
-    path = Path(value[len(FILE_PREFIX) :]).expanduser()
+    path = Path(value[len(prefix) :]).expanduser()
     try:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
