@@ -77,8 +77,13 @@ class _Parser(argparse.ArgumentParser):
         raise CLIError(f"{self.prog}: {message}", ExitCode.USAGE)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every subcommand.
+
+    A command of the server half is loaded only when ``argv`` asks for it;
+    otherwise it is listed by name and help text, so ``sigv4kit --help`` and
+    every core command run without importing ``sigv4kit.middleware``.
+    """
     from . import (
         _cli_explain,
         _cli_keys,
@@ -104,23 +109,35 @@ def build_parser() -> argparse.ArgumentParser:
     _cli_request.add_parser(sub)
     _cli_presign.add_parser(sub)
     _cli_keys.add_parser(sub)
-    _add_server_commands(sub)
+    _add_server_commands(sub, argv)
     return parser
 
 
-# Command groups that live in the server half (sigv4kit.middleware), registered
-# by name so the core never imports the server at import time. A later issue
-# replaces this list with a typed registration hook.
-SERVER_COMMANDS = ("sigv4kit.middleware.iam.policy._cli",)
+# Command groups that live in the server half (sigv4kit.middleware): name ->
+# (module with add_parser, help). Registered by name so the core never imports
+# the server unless the command is run; a later issue replaces this table with
+# a typed registration hook.
+SERVER_COMMANDS = {
+    "policy": ("sigv4kit.middleware.iam.policy._cli", "validate IAM policy documents"),
+}
 
 
-def _add_server_commands(sub: Any) -> None:
-    for name in SERVER_COMMANDS:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:  # an install without the server half still has the core commands
-            continue
-        module.add_parser(sub)
+def _add_server_commands(sub: Any, argv: Sequence[str] | None) -> None:
+    chosen = next((arg for arg in argv or () if not arg.startswith("-")), None)
+    for name, (module_name, help_text) in SERVER_COMMANDS.items():
+        if name == chosen:
+            try:
+                importlib.import_module(module_name).add_parser(sub)
+                continue
+            except ImportError:  # an install without the server half
+                pass
+        stub = sub.add_parser(name, help=help_text, add_help=False)
+        stub.add_argument("rest", nargs=argparse.REMAINDER)
+        stub.set_defaults(run=_server_missing)
+
+
+def _server_missing(args: argparse.Namespace, streams: Streams) -> ExitCode:
+    raise CLIError(f"'{args.command}' needs the server half (sigv4kit.middleware)")
 
 
 def main(
@@ -137,7 +154,7 @@ def main(
         stderr if stderr is not None else sys.stderr,
     )
     try:
-        parser = build_parser()
+        parser = build_parser(sys.argv[1:] if argv is None else argv)
         try:
             # argparse prints --help to sys.stdout: send it to the injected stream.
             with contextlib.redirect_stdout(streams.stdout):

@@ -7,6 +7,8 @@ lint codes and texts are Access Analyzer's (tests/test_policy_lint.py).
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -153,3 +155,26 @@ def test_subprocess(tmp_path: Path) -> None:
         1,
         "MalformedPolicyDocument: Policy document should not specify a principal.\n",
     )
+
+
+def test_policy_is_listed_without_loading_the_server_half() -> None:
+    code = (
+        "import sys, contextlib, io, sigv4kit._cli as c\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    c.main(['--help'])\n"
+        "print('policy' in out.getvalue(), "
+        "any(m.startswith('sigv4kit.middleware') for m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.split() == ["True", "False"]
+
+
+def test_missing_server_half_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sigv4kit._cli as cli
+
+    monkeypatch.setitem(cli.SERVER_COMMANDS, "policy", ("no.such.module", "validate policies"))
+    result = run_cli("policy", "validate", "-", stdin=IDENTITY.encode())
+    assert result.code == 1
+    assert result.err == "error: 'policy' needs the server half (sigv4kit.middleware)\n"

@@ -24,6 +24,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sigv4kit.middleware.iam.policy import (
     Condition,
     MalformedPolicyDocument,
@@ -644,3 +646,83 @@ def test_huge_epoch_and_numbers_do_not_crash() -> None:
     condition = {"NumericLessThan": {"aws:x": 1}, "DateLessThan": {"aws:CurrentTime": big}}
     text = doc(allow(Condition=condition)).replace(": 1}", ": " + big + "}")
     assert message(text) == LEGACY
+
+
+# -- fuzzing: any input either parses or raises MalformedPolicyDocument ---------------
+
+_LATIN1 = st.characters(min_codepoint=0, max_codepoint=0x17F)
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(_LATIN1, max_size=12),
+    st.sampled_from(["*", "s3:GetObject", "arn:aws:s3:::b/*", "Allow", "Deny", "aws:x", "${a}"]),
+)
+_KEYS = st.one_of(
+    st.sampled_from(
+        [
+            "Version",
+            "Statement",
+            "Id",
+            "Sid",
+            "Effect",
+            "Action",
+            "NotAction",
+            "Resource",
+            "NotResource",
+            "Principal",
+            "NotPrincipal",
+            "Condition",
+            "AWS",
+            "StringEquals",
+            "ForAllValues:StringLike",
+            "DateEquals",
+            "NullIfExists",
+            "aws:SourceIp",
+        ]
+    ),
+    st.text(_LATIN1, max_size=8),
+)
+_JSON = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_KEYS, inner, max_size=6)),
+    max_leaves=30,
+)
+
+
+def _survives(text: str | bytes, policy_type: PolicyType) -> None:
+    """Parsing gives a Policy or a MalformedPolicyDocument with a message; nothing else."""
+    outcome: Policy | MalformedPolicyDocument
+    try:
+        outcome = Policy.parse(text, policy_type=policy_type)
+    except MalformedPolicyDocument as exc:
+        outcome = exc
+    if isinstance(outcome, Policy):
+        assert outcome.statements
+    else:
+        assert outcome.message
+        assert str(outcome) == outcome.message
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=_JSON, policy_type=st.sampled_from(PolicyType))
+def test_fuzz_json_shapes(value: object, policy_type: PolicyType) -> None:
+    _survives(json.dumps({"Version": V12, "Statement": value}), policy_type)
+    _survives(json.dumps(value), policy_type)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cut=st.integers(min_value=0, max_value=400),
+    insert=st.text(st.sampled_from('{}[]":,\\ \x00\xe9tfn0-'), max_size=4),
+    policy_type=st.sampled_from(PolicyType),
+)
+def test_fuzz_mutated_text(cut: int, insert: str, policy_type: PolicyType) -> None:
+    base = doc(
+        allow(Sid="A", Condition={"DateLessThan": {"aws:CurrentTime": "2027-01-01T00:00:00Z"}}),
+        allow(Principal={"AWS": "*"}, NotResource=["arn:aws:iam::1:user/x"], Resource=None),
+    ).replace(', "Resource": null', "")
+    text = base[:cut] + insert + base[cut:]
+    _survives(text, policy_type)
+    _survives(text.encode("latin-1"), policy_type)

@@ -39,9 +39,15 @@ _LIMITS = (
 )
 
 
-@lru_cache(maxsize=1024)  # the same few dates recur across statements
 def valid_date(value: str) -> bool:
     """Whether a Date condition value is an ISO 8601 date/time or epoch seconds."""
+    # The longest valid value ("-292275054-12-31T23:59:59.999999999+23:59") has
+    # 41 characters; the length test also keeps big strings out of the cache.
+    return len(value) <= 48 and _valid_date(value)
+
+
+@lru_cache(maxsize=1024)  # the same few dates recur across statements
+def _valid_date(value: str) -> bool:
     lowered = value.lower()
     if "t" not in lowered and "-" not in lowered:
         digits = len(lowered) <= 19 and lowered.isascii() and lowered.isdigit()

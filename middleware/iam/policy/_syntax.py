@@ -96,9 +96,15 @@ def _condition_values(value: object) -> tuple[str, ...] | None:
     return None if None in out else tuple(out)  # type: ignore[arg-type]
 
 
-@lru_cache(maxsize=256)
 def split_operator(operator: str) -> tuple[str, str, bool] | None:
     """``(qualifier, base, if_exists)`` for a condition operator IAM knows, else ``None``."""
+    # The longest known operator, "ForAllValues:StringNotEqualsIgnoreCaseIfExists",
+    # has 46 characters; longer text is unknown and stays out of the cache.
+    return _split_operator(operator) if len(operator) <= 64 else None
+
+
+@lru_cache(maxsize=256)
+def _split_operator(operator: str) -> tuple[str, str, bool] | None:
     qualifier, _, rest = operator.rpartition(":")
     if qualifier and qualifier not in _QUALIFIERS:
         return None
