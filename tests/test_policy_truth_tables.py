@@ -344,3 +344,25 @@ def test_condition_in_a_deny_statement(row: tuple[str, list[str], Any, bool]) ->
     body = document(statement("Deny", {operator: {KEY: values}}))
     decision = decide(ALLOW_ALL, body, context=_context(value))
     assert decision.effect.value == ("ExplicitDeny" if result else "Allow")
+
+
+# The W3C profile of ISO 8601 the Date operators cite (https://www.w3.org/TR/NOTE-datetime)
+# lists "Complete date" YYYY-MM-DD and "Year and month" YYYY-MM among its formats.
+W3C_DATES = [
+    pytest.param("2020-01-01", id="complete-date"),
+    pytest.param("2020-01-01T00:00Z", id="hours-minutes"),
+    pytest.param("2020-01-01T00:00:00.5Z", id="fraction"),
+    pytest.param(
+        "2020-01",
+        id="year-month",
+        marks=pytest.mark.xfail(strict=True, reason="engine refuses the W3C YYYY-MM form"),
+    ),
+]
+
+
+@pytest.mark.parametrize("policy_date", W3C_DATES)
+def test_date_operators_take_the_w3c_formats(policy_date: str) -> None:
+    body = document(statement("Allow", {"DateGreaterThan": {"aws:CurrentTime": policy_date}}))
+    later = decide(body, context={"aws:CurrentTime": "2020-06-01T00:00:00Z"})
+    earlier = decide(body, context={"aws:CurrentTime": "2019-06-01T00:00:00Z"})
+    assert (later.effect.value, earlier.effect.value) == ("Allow", "ImplicitDeny")
