@@ -118,7 +118,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 # the server unless the command is run; a later issue replaces this table with
 # a typed registration hook.
 SERVER_COMMANDS = {
-    "policy": ("sigv4kit.middleware.iam.policy._cli", "validate IAM policy documents"),
+    "policy": ("sigv4kit.middleware.iam.policy._cli", "work with IAM policy documents"),
 }
 
 

@@ -178,3 +178,19 @@ def test_missing_server_half_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -
     result = run_cli("policy", "validate", "-", stdin=IDENTITY.encode())
     assert result.code == 1
     assert result.err == "error: 'policy' needs the server half (sigv4kit.middleware)\n"
+
+
+def test_document_level_finding_line() -> None:
+    text = BUCKET.replace('"Version": "2012-10-17", ', "").replace("NotPrincipal", "Principal")
+    result = run_cli("policy", "validate", "--type", "resource", "--lint", "-", stdin=text.encode())
+    assert result.out == (
+        "OK\nWARNING MISSING_VERSION: document: We recommend that you specify the Version "
+        "element to help you with debugging permission issues.\n"
+    )
+    body = json.loads(
+        run_cli(
+            "policy", "validate", "--type", "resource", "--lint", "--json", "-", stdin=text.encode()
+        ).out
+    )
+    assert body["findings"][0]["position"] is None
+    assert body["findings"][0]["statementIndex"] is None

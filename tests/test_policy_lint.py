@@ -197,3 +197,28 @@ def test_findings_most_serious_first_then_by_statement() -> None:
         (Severity.SECURITY_WARNING, "S2", 3),
         (Severity.WARNING, "W", 0),
     ]
+
+
+def test_missing_version() -> None:
+    # [AA] General Warning - Missing version: a document-level finding.
+    text = json.dumps({"Statement": [stmt(Principal="*")]})
+    finding = only(Policy.parse(text, policy_type=PolicyType.RESOURCE))
+    assert finding == Finding(
+        severity=Severity.WARNING,
+        code="MISSING_VERSION",
+        message="We recommend that you specify the Version element to help you with "
+        "debugging permission issues.",
+        statement_index=None,
+        sid=None,
+        position=None,
+    )
+
+
+def test_document_findings_sort_before_statement_findings_of_their_severity() -> None:
+    text = json.dumps(
+        {"Statement": [stmt(Principal="*", Condition={"StringEquals": {"s3:prefix": "a*"}})]}
+    )
+    assert codes(Policy.parse(text, policy_type=PolicyType.RESOURCE)) == [
+        "MISSING_VERSION",
+        "WILDCARD_WITHOUT_LIKE_OPERATOR",
+    ]

@@ -27,6 +27,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sigv4kit.middleware.iam.policy import (
+    SIZE_QUOTAS,
     Condition,
     MalformedPolicyDocument,
     Policy,
@@ -35,6 +36,7 @@ from sigv4kit.middleware.iam.policy import (
     PolicyType,
     Position,
     PrincipalSpec,
+    policy_size,
 )
 
 V12 = "2012-10-17"
@@ -726,3 +728,17 @@ def test_fuzz_mutated_text(cut: int, insert: str, policy_type: PolicyType) -> No
     text = base[:cut] + insert + base[cut:]
     _survives(text, policy_type)
     _survives(text.encode("latin-1"), policy_type)
+
+
+def test_policy_size_and_quotas_for_the_caller() -> None:
+    # [quotas] whitespace is not counted; the aggregate inline quotas are the caller's.
+    assert policy_size('{ "a" :\t"b c"\r\n}') == 10  # {"a":"bc"}
+    assert SIZE_QUOTAS == {
+        "managed": 6_144,
+        "user_inline": 2_048,
+        "group_inline": 5_120,
+        "role_inline": 10_240,
+        "trust": 2_048,
+        "session": 2_048,
+        "scp": 5_120,
+    }

@@ -41,10 +41,13 @@ from ._model import (
     PrincipalSpec,
     Statement,
 )
+from ._parse import policy_size
+from ._rules import SIZE_QUOTAS
 from ._simulate import EvaluationResult, InvalidInput, simulate, simulation_policies
 
 __all__ = [
     "MULTIVALUED_KEYS",
+    "SIZE_QUOTAS",
     "AuthorizationRequest",
     "Condition",
     "ContextEntry",
@@ -71,6 +74,7 @@ __all__ = [
     "evaluate",
     "lint",
     "parse_context_entries",
+    "policy_size",
     "simulate",
     "simulation_policies",
 ]

@@ -43,7 +43,7 @@ def add_parser(sub: Any) -> None:
     """Register the ``policy`` command group and its subcommands."""
     group = sub.add_parser(
         "policy",
-        help="validate IAM policy documents",
+        help="work with IAM policy documents",
         description=DESCRIPTION,
         epilog=EXAMPLES + "\n" + EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -78,17 +78,21 @@ def finding_json(finding: Finding) -> dict[str, object]:
         "findingDetails": finding.message,
         "statementIndex": finding.statement_index,
         "sid": finding.sid,
-        "position": {"line": finding.position.line, "column": finding.position.column},
+        "position": None
+        if finding.position is None
+        else {"line": finding.position.line, "column": finding.position.column},
     }
 
 
 def _finding_line(finding: Finding) -> str:
-    sid = f" (Sid {finding.sid})" if finding.sid else ""
-    where = f"line {finding.position.line}, column {finding.position.column}"
-    return (
-        f"{finding.severity.value} {finding.code}: statement {finding.statement_index}{sid} "
-        f"at {where}: {finding.message}"
-    )
+    where = "document"
+    if finding.position is not None:
+        sid = f" (Sid {finding.sid})" if finding.sid else ""
+        where = (
+            f"statement {finding.statement_index}{sid} at line {finding.position.line}, "
+            f"column {finding.position.column}"
+        )
+    return f"{finding.severity.value} {finding.code}: {where}: {finding.message}"
 
 
 def run_validate(args: argparse.Namespace, streams: Streams) -> ExitCode:

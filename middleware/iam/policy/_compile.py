@@ -239,7 +239,8 @@ def candidates(policies: Sequence[Policy], action: str) -> tuple[CompiledStateme
     if type(policies) is tuple:
         entry = _tuples.get(id(policies))
         if entry is not None and entry.source is policies:
-            return _memoized(entry, action)
+            found = entry.memo.get(action)
+            return found if found is not None else _memoized(entry, action)
     key = tuple(map(id, policies))
     entry = _sets.get(key)
     if entry is None or not all(map(operator.is_, entry.policies, policies)):

@@ -226,7 +226,7 @@ def evaluate(
     run = _Run(request, has_boundary=permissions_boundary is not None)
     identity = _layer(run, action, identity_policies)
     if (resource_policy is None and permissions_boundary is None and not session_policies
-            and not service_control_policies
+            and not service_control_policies and not _cross_account(request)
             and request.principal.type is not PrincipalType.FEDERATED_USER):
         # Only identity-based policies apply (the common case): they alone decide.
         return _decide_identity_only(run, identity)
@@ -341,11 +341,11 @@ def _layer(
     if not policies:
         return _SILENT
     layer = _Layer()
-    resource = run.resource
+    resource, direct = run.resource, PrincipalMatch.DIRECT
     for statement in candidates(policies, action):
         if not resource.startswith(statement.prefixes):
             continue  # cheap rejection: no Resource pattern can match
-        grant = _principal_match(run, statement) if principals else PrincipalMatch.DIRECT
+        grant = _principal_match(run, statement) if principals else direct
         if grant is not None:
             _check(run, statement, grant, layer)
     return layer
@@ -361,9 +361,11 @@ def _check(run: _Run, statement: CompiledStatement, grant: PrincipalMatch, layer
         return
     failed: str | None = None
     holds = True
+    lookup, missing = run.lookup, run.missing
     for condition in statement.conditions:
         try:
-            holds = condition.evaluate(run.lookup, run.missing) and holds
+            if not condition.evaluate(lookup, missing):
+                holds = False
         except ConditionError as exc:
             failed = failed or str(exc)
     if not holds:  # one false condition: the statement does not apply, errors or not (AND)

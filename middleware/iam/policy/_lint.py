@@ -39,14 +39,18 @@ _ORDER = {s: i for i, s in enumerate(Severity)}
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
-    """One lint finding, tied to a statement (its index, Sid and start position)."""
+    """One lint finding, tied to a statement (its index, Sid and start position).
+
+    A finding about the whole document (a missing ``Version``) has
+    ``statement_index``, ``sid`` and ``position`` all ``None``.
+    """
 
     severity: Severity
     code: str
     message: str
-    statement_index: int
+    statement_index: int | None
     sid: str | None
-    position: Position
+    position: Position | None
 
 
 # Multivalued condition keys (reference_policies_condition-keys.md, "Value type:
@@ -216,9 +220,25 @@ _CHECKS: tuple[_Check, ...] = (
 )
 
 
+def _document_findings(policy: Policy) -> Iterator[Finding]:
+    if policy.version is None:
+        # Access Analyzer: General Warning - Missing version. Without it, policy
+        # variables are literal text (reference_policies_elements_version.md).
+        yield Finding(
+            severity=Severity.WARNING,
+            code="MISSING_VERSION",
+            message="We recommend that you specify the Version element to help you with "
+            "debugging permission issues.",
+            statement_index=None,
+            sid=None,
+            position=None,
+        )
+
+
 def lint(policy: Policy) -> tuple[Finding, ...]:
-    """Findings for ``policy``, most serious first, then in statement order."""
-    findings = [
+    """Findings for ``policy``, most serious first, then in document order."""
+    findings = [*_document_findings(policy)]
+    findings += [
         Finding(
             severity=severity,
             code=code,
@@ -231,5 +251,7 @@ def lint(policy: Policy) -> tuple[Finding, ...]:
         for check in _CHECKS
         for severity, code, message in check(statement)
     ]
-    findings.sort(key=lambda f: (_ORDER[f.severity], f.statement_index))
+    findings.sort(
+        key=lambda f: (_ORDER[f.severity], -1 if f.statement_index is None else f.statement_index)
+    )
     return tuple(findings)

@@ -44,7 +44,7 @@ from ._rules import (
 )
 from ._syntax import RawStatement, read_document
 
-__all__ = ["ParsedDocument", "parse_document"]
+__all__ = ["ParsedDocument", "parse_document", "policy_size"]
 
 _BAD_CHARACTER = re.compile(r"[^\t\n\r\x20-\xff]")
 _WHITESPACE = str.maketrans("", "", " \t\n\r")
@@ -87,12 +87,22 @@ def _as_text(text: object) -> str:
     raise _fail(Messages.SYNTAX)
 
 
+def policy_size(text: str) -> int:
+    """A policy's size as IAM counts it against its quotas: characters without whitespace.
+
+    reference_iam-quotas.md: "IAM doesn't count white space when calculating the
+    size of a policy". Sum it over an entity's inline policies and compare with
+    ``SIZE_QUOTAS`` for the aggregate quotas.
+    """
+    return len(text.translate(_WHITESPACE))
+
+
 def _check_size(text: str, rules: TypeRules) -> None:
     if len(text) > MAX_DOCUMENT_LENGTH:
         raise PolicyDocumentValidationError(Messages.TOO_LONG.format(limit=MAX_DOCUMENT_LENGTH))
     if _BAD_CHARACTER.search(text):
         raise PolicyDocumentValidationError(Messages.CHARACTERS)
-    size = len(text) if rules.size_counts_whitespace else len(text.translate(_WHITESPACE))
+    size = len(text) if rules.size_counts_whitespace else policy_size(text)
     if size > rules.size_limit:
         raise PolicySizeQuotaExceeded(
             Messages.QUOTA.format(quota=rules.size_quota, limit=rules.size_limit)
