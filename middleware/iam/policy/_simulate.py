@@ -60,7 +60,8 @@ RESOURCE_POLICY_ID = "ResourcePolicy"
 #: SimulatePrincipalPolicy finds attached to an entity; for *input* policies real IAM
 #: responses carry these strings instead ("IAM Policy" / "Resource Policy" recorded from
 #: SimulateCustomPolicy by several public projects, "Permissions Boundary Policy" from
-#: boundary simulations), so that is what we answer.
+#: boundary simulations), so that is what we answer. Session policies and SCPs cannot be
+#: passed to SimulateCustomPolicy; their two names are ours, in the same style.
 SOURCE_POLICY_TYPES = {
     PolicyType.IDENTITY: "IAM Policy",
     PolicyType.RESOURCE: "Resource Policy",
