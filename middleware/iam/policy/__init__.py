@@ -14,6 +14,13 @@ Pure code: no I/O, no store, no clock reads. Imported as
 
 from __future__ import annotations
 
+from ._context import (
+    ContextEntry,
+    ContextEntryError,
+    ContextKeyType,
+    context_mapping,
+    parse_context_entries,
+)
 from ._errors import PolicyDocumentValidationError, PolicySizeQuotaExceeded
 from ._evaluate import (
     AuthorizationRequest,
@@ -36,15 +43,21 @@ from ._model import (
 )
 from ._parse import policy_size
 from ._rules import SIZE_QUOTAS
+from ._simulate import EvaluationResult, InvalidInput, simulate, simulation_policies
 
 __all__ = [
     "MULTIVALUED_KEYS",
     "SIZE_QUOTAS",
     "AuthorizationRequest",
     "Condition",
+    "ContextEntry",
+    "ContextEntryError",
+    "ContextKeyType",
     "Decision",
     "DecisionEffect",
+    "EvaluationResult",
     "Finding",
+    "InvalidInput",
     "MalformedPolicyDocument",
     "MatchedStatement",
     "Policy",
@@ -57,7 +70,11 @@ __all__ = [
     "PrincipalType",
     "Severity",
     "Statement",
+    "context_mapping",
     "evaluate",
     "lint",
+    "parse_context_entries",
     "policy_size",
+    "simulate",
+    "simulation_policies",
 ]
