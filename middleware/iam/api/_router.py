@@ -17,12 +17,26 @@ in the Query protocol's error document) before any app sees it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from ._response import serialize_error
 from ._shapes import load_service_model
 
-__all__ = ["ServiceRouter"]
+__all__ = ["SERVICE_APPS", "ServiceFactory", "ServiceRouter"]
+
+#: Builds a service's app over a store: ``(app, botocore service model)``.
+ServiceFactory = Callable[[Any], tuple[Any, Any]]
+
+
+def _iam(store: Any) -> tuple[Any, Any]:
+    from ._iam_service import iam_app
+
+    return iam_app(store)
+
+
+#: The services ``sigv4kit serve`` can run, by credential-scope name; STS joins here.
+SERVICE_APPS: dict[str, ServiceFactory] = {"iam": _iam}
 
 
 class ServiceRouter:
