@@ -48,7 +48,8 @@ def test_account_authorization_details(server: Server, iam: Any) -> None:
     assert [(v["VersionId"], v["IsDefaultVersion"], v["Document"]) for v in versions] == [
         ("v1", True, READ)]
     only_roles = iam.get_account_authorization_details(Filter=["Role"])
-    assert only_roles["UserDetailList"] == [] and only_roles["RoleDetailList"]
+    assert only_roles["UserDetailList"] == []
+    assert only_roles["RoleDetailList"]
 
 
 def test_account_authorization_details_paginates(iam: Any) -> None:
@@ -56,7 +57,8 @@ def test_account_authorization_details_paginates(iam: Any) -> None:
         PaginationConfig={"PageSize": 1}))
     assert len(pages) > 2
     names = [u["UserName"] for p in pages for u in p["UserDetailList"]]
-    assert "admin" in names and len(names) == len(set(names))
+    assert "admin" in names
+    assert len(names) == len(set(names))
 
 
 def test_simulate_custom_policy(iam: Any) -> None:

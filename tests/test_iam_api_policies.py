@@ -117,7 +117,8 @@ def test_attach_list_entities_detach(server: Server, iam: Any) -> None:
     assert [g["GroupName"] for g in entities["PolicyGroups"]] == [group]
     assert [r["RoleName"] for r in entities["PolicyRoles"]] == [role]
     only_roles = iam.list_entities_for_policy(PolicyArn=arn, EntityFilter="Role")
-    assert only_roles["PolicyUsers"] == [] and len(only_roles["PolicyRoles"]) == 1
+    assert only_roles["PolicyUsers"] == []
+    assert len(only_roles["PolicyRoles"]) == 1
     with pytest.raises(ClientError) as exc:
         iam.delete_policy(PolicyArn=arn)
     assert error_of(exc)[0::2] == ("DeleteConflict", 409)

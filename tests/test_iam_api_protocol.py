@@ -139,10 +139,12 @@ def test_handler_bug_is_service_failure_without_internals(
     assert response.status_code == 500
     kind, code, message, request_id = _error(response)
     assert (kind, code) == ("Receiver", "ServiceFailure")
-    assert "secret" not in response.text and "RuntimeError" not in response.text
+    assert "secret" not in response.text
+    assert "RuntimeError" not in response.text
     assert message == "The request processing has failed because of an unknown error."
     logged = [r for r in caplog.records if request_id in r.getMessage()]
-    assert logged and logged[0].exc_info is not None
+    assert logged
+    assert logged[0].exc_info is not None
 
 
 def test_output_shape_matches_botocore_parser_for_every_listing(server: Server) -> None:
