@@ -158,3 +158,36 @@ def test_output_shape_matches_botocore_parser_for_every_listing(server: Server) 
         model.operation_model("ListUsers").output_shape)
     assert len(parsed["Users"]) == 1
     assert re.fullmatch(r"AIDA[A-Z0-9]+", parsed["Users"][0]["UserId"])
+
+
+def test_api_all_is_sorted_and_names_what_exists() -> None:
+    from sigv4kit.middleware.iam import api
+
+    def key(name: str) -> tuple[int, str]:
+        return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
+
+    assert api.__all__ == sorted(api.__all__, key=key)
+    for name in api.__all__:
+        assert hasattr(api, name), name
+
+
+def test_every_operation_of_the_issue_has_a_handler() -> None:
+    """The operations issue 16 lists, by hand; each must be served."""
+    listed = """
+        CreateUser GetUser ListUsers UpdateUser DeleteUser TagUser UntagUser ListUserTags
+        CreateGroup GetGroup ListGroups DeleteGroup AddUserToGroup RemoveUserFromGroup
+        ListGroupsForUser CreateRole GetRole ListRoles DeleteRole UpdateAssumeRolePolicy
+        UpdateRole TagRole UntagRole ListRoleTags CreatePolicy GetPolicy ListPolicies
+        DeletePolicy CreatePolicyVersion GetPolicyVersion ListPolicyVersions
+        SetDefaultPolicyVersion DeletePolicyVersion ListEntitiesForPolicy AttachUserPolicy
+        AttachGroupPolicy AttachRolePolicy DetachUserPolicy DetachGroupPolicy DetachRolePolicy
+        ListAttachedUserPolicies ListAttachedGroupPolicies ListAttachedRolePolicies
+        PutUserPolicy PutGroupPolicy PutRolePolicy GetUserPolicy GetGroupPolicy GetRolePolicy
+        DeleteUserPolicy DeleteGroupPolicy DeleteRolePolicy ListUserPolicies ListGroupPolicies
+        ListRolePolicies PutUserPermissionsBoundary PutRolePermissionsBoundary
+        DeleteUserPermissionsBoundary DeleteRolePermissionsBoundary CreateAccessKey
+        ListAccessKeys UpdateAccessKey DeleteAccessKey GetAccessKeyLastUsed
+        GetAccountAuthorizationDetails SimulateCustomPolicy SimulatePrincipalPolicy
+    """.split()
+    assert len(listed) == 67
+    assert sorted(IAM_HANDLERS) == sorted(listed)
