@@ -148,3 +148,14 @@ def test_simulate_principal_policy_of_an_unknown_user(server: Server, iam: Any) 
             PolicySourceArn=f"arn:aws:iam::{server.account_id}:user/none-such",
             ActionNames=["s3:GetObject"])
     assert error_of(exc)[0::2] == ("NoSuchEntity", 404)
+
+
+def test_simulate_principal_policy_of_a_group_is_refused_plainly(server: Server,
+                                                                 iam: Any) -> None:
+    group = unique("sg")
+    iam.create_group(GroupName=group)
+    with pytest.raises(ClientError) as exc:
+        iam.simulate_principal_policy(
+            PolicySourceArn=f"arn:aws:iam::{server.account_id}:group/{group}",
+            ActionNames=["s3:GetObject"])
+    assert error_of(exc)[0::2] == ("InvalidInput", 400)

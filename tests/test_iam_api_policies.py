@@ -219,3 +219,9 @@ def test_inline_policy_document_keeps_its_text(iam: Any) -> None:
     finally:
         iam.meta.events.unregister("after-call.iam.GetUserPolicy")
     assert b"%2C%0A%20%20" in raw[0]  # ",\n  " percent-encoded
+
+
+def test_aws_managed_scope_is_empty(iam: Any) -> None:
+    _policy(iam)
+    assert iam.list_policies(Scope="AWS")["Policies"] == []
+    assert iam.list_policies(Scope="Local")["Policies"]

@@ -146,6 +146,9 @@ async def _principal_policies(call: IAMCall, source_arn: str) -> tuple[list[Poli
     """The identity policies and boundary of the user or role ``source_arn`` names."""
     iam, account = ctx(call)
     prefix = f"arn:aws:iam::{account}:"
+    if source_arn.startswith(prefix + "group/"):
+        raise InvalidInput("Simulating the policies of a group is not supported here yet; "
+                           "simulate one of its users.")
     for marker, getter in _SOURCE_KINDS.items():
         if source_arn.startswith(prefix) and marker in source_arn:
             name = source_arn.rsplit("/", 1)[-1]

@@ -28,6 +28,9 @@ async def get_policy(call: IAMCall) -> dict[str, Any]:
 async def list_policies(call: IAMCall) -> dict[str, Any]:
     iam, account = ctx(call)
     p = call.params
+    if p.get("Scope") == "AWS":
+        # Only customer managed policies live here: the AWS-managed scope is empty.
+        return {"Policies": [], "IsTruncated": False}
     page = await iam.list_policies(
         account, only_attached=p.get("OnlyAttached", False), path_prefix=p.get("PathPrefix"),
         **paging(p),
