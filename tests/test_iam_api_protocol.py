@@ -173,21 +173,48 @@ def test_api_all_is_sorted_and_names_what_exists() -> None:
 
 def test_every_operation_of_the_issue_has_a_handler() -> None:
     """The operations issue 16 lists, by hand; each must be served."""
-    listed = """
-        CreateUser GetUser ListUsers UpdateUser DeleteUser TagUser UntagUser ListUserTags
-        CreateGroup GetGroup ListGroups DeleteGroup AddUserToGroup RemoveUserFromGroup
-        ListGroupsForUser CreateRole GetRole ListRoles DeleteRole UpdateAssumeRolePolicy
-        UpdateRole TagRole UntagRole ListRoleTags CreatePolicy GetPolicy ListPolicies
-        DeletePolicy CreatePolicyVersion GetPolicyVersion ListPolicyVersions
-        SetDefaultPolicyVersion DeletePolicyVersion ListEntitiesForPolicy AttachUserPolicy
-        AttachGroupPolicy AttachRolePolicy DetachUserPolicy DetachGroupPolicy DetachRolePolicy
-        ListAttachedUserPolicies ListAttachedGroupPolicies ListAttachedRolePolicies
-        PutUserPolicy PutGroupPolicy PutRolePolicy GetUserPolicy GetGroupPolicy GetRolePolicy
-        DeleteUserPolicy DeleteGroupPolicy DeleteRolePolicy ListUserPolicies ListGroupPolicies
-        ListRolePolicies PutUserPermissionsBoundary PutRolePermissionsBoundary
-        DeleteUserPermissionsBoundary DeleteRolePermissionsBoundary CreateAccessKey
-        ListAccessKeys UpdateAccessKey DeleteAccessKey GetAccessKeyLastUsed
-        GetAccountAuthorizationDetails SimulateCustomPolicy SimulatePrincipalPolicy
-    """.split()
+    listed = [
+        "CreateUser", "GetUser", "ListUsers", "UpdateUser", "DeleteUser", "TagUser",
+        "UntagUser", "ListUserTags", "CreateGroup", "GetGroup", "ListGroups", "DeleteGroup",
+        "AddUserToGroup", "RemoveUserFromGroup", "ListGroupsForUser", "CreateRole", "GetRole",
+        "ListRoles", "DeleteRole", "UpdateAssumeRolePolicy", "UpdateRole", "TagRole",
+        "UntagRole", "ListRoleTags", "CreatePolicy", "GetPolicy", "ListPolicies",
+        "DeletePolicy", "CreatePolicyVersion", "GetPolicyVersion", "ListPolicyVersions",
+        "SetDefaultPolicyVersion", "DeletePolicyVersion", "ListEntitiesForPolicy",
+        "AttachUserPolicy", "AttachGroupPolicy", "AttachRolePolicy", "DetachUserPolicy",
+        "DetachGroupPolicy", "DetachRolePolicy", "ListAttachedUserPolicies",
+        "ListAttachedGroupPolicies", "ListAttachedRolePolicies", "PutUserPolicy",
+        "PutGroupPolicy", "PutRolePolicy", "GetUserPolicy", "GetGroupPolicy", "GetRolePolicy",
+        "DeleteUserPolicy", "DeleteGroupPolicy", "DeleteRolePolicy", "ListUserPolicies",
+        "ListGroupPolicies", "ListRolePolicies", "PutUserPermissionsBoundary",
+        "PutRolePermissionsBoundary", "DeleteUserPermissionsBoundary",
+        "DeleteRolePermissionsBoundary", "CreateAccessKey", "ListAccessKeys", "UpdateAccessKey",
+        "DeleteAccessKey", "GetAccessKeyLastUsed", "GetAccountAuthorizationDetails",
+        "SimulateCustomPolicy", "SimulatePrincipalPolicy",
+    ]
     assert len(listed) == 67
     assert sorted(IAM_HANDLERS) == sorted(listed)
+
+
+def test_store_unavailable_is_503_service_unavailable(server: Server) -> None:
+    """A database that does not answer: 503, which the SDKs retry; never a 500."""
+    from sigv4kit.middleware import StoreUnavailableError
+
+    async def down(call: Call[Any]) -> dict[str, Any]:
+        raise StoreUnavailableError("connection refused to db.internal:5432")
+
+    async def context(scope: Any, action: str, params: Any) -> None:
+        return None
+
+    service = QueryService(model=load_service_model("iam"),
+                           handlers={"ListUsers": down}, context=context)
+    app = SigV4Middleware(QueryApp(service), store=server.store_url,
+                          error_format=ErrorFormat.QUERY_XML)
+    with run_uvicorn(app) as url:
+        creds = Credentials(server.admin["access_key_id"], server.admin["secret_access_key"])
+        response = httpx.post(url, content=b"Action=ListUsers&Version=2010-05-08",
+                              auth=SigV4Auth(creds, region="us-east-1", service="iam"))
+    assert response.status_code == 503
+    kind, code, _message, _request_id = _error(response)
+    assert (kind, code) == ("Receiver", "ServiceUnavailable")
+    assert "db.internal" not in response.text

@@ -17,7 +17,8 @@ the request (the store, the caller). Errors are the Query protocol's
 raised: a :class:`QueryError`, or any :class:`~sigv4kit.SigV4Error` carrying
 ``code``/``status``/``message`` (the IAM entity errors). Anything else is a
 bug: it is logged with the request id and answered ``ServiceFailure`` (500)
-with a fixed message, so nothing internal reaches the client.
+with a fixed message, so nothing internal reaches the client. A store that
+cannot answer is ``ServiceUnavailable`` (503), which the SDKs retry.
 
 Strings of botocore's ``policyDocumentType`` shape are URL-encoded in the
 output, as IAM writes them (botocore's ``json_decode_policies`` handler
@@ -35,6 +36,7 @@ from urllib.parse import quote
 
 from sigv4kit import SigV4Error
 
+from ..._store import StoreUnavailableError
 from ._query import parse_query_request
 from ._response import serialize_error, serialize_response
 from ._shapes import QueryError
@@ -61,6 +63,7 @@ DEFAULT_MAX_BODY = 1024 * 1024
 POLICY_DOCUMENT_SHAPE = "policyDocumentType"
 
 _FAILURE_MESSAGE = "The request processing has failed because of an unknown error."
+_UNAVAILABLE_MESSAGE = "The service is unavailable. Please try again later."
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,6 +144,13 @@ class QueryApp:
             result = await handler(call)
             output = encode_policy_documents(request.operation.output_shape, result)
             return 200, serialize_response(request.operation, output, request_id=request_id)
+        except StoreUnavailableError:
+            # The database did not answer: the client may retry (AWS's 503).
+            logger.warning("%s: the store is unavailable (request id %s)", action, request_id)
+            return 503, serialize_error(
+                model, code="ServiceUnavailable", message=_UNAVAILABLE_MESSAGE,
+                request_id=request_id, fault="Receiver",
+            )
         except SigV4Error as exc:
             parts = error_parts(exc)
             if parts is not None:
