@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _iam_api import Server, error_of, iam_server, policy_document, unique
+from _iam_api import Server, bootstrap, error_of, iam_server, policy_document, unique
 from botocore.exceptions import ClientError
 
 
@@ -193,3 +193,79 @@ def test_policy_changes_apply_to_the_next_call(server: Server, admin: Any) -> No
     with pytest.raises(ClientError) as exc:
         client.list_roles()
     assert error_of(exc)[0] == "AccessDenied"
+
+
+def test_condition_on_the_boundary_a_create_user_sets(server: Server, admin: Any) -> None:
+    """Delegated administration: CreateUser only with a given permissions boundary."""
+    boundary = admin.create_policy(PolicyName=unique("guard"), PolicyDocument=policy_document(
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}))["Policy"]["Arn"]
+    caller, key = _user_with_key(admin)
+    admin.put_user_policy(UserName=caller, PolicyName="delegate", PolicyDocument=policy_document(
+        {"Effect": "Allow", "Action": "iam:CreateUser", "Resource": "*",
+         "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary}}}))
+    client = server.client(key)
+    made = client.create_user(UserName=unique("bounded"), PermissionsBoundary=boundary)
+    assert made["User"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
+    with pytest.raises(ClientError) as exc:
+        client.create_user(UserName=unique("free"))
+    assert error_of(exc)[0] == "AccessDenied"
+
+
+def test_conditions_on_request_and_resource_tags(server: Server, admin: Any) -> None:
+    caller, key = _user_with_key(admin)
+    admin.put_user_policy(UserName=caller, PolicyName="tags", PolicyDocument=policy_document(
+        {"Effect": "Allow", "Action": "iam:TagUser", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:ResourceTag/team": "red",
+                                        "aws:RequestTag/env": "dev"},
+                       "ForAllValues:StringEquals": {"aws:TagKeys": ["env"]}}}))
+    red, blue = unique("red"), unique("blue")
+    admin.create_user(UserName=red, Tags=[{"Key": "team", "Value": "red"}])
+    admin.create_user(UserName=blue, Tags=[{"Key": "team", "Value": "blue"}])
+    client = server.client(key)
+    client.tag_user(UserName=red, Tags=[{"Key": "env", "Value": "dev"}])
+    refused = [
+        {"UserName": blue, "Tags": [{"Key": "env", "Value": "dev"}]},  # resource tag
+        {"UserName": red, "Tags": [{"Key": "env", "Value": "prod"}]},  # request tag
+        {"UserName": red, "Tags": [{"Key": "env", "Value": "dev"},     # tag keys
+                                   {"Key": "owner", "Value": "me"}]},
+    ]
+    for call in refused:
+        with pytest.raises(ClientError) as exc:
+            client.tag_user(**call)
+        assert error_of(exc)[0] == "AccessDenied", call
+
+
+def test_condition_on_the_policy_an_attach_names(server: Server, admin: Any) -> None:
+    allowed = admin.create_policy(PolicyName=unique("ok"), PolicyDocument=policy_document(
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}))["Policy"]["Arn"]
+    caller, key = _user_with_key(admin)
+    admin.put_user_policy(UserName=caller, PolicyName="attach", PolicyDocument=policy_document(
+        {"Effect": "Allow", "Action": "iam:AttachUserPolicy", "Resource": "*",
+         "Condition": {"ArnEquals": {"iam:PolicyARN": allowed}}}))
+    target = unique("t")
+    admin.create_user(UserName=target)
+    client = server.client(key)
+    client.attach_user_policy(UserName=target, PolicyArn=allowed)
+    admin_policy = f"arn:aws:iam::{server.account_id}:policy/AdministratorAccess"
+    with pytest.raises(ClientError) as exc:
+        client.attach_user_policy(UserName=target, PolicyArn=admin_policy)
+    assert error_of(exc)[0] == "AccessDenied"
+
+
+def test_access_key_last_used_stays_in_the_account(
+    server: Server, admin: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A second account in the same store cannot look up the first account's keys."""
+    other = bootstrap(server.store_url, unique("tenant"), "--account-id", "999988887777")
+    foreign = server.client({"AccessKeyId": other["access_key_id"],
+                             "SecretAccessKey": other["secret_access_key"]})
+    assert foreign.get_user()["User"]["Arn"].startswith("arn:aws:iam::999988887777:")
+    with pytest.raises(ClientError) as exc:
+        foreign.get_access_key_last_used(AccessKeyId=server.admin["access_key_id"])
+    assert error_of(exc) == (
+        "NoSuchEntity",
+        f"The Access Key with id {server.admin['access_key_id']} cannot be found.", 404)
+    # Each account sees its own users only.
+    assert [u["UserName"] for u in foreign.list_users()["Users"]] == [other["user"]]
+    own = admin.get_access_key_last_used(AccessKeyId=server.admin["access_key_id"])
+    assert own["UserName"] == "admin"

@@ -19,7 +19,13 @@ from sigv4kit import SigV4Error
 from ..entities import AuthorizationSnapshot, PrincipalKind
 from ..policy import Principal, PrincipalType
 from ._iam_authorize import CallerPolicies, authorize_call
-from ._iam_resources import EntityKind, Target, entity_arn, resource_target
+from ._iam_resources import (
+    EntityKind,
+    Target,
+    entity_arn,
+    request_condition_keys,
+    resource_target,
+)
 
 __all__ = ["IAMContext", "InvalidClientTokenId", "caller_context_keys", "iam_context_factory"]
 
@@ -105,27 +111,36 @@ _GETTERS = {EntityKind.USER: "get_user", EntityKind.GROUP: "get_group",
             EntityKind.ROLE: "get_role"}
 
 
-async def _stored_path(iam: Any, account_id: str, kind: EntityKind, name: str) -> str:
-    """The entity's path, or ``/`` when it does not exist (the handler then says so)."""
+async def _stored(iam: Any, account_id: str, kind: EntityKind, name: str
+                  ) -> tuple[str, Mapping[str, str]]:
+    """The entity's path and tags; ``/`` and none when it does not exist (the handler
+    then says so)."""
     try:
         found = await getattr(iam, _GETTERS[kind])(account_id, name)
     except SigV4Error:  # NoSuchEntity, or a name the handler will refuse
-        return "/"
+        return "/", {}
     entity = getattr(found, "group", found)  # get_group answers a GroupDetail
-    return str(entity.path)
+    tags = {tag.key: tag.value for tag in getattr(entity, "tags", ())}
+    return str(entity.path), tags
 
 
-async def resource_arn(iam: Any, snapshot: AuthorizationSnapshot, target: Target) -> str:
-    """The ARN an IAM call is authorized on (the entity's stored path unless the call names one)."""
+async def resource_of(iam: Any, snapshot: AuthorizationSnapshot, target: Target
+                      ) -> tuple[str, Mapping[str, str]]:
+    """The ARN an IAM call is authorized on, and that resource's tags.
+
+    The path is the call's own for a Create call, the stored entity's otherwise.
+    """
+    info = snapshot.principal
     if target.arn is not None:
-        return target.arn
+        return target.arn, {}
     if target.caller or target.kind is None or target.name is None:
-        return snapshot.principal.arn
-    path = target.path
-    if path is None:
-        path = "/" if target.kind is EntityKind.POLICY else await _stored_path(
-            iam, snapshot.principal.account_id, target.kind, target.name)
-    return entity_arn(snapshot.principal.account_id, target.kind, path, target.name)
+        return info.arn, info.tags
+    if target.path is not None:
+        return entity_arn(info.account_id, target.kind, target.path, target.name), {}
+    if target.kind is EntityKind.POLICY:
+        return entity_arn(info.account_id, target.kind, "/", target.name), {}
+    path, tags = await _stored(iam, info.account_id, target.kind, target.name)
+    return entity_arn(info.account_id, target.kind, path, target.name), tags
 
 
 ContextFactory = Callable[[Mapping[str, Any], str, Mapping[str, Any]], Awaitable[IAMContext]]
@@ -148,12 +163,15 @@ def iam_context_factory(iam: Any, *, clock: Callable[[], datetime]) -> ContextFa
         if snapshot is None:
             raise InvalidClientTokenId()
         if not snapshot.is_root:
-            resource = await resource_arn(iam, snapshot, resource_target(action, params))
+            resource, tags = await resource_of(iam, snapshot, resource_target(action, params))
+            keys: dict[str, Any] = caller_context_keys(snapshot, scope, clock())
+            keys |= request_condition_keys(action, params)
+            keys |= {f"aws:ResourceTag/{key}": value for key, value in tags.items()}
             caller = CallerPolicies(
                 principal=_engine_principal(snapshot),
                 identity_policies=snapshot.policies,
                 permissions_boundary=snapshot.permissions_boundary,
-                context=caller_context_keys(snapshot, scope, clock()),
+                context=keys,
             )
             authorize_call(caller, f"iam:{action}", resource)
         return IAMContext(iam=iam, snapshot=snapshot)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["EntityKind", "Target", "entity_arn", "resource_target"]
+__all__ = ["EntityKind", "Target", "entity_arn", "request_condition_keys", "resource_target"]
 
 
 class EntityKind(StrEnum):
@@ -110,3 +110,33 @@ def resource_target(action: str, params: Mapping[str, Any]) -> Target:
 def entity_arn(account_id: str, kind: EntityKind, path: str, name: str) -> str:
     """``arn:aws:iam::<account>:<kind>/<path><name>``; ``path`` starts and ends with ``/``."""
     return f"arn:aws:iam::{account_id}:{kind.value}{path}{name}"
+
+
+_POLICY_ARN_ACTIONS = frozenset(
+    f"{verb}{kind}Policy" for verb in ("Attach", "Detach") for kind in ("User", "Group", "Role")
+)
+
+
+def request_condition_keys(action: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The condition keys a call's own parameters give (reference_policies_iam-condition-keys).
+
+    ``aws:RequestTag/<key>`` and ``aws:TagKeys`` (multivalued) for the tags a
+    call sets, ``aws:TagKeys`` for the keys Untag removes,
+    ``iam:PermissionsBoundary`` for the boundary a call sets (CreateUser,
+    CreateRole, Put...PermissionsBoundary), ``iam:PolicyARN`` for the policy an
+    Attach or Detach call names.
+    """
+    keys: dict[str, Any] = {}
+    tags = params.get("Tags")
+    if tags:
+        for tag in tags:
+            keys[f"aws:RequestTag/{tag.get('Key')}"] = str(tag.get("Value", ""))
+        keys["aws:TagKeys"] = tuple(str(tag.get("Key")) for tag in tags)
+    if params.get("TagKeys"):
+        keys["aws:TagKeys"] = tuple(params["TagKeys"])
+    boundary = params.get("PermissionsBoundary")
+    if isinstance(boundary, str):
+        keys["iam:PermissionsBoundary"] = boundary
+    if action in _POLICY_ARN_ACTIONS and isinstance(params.get("PolicyArn"), str):
+        keys["iam:PolicyARN"] = params["PolicyArn"]
+    return keys
