@@ -269,3 +269,30 @@ def test_access_key_last_used_stays_in_the_account(
     assert [u["UserName"] for u in foreign.list_users()["Users"]] == [other["user"]]
     own = admin.get_access_key_last_used(AccessKeyId=server.admin["access_key_id"])
     assert own["UserName"] == "admin"
+
+
+def test_root_user_is_allowed_everything_and_keys_of_today_are_users(
+    server: Server, admin: Any
+) -> None:
+    """A root principal (``sigv4kit keys create --root``) needs no policy; a plain one does."""
+    from _cli_util import run_cli
+
+    made = {}
+    for name, extra in (("legacy-root", ["--root"]), ("legacy-plain", [])):
+        result = run_cli("keys", "create", "--store", server.store_url, "--principal",
+                         unique(name), "--json", *extra)
+        assert result.code == 0, result.err
+        made[name] = json.loads(result.out)
+    root = server.client({"AccessKeyId": made["legacy-root"]["access_key_id"],
+                          "SecretAccessKey": made["legacy-root"]["secret_access_key"]})
+    target = unique("by-root")
+    root.create_user(UserName=target)
+    root.delete_user(UserName=target)
+    plain = server.client({"AccessKeyId": made["legacy-plain"]["access_key_id"],
+                           "SecretAccessKey": made["legacy-plain"]["secret_access_key"]})
+    with pytest.raises(ClientError) as exc:
+        plain.list_users()
+    arn = f"arn:aws:iam::{server.account_id}:user/{made['legacy-plain']['principal']}"
+    assert error_of(exc)[1] == (
+        f"User: {arn} is not authorized to perform: iam:ListUsers on resource: * because no "
+        "identity-based policy allows the iam:ListUsers action")
