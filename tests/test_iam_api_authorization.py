@@ -296,3 +296,19 @@ def test_root_user_is_allowed_everything_and_keys_of_today_are_users(
     assert error_of(exc)[1] == (
         f"User: {arn} is not authorized to perform: iam:ListUsers on resource: * because no "
         "identity-based policy allows the iam:ListUsers action")
+
+
+def test_rename_needs_permission_on_the_new_name_too(server: Server, admin: Any) -> None:
+    caller, key = _user_with_key(admin)
+    admin.put_user_policy(UserName=caller, PolicyName="rename", PolicyDocument=policy_document(
+        {"Effect": "Allow", "Action": "iam:UpdateUser",
+         "Resource": "arn:aws:iam::*:user/team/*"}))
+    old = unique("old")
+    admin.create_user(UserName=old, Path="/team/")
+    client = server.client(key)
+    client.update_user(UserName=old, NewUserName=old + "-2")  # stays under /team/
+    with pytest.raises(ClientError) as exc:
+        client.update_user(UserName=old + "-2", NewPath="/elsewhere/")
+    resource = f"arn:aws:iam::{server.account_id}:user/elsewhere/{old}-2"
+    assert error_of(exc)[1] == _denied(server, caller, "iam:UpdateUser", resource)
+    assert admin.get_user(UserName=old + "-2")["User"]["Path"] == "/team/"

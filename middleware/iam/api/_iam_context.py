@@ -143,6 +143,17 @@ async def resource_of(iam: Any, snapshot: AuthorizationSnapshot, target: Target
     return entity_arn(info.account_id, target.kind, path, target.name), tags
 
 
+def renamed_arn(action: str, params: Mapping[str, Any], resource: str) -> str | None:
+    """UpdateUser's target ARN (new name and/or path), or None for any other call."""
+    if action != "UpdateUser" or ("NewUserName" not in params and "NewPath" not in params):
+        return None
+    name = str(params["UserName"])
+    head, _, rest = resource.partition(":user/")
+    old_path = "/" + rest[: len(rest) - len(name)]
+    new_path = params.get("NewPath", old_path)
+    return f"{head}:user{new_path}{params.get('NewUserName', name)}"
+
+
 ContextFactory = Callable[[Mapping[str, Any], str, Mapping[str, Any]], Awaitable[IAMContext]]
 
 
@@ -174,6 +185,11 @@ def iam_context_factory(iam: Any, *, clock: Callable[[], datetime]) -> ContextFa
                 context=keys,
             )
             authorize_call(caller, f"iam:{action}", resource)
+            renamed = renamed_arn(action, params, resource)
+            if renamed is not None and renamed != resource:
+                # "The requester must have appropriate permissions on both the
+                # source object and the target object" (UpdateUser reference).
+                authorize_call(caller, f"iam:{action}", renamed)
         return IAMContext(iam=iam, snapshot=snapshot)
 
     return context
