@@ -11,6 +11,7 @@ chosen here, and ARNs in IAM's format (reference_identifiers.md).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,7 @@ from sigv4kit.middleware.iam.entities import (
     Tag,
     ValidationError,
 )
+from sigv4kit.middleware.iam.entities import PrincipalKind as IAMKind
 from sigv4kit.middleware.iam.policy import MalformedPolicyDocument
 
 ACCT = "123456789012"
@@ -573,8 +575,8 @@ async def test_managed_policies_and_versions(iam: IAMStore) -> None:
 
 async def test_policy_size_quotas(iam: IAMStore) -> None:
     def sized(total: int) -> str:
-        # {"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:X","Resource":"arn:aws:s3:::b/"}]}
-        # is 101 characters without the padding; whitespace is not counted (quotas page).
+        # Pad the resource so the document has ``total`` characters not counting
+        # whitespace (reference_iam-quotas.md: IAM does not count white space).
         base = allow("s3:GetObject", "arn:aws:s3:::b/")
         return base.replace("b/", "b/" + "k" * (total - len(base.replace(" ", ""))))
 
@@ -813,3 +815,200 @@ async def test_key_manager_api_keeps_working(iam: IAMStore, backend: Any) -> Non
     assert (await iam.get_user("000000000000", "legacy")).user_name == "legacy"
     await backend.create_principal("deployer", kind=PrincipalKind.ROLE)
     assert (await iam.get_role("000000000000", "deployer")).assume_role_policy_document == ""
+
+
+# -- the authorization snapshot and the change counter --------------------------------------
+
+
+async def test_authorization_snapshot(iam: IAMStore, backend: Any) -> None:
+    boundary = await iam.create_policy(ACCT, "boundary", allow("s3:*"))
+    shared = await iam.create_policy(ACCT, "shared", allow("s3:GetObject"))
+    user_only = await iam.create_policy(ACCT, "user-only", allow("s3:PutObject"))
+    group_only = await iam.create_policy(ACCT, "group-only", allow("s3:DeleteObject"))
+    await iam.create_user(
+        ACCT, "bob", path="/eng/", permissions_boundary=boundary.arn, tags={"team": "red"}
+    )
+    await iam.create_group(ACCT, "devs")
+    await iam.create_group(ACCT, "all")
+    await iam.add_user_to_group(ACCT, "devs", "bob")
+    await iam.add_user_to_group(ACCT, "all", "bob")
+    await iam.attach_user_policy(ACCT, "bob", shared.arn)
+    await iam.attach_user_policy(ACCT, "bob", user_only.arn)
+    await iam.attach_group_policy(ACCT, "devs", shared.arn)  # also on the user: applies once
+    await iam.attach_group_policy(ACCT, "devs", group_only.arn)
+    await iam.put_user_policy(ACCT, "bob", "mine", allow("s3:ListBucket", sid="Mine"))
+    await iam.put_group_policy(ACCT, "all", "everyone", allow("s3:ListAllMyBuckets"))
+    await iam.set_default_policy_version(
+        ACCT,
+        shared.arn,
+        (await iam.create_policy_version(ACCT, shared.arn, allow("s3:GetObjectAcl"))).version_id,
+    )
+    key = await iam.create_access_key(ACCT, "bob")
+    generation = await iam.current_generation()
+    assert iam.local_generation == generation
+
+    snap = await iam.load_authorization(key.access_key_id)
+    assert snap is not None
+    bob = await iam.get_user(ACCT, "bob")
+    p = snap.principal
+    assert (p.kind, p.account_id, p.arn, p.unique_id, p.name, p.path) == (
+        IAMKind.USER,
+        ACCT,
+        "arn:aws:iam::123456789012:user/eng/bob",
+        bob.user_id,
+        "bob",
+        "/eng/",
+    )
+    assert dict(p.tags) == {"team": "red"}
+    assert [(g.group_name, g.arn) for g in snap.groups] == [
+        ("all", "arn:aws:iam::123456789012:group/all"),
+        ("devs", "arn:aws:iam::123456789012:group/devs"),
+    ]
+    by_id = {policy.policy_id: policy.text for policy in snap.policies}
+    assert by_id == {
+        "arn:aws:iam::123456789012:group/all#everyone": allow("s3:ListAllMyBuckets"),
+        "arn:aws:iam::123456789012:policy/group-only": allow("s3:DeleteObject"),
+        "arn:aws:iam::123456789012:policy/shared": allow("s3:GetObjectAcl"),  # the default
+        "arn:aws:iam::123456789012:policy/user-only": allow("s3:PutObject"),
+        "arn:aws:iam::123456789012:user/eng/bob#mine": allow("s3:ListBucket", sid="Mine"),
+    }
+    assert len(snap.policies) == 5
+    assert snap.permissions_boundary is not None
+    assert snap.permissions_boundary.policy_id == "arn:aws:iam::123456789012:policy/boundary"
+    assert (snap.is_root, snap.generation) == (False, generation)
+    # By unique id: the same.
+    assert await iam.load_authorization(principal_id=bob.user_id) == snap
+
+    # Reads do not move the generation; every write does, once.
+    await iam.list_users(ACCT)
+    assert await iam.current_generation() == generation
+    await iam.detach_group_policy(ACCT, "devs", group_only.arn)
+    assert await iam.current_generation() == generation + 1
+    after = await iam.load_authorization(key.access_key_id)
+    assert after is not None
+    assert after.generation == generation + 1
+    assert "arn:aws:iam::123456789012:policy/group-only" not in {
+        policy.policy_id for policy in after.policies
+    }
+    # A failed write moves nothing.
+    with pytest.raises(EntityAlreadyExists):
+        await iam.create_user(ACCT, "bob")
+    assert await iam.current_generation() == generation + 1
+
+    assert await iam.load_authorization("AKIAUNKNOWN000000000") is None
+    assert await iam.load_authorization(principal_id="AIDAUNKNOWN") is None
+    root = await iam.load_authorization(principal_id=ACCT)
+    assert root is not None
+    assert (root.principal.kind, root.principal.arn, root.principal.unique_id, root.is_root) == (
+        IAMKind.ROOT,
+        "arn:aws:iam::123456789012:root",
+        ACCT,
+        True,
+    )
+    assert await iam.load_authorization(principal_id=OTHER) is None
+    with pytest.raises(TypeError):
+        await iam.load_authorization()
+
+
+async def test_role_snapshot(iam: IAMStore) -> None:
+    await iam.create_role(ACCT, "app", TRUST, tags={"tier": "web"})
+    policy = await iam.create_policy(ACCT, "read", allow())
+    await iam.attach_role_policy(ACCT, "app", policy.arn)
+    await iam.put_role_policy(ACCT, "app", "inline", allow("s3:PutObject"))
+    role = await iam.get_role(ACCT, "app")
+    snap = await iam.load_authorization(principal_id=role.role_id)
+    assert snap is not None
+    assert (snap.principal.kind, snap.principal.arn, dict(snap.principal.tags)) == (
+        IAMKind.ROLE,
+        "arn:aws:iam::123456789012:role/app",
+        {"tier": "web"},
+    )
+    assert [p.policy_id for p in snap.policies] == [
+        "arn:aws:iam::123456789012:policy/read",
+        "arn:aws:iam::123456789012:role/app#inline",
+    ]
+    assert (snap.groups, snap.permissions_boundary) == ((), None)
+
+
+async def test_postgres_announces_iam_changes(pg_url: str) -> None:
+    import psycopg
+    from sigv4kit.middleware import postgres_conninfo_from_url
+
+    store = PostgresKeyStore(pg_url, master_key=MasterKey.generate(), listen=False)
+    try:
+        iam = IAMStore(store)
+        await iam.create_account(ACCT)
+        conninfo, schema = postgres_conninfo_from_url(pg_url)
+        async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+            await conn.execute(f'LISTEN "sigv4kit_keys.{schema}"')
+            await iam.create_user(ACCT, "bob")
+            generation = await iam.current_generation()
+            payloads = []
+            async for notify in conn.notifies(timeout=5, stop_after=1):
+                payloads.append(notify.payload)
+            assert payloads == [f"iam:{generation}"]
+    finally:
+        await store.aclose()
+
+
+async def test_account_authorization_details(iam: IAMStore) -> None:
+    policy = await iam.create_policy(ACCT, "read", allow())
+    await iam.create_policy_version(ACCT, policy.arn, allow("s3:PutObject"))
+    await iam.create_user(ACCT, "bob", tags={"a": "1"})
+    await iam.create_user(ACCT, "alice")
+    await iam.create_group(ACCT, "devs")
+    await iam.add_user_to_group(ACCT, "devs", "bob")
+    await iam.attach_user_policy(ACCT, "bob", policy.arn)
+    await iam.put_group_policy(ACCT, "devs", "g", allow())
+    await iam.create_role(ACCT, "r", TRUST, permissions_boundary=policy.arn)
+    await iam.create_account(OTHER)
+    await iam.create_user(OTHER, "stranger")
+    details = await iam.get_account_authorization_details(ACCT)
+    assert [d.user.user_name for d in details.user_detail_list] == ["alice", "bob"]
+    bob = details.user_detail_list[1]
+    assert (bob.group_list, bob.user.tags) == (("devs",), (Tag(key="a", value="1"),))
+    assert [p.policy_name for p in bob.attached_managed_policies] == ["read"]
+    assert [g.group.group_name for g in details.group_detail_list] == ["devs"]
+    assert [i.policy_name for i in details.group_detail_list[0].group_policy_list] == ["g"]
+    assert [r.role.role_name for r in details.role_detail_list] == ["r"]
+    assert details.role_detail_list[0].role.permissions_boundary == PolicyRef(
+        policy_name="read", policy_arn=policy.arn
+    )
+    (managed,) = details.policies
+    assert [v.version_id for v in managed.policy_version_list] == ["v2", "v1"]
+    assert (managed.policy.attachment_count, managed.policy.permissions_boundary_usage_count) == (
+        1,
+        1,
+    )
+    only = await iam.get_account_authorization_details(ACCT, filter=[EntityFilter.ROLE])
+    assert (len(only.user_detail_list), len(only.role_detail_list)) == (0, 1)
+    # Five entries (2 users, 1 group, 1 role, 1 policy) in pages of 2.
+    seen: list[str] = []
+    marker = None
+    while True:
+        page = await iam.get_account_authorization_details(ACCT, marker=marker, max_items=2)
+        seen += [d.user.user_name for d in page.user_detail_list]
+        seen += [d.group.group_name for d in page.group_detail_list]
+        seen += [d.role.role_name for d in page.role_detail_list]
+        seen += [d.policy.policy_name for d in page.policies]
+        if not page.is_truncated:
+            break
+        marker = page.marker
+    assert seen == ["alice", "bob", "devs", "r", "read"]
+
+
+async def test_concurrent_writers_respect_names_and_quotas(backend: Any) -> None:
+    # Every IAM write locks the generation row first, so checks cannot race.
+    iam = IAMStore(backend)
+    await iam.create_account(ACCT)
+    results = await asyncio.gather(
+        *(iam.create_user(ACCT, name) for name in ("bob", "BOB", "Bob", "bOb")),
+        return_exceptions=True,
+    )
+    assert sum(not isinstance(r, BaseException) for r in results) == 1
+    assert all(isinstance(r, EntityAlreadyExists) for r in results if isinstance(r, BaseException))
+    keys = await asyncio.gather(
+        *(iam.create_access_key(ACCT, "bob") for _ in range(4)), return_exceptions=True
+    )
+    assert sum(not isinstance(k, BaseException) for k in keys) == 2
+    assert all(isinstance(k, LimitExceeded) for k in keys if isinstance(k, BaseException))
