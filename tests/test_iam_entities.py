@@ -29,6 +29,7 @@ from sigv4kit.middleware.iam.entities import (
     LimitExceeded,
     NoSuchEntity,
     PolicyRef,
+    SnapshotCache,
     Tag,
     ValidationError,
 )
@@ -1012,3 +1013,41 @@ async def test_concurrent_writers_respect_names_and_quotas(backend: Any) -> None
     )
     assert sum(not isinstance(k, BaseException) for k in keys) == 2
     assert all(isinstance(k, LimitExceeded) for k in keys if isinstance(k, BaseException))
+
+
+async def test_snapshot_cache_sees_changes_within_max_age(backend: Any) -> None:
+    class Ticks:
+        now = 0.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    ticks = Ticks()
+    here = IAMStore(backend)
+    elsewhere = IAMStore(backend)  # another process's view of the same database
+    await here.create_account(ACCT)
+    await here.create_user(ACCT, "bob")
+    key = await here.create_access_key(ACCT, "bob")
+    policy = await here.create_policy(ACCT, "read", allow())
+    cache = SnapshotCache(here, max_age=1.0, clock=ticks)
+    first = await cache.get(key.access_key_id)
+    assert first is not None
+    assert first.policies == ()
+    assert await cache.get(key.access_key_id) is first  # from memory
+    # A change elsewhere: not seen before max_age has passed, seen after.
+    await elsewhere.attach_user_policy(ACCT, "bob", policy.arn)
+    ticks.now = 0.5
+    assert await cache.get(key.access_key_id) is first
+    ticks.now = 1.0
+    second = await cache.get(key.access_key_id)
+    assert second is not None
+    assert [p.policy_id for p in second.policies] == [policy.arn]
+    # A change through the same IAMStore: seen at once.
+    await here.detach_user_policy(ACCT, "bob", policy.arn)
+    third = await cache.get(key.access_key_id)
+    assert third is not None
+    assert third.policies == ()
+    assert cache.generation == await here.current_generation()
+    assert await cache.get("AKIAUNKNOWN000000000") is None
+    with pytest.raises(ValueError, match="max_age"):
+        SnapshotCache(here, max_age=-1)
