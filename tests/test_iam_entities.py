@@ -1051,3 +1051,13 @@ async def test_snapshot_cache_sees_changes_within_max_age(backend: Any) -> None:
     assert await cache.get("AKIAUNKNOWN000000000") is None
     with pytest.raises(ValueError, match="max_age"):
         SnapshotCache(here, max_age=-1)
+
+
+async def test_docs_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (Path(__file__).parent.parent / "docs" / "iam-entities.md").read_text()
+    block = text.split("```python\n", 1)[1].split("```", 1)[0]
+    body = "".join(f"    {line}\n" for line in block.splitlines())
+    namespace: dict[str, Any] = {}
+    exec(compile(f"async def example():\n{body}", "docs/iam-entities.md", "exec"), namespace)
+    monkeypatch.chdir(tmp_path)
+    await namespace["example"]()
