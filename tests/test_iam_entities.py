@@ -661,6 +661,8 @@ async def test_attachments(iam: IAMStore) -> None:
     await iam.attach_role_policy(ACCT, "r", arns[0])
     await iam.attach_group_policy(ACCT, "g", arns[0])
     assert (await iam.get_policy(ACCT, arns[0])).attachment_count == 3
+    counts = [(p.policy_name, p.attachment_count) for p in (await iam.list_policies(ACCT)).items]
+    assert counts == [("p00", 3)] + [(f"p{n:02}", 1) for n in range(1, 10)] + [("p10", 0)]
     entities = await iam.list_entities_for_policy(ACCT, arns[0])
     assert [g.group_name for g in entities.policy_groups] == ["g"]
     assert [u.name for u in entities.policy_users] == ["bob"]
