@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from _servers import call_asgi as _call
 from _servers import run_hypercorn, run_uvicorn
 from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
@@ -151,8 +152,7 @@ def test_boto3_generate_presigned_url(server: str, store: MemoryKeyStore) -> Non
     client = _s3_client(server)
     try:
         url = client.generate_presigned_url(
-            "get_object",
-            Params={"Bucket": "bucket", "Key": "reports/2024 q1+final.csv"},
+            "get_object", Params={"Bucket": "bucket", "Key": "reports/2024 q1+final.csv"},
             ExpiresIn=120,
         )
     finally:
@@ -168,13 +168,8 @@ async def _s3_like_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         return
     while (await receive()).get("more_body"):
         pass
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"etag", b'"0"'), (b"content-length", b"0")],
-        }
-    )
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"etag", b'"0"'), (b"content-length", b"0")]})
     await send({"type": "http.response.body", "body": b""})
 
 
@@ -234,23 +229,13 @@ def test_sigv4kit_clients(server: str) -> None:
     with httpx.Client(auth=v4a) as client:
         _ok(client.get(f"{server}/v4a"))
     url = sigv4kit.presign(
-        "GET",
-        f"{server}/bucket/key.txt",
-        credentials=SIGV4,
-        region="us-east-1",
-        service="s3",
-        settings=SigningSettings.s3(),
-        expires_in=60,
+        "GET", f"{server}/bucket/key.txt", credentials=SIGV4, region="us-east-1",
+        service="s3", settings=SigningSettings.s3(), expires_in=60,
     )
     _ok(httpx.get(url))
     url = sigv4kit.presign(
-        "GET",
-        f"{server}/anything",
-        credentials=SIGV4,
-        region="us-east-1",
-        service="execute-api",
-        expires_in=60,
-        algorithm=sigv4kit.SigningAlgorithm.SIGV4A,
+        "GET", f"{server}/anything", credentials=SIGV4, region="us-east-1",
+        service="execute-api", expires_in=60, algorithm=sigv4kit.SigningAlgorithm.SIGV4A,
     )
     _ok(httpx.get(url))
 
@@ -289,16 +274,9 @@ def _xml(response: httpx.Response) -> dict[str, str]:
     return {child.tag: child.text or "" for child in root}
 
 
-def _signed(
-    url: str,
-    *,
-    service: str = "execute-api",
-    method: str = "GET",
-    headers: dict[str, str] | None = None,
-    body: bytes = b"",
-    creds: BotoCredentials = BOTO,
-    s3: bool = False,
-) -> tuple[str, dict[str, str], bytes]:
+def _signed(url: str, *, service: str = "execute-api", method: str = "GET",
+            headers: dict[str, str] | None = None, body: bytes = b"",
+            creds: BotoCredentials = BOTO, s3: bool = False) -> tuple[str, dict[str, str], bytes]:
     request = AWSRequest(method=method, url=url, data=body, headers=headers or {})
     signer = S3SigV4Auth if s3 else SigV4Auth
     signer(creds, "s3" if s3 else service, "us-east-1").add_auth(request)
@@ -320,55 +298,33 @@ def test_error_codes_s3_xml(server: str) -> None:
         return fields
 
     # Two mechanisms.
-    fields = check(
-        httpx.get(f"{url}?X-Amz-Algorithm=AWS4-HMAC-SHA256", headers=headers),
-        "InvalidArgument",
-        400,
-    )
+    fields = check(httpx.get(f"{url}?X-Amz-Algorithm=AWS4-HMAC-SHA256", headers=headers),
+                   "InvalidArgument", 400)
     assert fields["ArgumentName"] == "Authorization"
     # SigV2.
-    check(
-        httpx.get(url, headers={"Authorization": "AWS AKIAIOSFODNN7EXAMPLE:abc"}),
-        "InvalidRequest",
-        400,
-    )
+    check(httpx.get(url, headers={"Authorization": "AWS AKIAIOSFODNN7EXAMPLE:abc"}),
+          "InvalidRequest", 400)
     # Missing component / missing equal sign.
     broken = headers["Authorization"].split(", Signature=")[0]
-    check(
-        httpx.get(url, headers={**headers, "Authorization": broken}),
-        "AuthorizationHeaderMalformed",
-        400,
-    )
-    check(
-        httpx.get(url, headers={**headers, "Authorization": "AWS4-HMAC-SHA256 Credential"}),
-        "IncompleteSignature",
-        400,
-    )
+    check(httpx.get(url, headers={**headers, "Authorization": broken}),
+          "AuthorizationHeaderMalformed", 400)
+    check(httpx.get(url, headers={**headers, "Authorization": "AWS4-HMAC-SHA256 Credential"}),
+          "IncompleteSignature", 400)
     # Bad terminal in the scope.
     bad_scope = headers["Authorization"].replace("aws4_request", "aws5_request")
-    check(
-        httpx.get(url, headers={**headers, "Authorization": bad_scope}),
-        "AuthorizationHeaderMalformed",
-        400,
-    )
+    check(httpx.get(url, headers={**headers, "Authorization": bad_scope}),
+          "AuthorizationHeaderMalformed", 400)
     # Presigned parameters.
-    check(
-        httpx.get(f"{server}/x?X-Amz-Algorithm=AWS4-HMAC-SHA256"),
-        "AuthorizationQueryParametersError",
-        400,
-    )
+    check(httpx.get(f"{server}/x?X-Amz-Algorithm=AWS4-HMAC-SHA256"),
+          "AuthorizationQueryParametersError", 400)
     # No date.
     no_date = {k: v for k, v in headers.items() if k.lower() != "x-amz-date"}
     fields = check(httpx.get(url, headers=no_date), "AccessDenied", 403)
     assert "valid Date or x-amz-date" in fields["Message"]
     # Skew: signed 20 minutes ago.
     old = sigv4kit.sign(
-        "GET",
-        "/x",
-        [("Host", url.split("//")[1].split("/")[0])],
-        credentials=SIGV4,
-        region="us-east-1",
-        service="execute-api",
+        "GET", "/x", [("Host", url.split("//")[1].split("/")[0])], credentials=SIGV4,
+        region="us-east-1", service="execute-api",
         now=datetime.now(UTC) - timedelta(minutes=20),
     )
     fields = check(httpx.get(url, headers=dict(old.headers)), "RequestTimeTooSkewed", 403)
@@ -376,13 +332,8 @@ def test_error_codes_s3_xml(server: str) -> None:
     assert fields["RequestTime"] == old.string_to_sign.amz_date
     # Presigned URL expired.
     expired = sigv4kit.presign(
-        "GET",
-        f"{server}/x",
-        credentials=SIGV4,
-        region="us-east-1",
-        service="execute-api",
-        expires_in=1,
-        now=datetime.now(UTC) - timedelta(seconds=30),
+        "GET", f"{server}/x", credentials=SIGV4, region="us-east-1", service="execute-api",
+        expires_in=1, now=datetime.now(UTC) - timedelta(seconds=30),
     )
     fields = check(httpx.get(expired), "AccessDenied", 403)
     assert fields["Message"] == "Request has expired"
@@ -412,16 +363,14 @@ def test_error_codes_s3_xml(server: str) -> None:
     assert fields["CanonicalRequest"].startswith("GET\n/x\n")
     assert fields["StringToSign"].startswith("AWS4-HMAC-SHA256\n")
     assert fields["StringToSignBytes"].startswith("41 57 53 34")
-    assert (
-        bytes.fromhex(fields["CanonicalRequestBytes"].replace(" ", "")).decode()
-        == (fields["CanonicalRequest"])
+    assert bytes.fromhex(fields["CanonicalRequestBytes"].replace(" ", "")).decode() == (
+        fields["CanonicalRequest"]
     )
     assert SECRET not in response_texts(cases)
     # Payload hash: the body differs from the signed x-amz-content-sha256.
     p_url, p_headers, _ = _signed(f"{server}/bucket/k", method="PUT", body=b"abc", s3=True)
-    fields = check(
-        httpx.put(p_url, headers=p_headers, content=b"abd"), "XAmzContentSHA256Mismatch", 400
-    )
+    fields = check(httpx.put(p_url, headers=p_headers, content=b"abd"),
+                   "XAmzContentSHA256Mismatch", 400)
     assert fields["ClientComputedContentSHA256"] == hashlib.sha256(b"abc").hexdigest()
     assert fields["S3ComputedContentSHA256"] == hashlib.sha256(b"abd").hexdigest()
     # S3 rules: x-amz-content-sha256 is required; default rules refuse UNSIGNED-PAYLOAD.
@@ -434,28 +383,17 @@ def test_error_codes_s3_xml(server: str) -> None:
     assert fields["ArgumentName"] == "x-amz-content-sha256"
     # aws-chunked needs its decoded length declared (and signed).
     streaming = sigv4kit.sign(
-        "PUT",
-        "/bucket/k",
-        [("Host", server.removeprefix("http://"))],
-        credentials=SIGV4,
-        region="us-east-1",
-        service="s3",
-        now=datetime.now(UTC),
-        settings=SigningSettings.s3(),
-        payload_hash="STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "PUT", "/bucket/k", [("Host", server.removeprefix("http://"))], credentials=SIGV4,
+        region="us-east-1", service="s3", now=datetime.now(UTC),
+        settings=SigningSettings.s3(), payload_hash="STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
     )
     response = httpx.put(f"{server}/bucket/k", headers=dict(streaming.headers), content=b"")
     fields = check(response, "InvalidRequest", 400)
     assert "x-amz-decoded-content-length" in _xml(response)["Message"]
     # Event streams (another STREAMING-* payload) are refused clearly.
     ecdsa = sigv4kit.sign(
-        "PUT",
-        "/bucket/k",
-        [("Host", server.removeprefix("http://"))],
-        credentials=SIGV4,
-        region="us-east-1",
-        service="s3",
-        now=datetime.now(UTC),
+        "PUT", "/bucket/k", [("Host", server.removeprefix("http://"))], credentials=SIGV4,
+        region="us-east-1", service="s3", now=datetime.now(UTC),
         settings=SigningSettings.s3(),
         payload_hash="STREAMING-AWS4-HMAC-SHA256-EVENTS",
     )
@@ -485,11 +423,8 @@ def test_entity_too_large_and_spooling(store: MemoryKeyStore) -> None:
             for _ in range(30):
                 yield b"y" * 10_000
 
-        request = AWSRequest(
-            method="PUT",
-            url=f"{url}/big",
-            headers={"X-Amz-Content-SHA256": hashlib.sha256(b"y" * 300_000).hexdigest()},
-        )
+        request = AWSRequest(method="PUT", url=f"{url}/big", headers={
+            "X-Amz-Content-SHA256": hashlib.sha256(b"y" * 300_000).hexdigest()})
         SigV4Auth(BOTO, "execute-api", "us-east-1").add_auth(request)
         prepared = request.prepare()
         unsized = {k: v for k, v in prepared.headers.items() if k.lower() != "content-length"}
@@ -509,8 +444,7 @@ def test_other_error_formats(
         s_url, s_headers, _ = _signed(f"{url}/x", creds=BotoCredentials(AKID, "wrong"))
         u_url, u_headers, _ = _signed(f"{url}/x", creds=BotoCredentials("AKIAUNKNOWN", SECRET))
         e_url, e_headers, _ = _signed(
-            f"{url}/x", creds=BotoCredentials("ASIAEXPIREDEXAMPLE01", TEMP_SECRET, TOKEN)
-        )
+            f"{url}/x", creds=BotoCredentials("ASIAEXPIREDEXAMPLE01", TEMP_SECRET, TOKEN))
         responses = {
             "SignatureDoesNotMatch": (403, httpx.get(s_url, headers=s_headers)),
             "InvalidAccessKeyId": (403, httpx.get(u_url, headers=u_headers)),
@@ -594,26 +528,20 @@ async def _ok_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         return
     user = scope["user"]
     body = json.dumps({"user": user.display_name, "auth": user.is_authenticated}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"application/json")],
-        }
-    )
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json")]})
     await send({"type": "http.response.body", "body": body})
 
 
 def test_exempt_paths_and_cors_preflight(store: MemoryKeyStore) -> None:
-    app = SigV4Middleware(_ok_app, store=store, exempt_paths=["/healthz", "/public/*"])
+    app = SigV4Middleware(_ok_app, store=store, exempt_paths=["/healthz", "/public/*"],
+                          allow_cors_preflight=True)
     with run_uvicorn(app) as url:
         assert httpx.get(f"{url}/healthz").json() == {"user": "", "auth": False}
         assert httpx.get(f"{url}/public/a/b").status_code == 200
         assert httpx.get(f"{url}/healthz2").status_code == 403
-        preflight = httpx.options(
-            f"{url}/x",
-            headers={"Origin": "https://example.com", "Access-Control-Request-Method": "PUT"},
-        )
+        preflight = httpx.options(f"{url}/x", headers={
+            "Origin": "https://example.com", "Access-Control-Request-Method": "PUT"})
         assert preflight.status_code == 200
         assert httpx.options(f"{url}/x").status_code == 403
 
@@ -621,20 +549,12 @@ def test_exempt_paths_and_cors_preflight(store: MemoryKeyStore) -> None:
 def test_trusted_proxy_forwarded_host(store: MemoryKeyStore) -> None:
     # The client signed for the public host; the proxy (127.0.0.1) rewrote Host.
     signed = sigv4kit.sign(
-        "GET",
-        "/p",
-        [("Host", "api.example.com:8443")],
-        credentials=SIGV4,
-        region="us-east-1",
-        service="execute-api",
-        now=datetime.now(UTC),
+        "GET", "/p", [("Host", "api.example.com:8443")], credentials=SIGV4,
+        region="us-east-1", service="execute-api", now=datetime.now(UTC),
     )
     headers = {k: v for k, v in signed.headers if k.lower() != "host"}
-    forwarded = {
-        "X-Forwarded-Host": "api.example.com",
-        "X-Forwarded-Port": "8443",
-        "X-Forwarded-Proto": "https",
-    }
+    forwarded = {"X-Forwarded-Host": "api.example.com", "X-Forwarded-Port": "8443",
+                 "X-Forwarded-Proto": "https"}
     trusting = SigV4Middleware(_ok_app, store=store, trusted_proxies=["127.0.0.0/8"])
     with run_uvicorn(trusting) as url:
         assert httpx.get(f"{url}/p", headers={**headers, **forwarded}).status_code == 200
@@ -667,23 +587,14 @@ def test_websocket_handshake(store: MemoryKeyStore) -> None:
     with run_uvicorn(app) as url:
         host = url.removeprefix("http://")
         signed = sigv4kit.sign(
-            "GET",
-            "/ws",
-            [("Host", host)],
-            credentials=SIGV4,
-            region="us-east-1",
-            service="execute-api",
-            now=datetime.now(UTC),
+            "GET", "/ws", [("Host", host)], credentials=SIGV4, region="us-east-1",
+            service="execute-api", now=datetime.now(UTC),
         )
         headers = {k: v for k, v in signed.headers if k.lower() != "host"}
         assert _websocket_status(url, "/ws", headers) == 101
         presigned = sigv4kit.presign(
-            "GET",
-            f"{url}/ws",
-            credentials=SIGV4,
-            region="us-east-1",
-            service="execute-api",
-            expires_in=60,
+            "GET", f"{url}/ws", credentials=SIGV4, region="us-east-1",
+            service="execute-api", expires_in=60,
         )
         assert _websocket_status(url, presigned.removeprefix(url), {}) == 101
         assert _websocket_status(url, "/ws", {}) == 403
@@ -723,15 +634,13 @@ def test_starlette_request_user_and_auth(store: MemoryKeyStore) -> None:
 
     @requires("authenticated")
     async def whoami(request: Request) -> JSONResponse:
-        return JSONResponse(
-            {
-                "user": request.user.display_name,
-                "authenticated": request.user.is_authenticated,
-                "scopes": request.auth.scopes,
-                "akid": request.scope["sigv4"].access_key_id,
-                "body": (await request.body()).decode(),
-            }
-        )
+        return JSONResponse({
+            "user": request.user.display_name,
+            "authenticated": request.user.is_authenticated,
+            "scopes": request.auth.scopes,
+            "akid": request.scope["sigv4"].access_key_id,
+            "body": (await request.body()).decode(),
+        })
 
     app = Starlette(routes=[Route("/whoami", whoami, methods=["GET", "POST"])])
     app.add_middleware(SigV4Middleware, store=store)
@@ -741,11 +650,8 @@ def test_starlette_request_user_and_auth(store: MemoryKeyStore) -> None:
             response = client.post(f"{url}/whoami", content=b"verified body")
         assert httpx.get(f"{url}/whoami").status_code == 403
     assert response.json() == {
-        "user": "alice",
-        "authenticated": True,
-        "scopes": ["authenticated"],
-        "akid": AKID,
-        "body": "verified body",
+        "user": "alice", "authenticated": True, "scopes": ["authenticated"],
+        "akid": AKID, "body": "verified body",
     }
 
 
@@ -760,12 +666,8 @@ def test_fastapi_request_user(store: MemoryKeyStore) -> None:
         return {"user": request.user.display_name, "scopes": request.auth.scopes, **payload}
 
     with run_uvicorn(SigV4Middleware(api, store=store)) as url:
-        request = AWSRequest(
-            method="POST",
-            url=f"{url}/items",
-            data=b'{"name": "x"}',
-            headers={"Content-Type": "application/json"},
-        )
+        request = AWSRequest(method="POST", url=f"{url}/items", data=b'{"name": "x"}',
+                             headers={"Content-Type": "application/json"})
         SigV4Auth(BOTO, "execute-api", "us-east-1").add_auth(request)
         response = _send_botocore(request)
     assert response.status_code == 200, response.text
@@ -786,16 +688,9 @@ def _status_of(app: SigV4Middleware, headers: list[tuple[bytes, bytes]], query: 
             sent.append(message)
 
         scope = {
-            "type": "http",
-            "method": "GET",
-            "path": "/",
-            "raw_path": b"/",
-            "query_string": query,
-            "headers": headers,
-            "client": ("127.0.0.1", 1),
-            "scheme": "http",
-            "http_version": "1.1",
-            "root_path": "",
+            "type": "http", "method": "GET", "path": "/", "raw_path": b"/",
+            "query_string": query, "headers": headers, "client": ("127.0.0.1", 1),
+            "scheme": "http", "http_version": "1.1", "root_path": "",
         }
         await app(scope, receive, send)
         return int(sent[0]["status"])
@@ -805,18 +700,14 @@ def _status_of(app: SigV4Middleware, headers: list[tuple[bytes, bytes]], query: 
 
 _BYTES = st.binary(max_size=120)
 _AUTH_PREFIX = st.sampled_from(
-    [
-        b"AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/",
-        b"AWS4-ECDSA-P256-SHA256 ",
-        b"AWS4-HMAC-SHA256 ",
-        b"",
-        b"AWS ",
-    ]
+    [b"AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/", b"AWS4-ECDSA-P256-SHA256 ",
+     b"AWS4-HMAC-SHA256 ", b"", b"AWS "]
 )
 
 
 @settings(max_examples=200, deadline=None)
-@given(prefix=_AUTH_PREFIX, tail=_BYTES, date=_BYTES, query=_BYTES, presign=st.booleans())
+@given(prefix=_AUTH_PREFIX, tail=_BYTES, date=_BYTES, query=_BYTES,
+       presign=st.booleans())
 def test_fuzz_middleware_never_5xx(
     prefix: bytes, tail: bytes, date: bytes, query: bytes, presign: bool
 ) -> None:
@@ -833,51 +724,14 @@ def test_fuzz_middleware_never_5xx(
 # -- the replay cache never lets a changed request or key through --------------------------------
 
 
-def _call(
-    app: SigV4Middleware, headers: list[tuple[bytes, bytes]], body: bytes = b"", path: bytes = b"/r"
-) -> tuple[int, bytes]:
-    async def run() -> tuple[int, bytes]:
-        sent: list[dict[str, Any]] = []
-        messages = [{"type": "http.request", "body": body, "more_body": False}]
-
-        async def receive() -> dict[str, Any]:
-            return messages.pop(0) if messages else {"type": "http.disconnect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        scope = {
-            "type": "http",
-            "method": "POST",
-            "path": path.decode(),
-            "raw_path": path,
-            "query_string": b"",
-            "headers": headers,
-            "client": ("127.0.0.1", 1),
-            "scheme": "http",
-            "http_version": "1.1",
-            "root_path": "",
-        }
-        await app(scope, receive, send)
-        return int(sent[0]["status"]), b"".join(m.get("body", b"") for m in sent[1:])
-
-    return asyncio.run(run())
-
-
 def test_replay_cache_rechecks_time_key_and_body() -> None:
     now = [datetime.now(UTC)]
     store = _store()
     app = SigV4Middleware(_ok_app, store=store, clock=lambda: now[0])
     body = b"signed body"
     signed = sigv4kit.sign(
-        "POST",
-        "/r",
-        [("Host", "svc.local"), ("Content-Length", str(len(body)))],
-        credentials=SIGV4,
-        region="us-east-1",
-        service="execute-api",
-        now=now[0],
-        body=body,
+        "POST", "/r", [("Host", "svc.local"), ("Content-Length", str(len(body)))],
+        credentials=SIGV4, region="us-east-1", service="execute-api", now=now[0], body=body,
     )
     headers = [(k.lower().encode(), v.encode()) for k, v in signed.headers]
     assert _call(app, headers, body)[0] == 200
@@ -889,9 +743,8 @@ def test_replay_cache_rechecks_time_key_and_body() -> None:
     store.add(KeyRecord(access_key_id=AKID, secret_access_key="rotated", principal="alice"))
     assert _call(app, headers, body)[0] == 403
     # The key is deactivated.
-    store.add(
-        KeyRecord(access_key_id=AKID, secret_access_key=SECRET, principal="alice", active=False)
-    )
+    store.add(KeyRecord(access_key_id=AKID, secret_access_key=SECRET, principal="alice",
+                        active=False))
     status, payload = _call(app, headers, body)
     assert status == 403
     assert b"InvalidAccessKeyId" in payload
@@ -909,13 +762,8 @@ def test_replay_cache_is_bounded_and_can_be_disabled() -> None:
     app = SigV4Middleware(_ok_app, store=store, replay_cache_size=2)
     for index in range(5):
         signed = sigv4kit.sign(
-            "POST",
-            f"/r{index}",
-            [("Host", "svc.local")],
-            credentials=SIGV4,
-            region="us-east-1",
-            service="execute-api",
-            now=datetime.now(UTC),
+            "POST", f"/r{index}", [("Host", "svc.local")], credentials=SIGV4,
+            region="us-east-1", service="execute-api", now=datetime.now(UTC),
         )
         headers = [(k.lower().encode(), v.encode()) for k, v in signed.headers]
         assert _call(app, headers, path=f"/r{index}".encode())[0] == 200
@@ -930,13 +778,8 @@ def test_raw_path_fallback_reencodes_path() -> None:
     store = _store()
     app = SigV4Middleware(_ok_app, store=store)
     signed = sigv4kit.sign(
-        "POST",
-        "/a%20b/c~d",
-        [("Host", "svc.local")],
-        credentials=SIGV4,
-        region="us-east-1",
-        service="execute-api",
-        now=datetime.now(UTC),
+        "POST", "/a%20b/c~d", [("Host", "svc.local")], credentials=SIGV4,
+        region="us-east-1", service="execute-api", now=datetime.now(UTC),
     )
     headers = [(k.lower().encode(), v.encode()) for k, v in signed.headers]
 
@@ -949,14 +792,8 @@ def test_raw_path_fallback_reencodes_path() -> None:
         async def send(message: dict[str, Any]) -> None:
             sent.append(message)
 
-        scope = {
-            "type": "http",
-            "method": "POST",
-            "path": "/a b/c~d",
-            "query_string": b"",
-            "headers": headers,
-            "http_version": "1.1",
-        }
+        scope = {"type": "http", "method": "POST", "path": "/a b/c~d", "query_string": b"",
+                 "headers": headers, "http_version": "1.1"}
         await app(scope, receive, send)
         return int(sent[0]["status"])
 
@@ -986,13 +823,8 @@ def test_echo_module_app_uses_the_store_url(monkeypatch: pytest.MonkeyPatch) -> 
 def test_http2_authority_is_the_signed_host() -> None:
     app = SigV4Middleware(_ok_app, store=_store())
     signed = sigv4kit.sign(
-        "POST",
-        "/r",
-        [("Host", "svc.local:8443")],
-        credentials=SIGV4,
-        region="us-east-1",
-        service="execute-api",
-        now=datetime.now(UTC),
+        "POST", "/r", [("Host", "svc.local:8443")], credentials=SIGV4,
+        region="us-east-1", service="execute-api", now=datetime.now(UTC),
     )
     headers = [(b":authority", b"svc.local:8443")] + [
         (k.lower().encode(), v.encode()) for k, v in signed.headers if k.lower() != "host"
@@ -1008,9 +840,8 @@ def test_botocore_presigned_with_session_token(server: str) -> None:
     S3SigV4QueryAuth(temporary, "s3", "us-east-1", expires=60).add_auth(request)
     _ok(_send_botocore(request), principal="role/reader")
     request = AWSRequest(method="GET", url=f"{server}/bucket/t.txt")
-    S3SigV4QueryAuth(
-        BotoCredentials(TEMP_AKID, TEMP_SECRET, "forged"), "s3", "us-east-1", expires=60
-    ).add_auth(request)
+    S3SigV4QueryAuth(BotoCredentials(TEMP_AKID, TEMP_SECRET, "forged"), "s3", "us-east-1",
+                     expires=60).add_auth(request)
     response = _send_botocore(request)
     assert response.status_code == 400
     assert _xml(response)["Code"] == "InvalidToken"
@@ -1020,15 +851,9 @@ def test_unsigned_payload_under_s3_rules_streams_the_body(server: str) -> None:
     body = b"not covered by the signature" * 500
     host = server.removeprefix("http://")
     signed = sigv4kit.sign(
-        "PUT",
-        "/bucket/u",
-        [("Host", host), ("Content-Length", str(len(body)))],
-        credentials=SIGV4,
-        region="us-east-1",
-        service="s3",
-        now=datetime.now(UTC),
-        settings=SigningSettings.s3(),
-        payload_hash="UNSIGNED-PAYLOAD",
+        "PUT", "/bucket/u", [("Host", host), ("Content-Length", str(len(body)))],
+        credentials=SIGV4, region="us-east-1", service="s3", now=datetime.now(UTC),
+        settings=SigningSettings.s3(), payload_hash="UNSIGNED-PAYLOAD",
     )
     headers = {k: v for k, v in signed.headers if k.lower() != "host"}
     data = _ok(httpx.put(f"{server}/bucket/u", headers=headers, content=body))
@@ -1064,13 +889,11 @@ def test_echo_service_on_the_sqlite_store(tmp_path: Any, monkeypatch: pytest.Mon
         temporary = sigv4kit.Credentials(
             session.access_key_id, session.secret_access_key, session.session_token
         )
-        s3 = sigv4kit.SigV4Auth(
-            temporary, region="us-east-1", service="s3", settings=SigningSettings.s3()
-        )
+        s3 = sigv4kit.SigV4Auth(temporary, region="us-east-1", service="s3",
+                                settings=SigningSettings.s3())
         with httpx.Client(auth=s3) as client:
             _ok(client.get(f"{url}/bucket/key"), principal="carol")
         wrong = sigv4kit.Credentials(key.access_key_id, "not-the-secret")
-        with httpx.Client(
-            auth=sigv4kit.SigV4Auth(wrong, region="us-east-1", service="execute-api")
-        ) as client:
+        with httpx.Client(auth=sigv4kit.SigV4Auth(wrong, region="us-east-1",
+                                                  service="execute-api")) as client:
             assert client.get(f"{url}/x").status_code == 403

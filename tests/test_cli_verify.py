@@ -134,7 +134,11 @@ def test_s3_rules() -> None:
     # S3 requires x-amz-content-sha256, which the service-rule vectors do not send.
     name = "get-slash-dot-slash-normalized"
     args = ("--secret-access-key", SECRET, "--time", WHEN, "--json")
-    assert run_cli("verify", str(case(name)), *args).code == 0
+    # Service rules verify the normalized path, so a path sent with dot
+    # segments is refused as the middleware refuses it (issue 12, item 1).
+    plain = run_cli("verify", str(case(name)), *args)
+    assert plain.code == 4
+    assert json.loads(plain.out)["error"]["code"] == "InvalidURI"
     s3 = run_cli("verify", str(case(name)), *args, "--s3")
     assert s3.code == 4
     error = json.loads(s3.out)["error"]

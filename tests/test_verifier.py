@@ -61,7 +61,10 @@ def _verifier(*, normalize: bool = True, omit_token: bool = False) -> Verifier:
         path_normalization=PathNormalization.ENABLED if normalize else PathNormalization.DISABLED,
         session_token_mode=SessionTokenMode.EXCLUDE if omit_token else SessionTokenMode.INCLUDE,
     )
-    return Verifier(VerifierConfig(default_settings=settings, service_settings={}))
+    # The suites sign paths with '.', '..' and '//' to test canonicalization;
+    # a middleware refuses such paths (normalized_paths_only), tested apart.
+    return Verifier(VerifierConfig(default_settings=settings, service_settings={},
+                                   normalized_paths_only=False))
 
 
 def _c_auth_cases() -> list[Case]:
@@ -671,3 +674,30 @@ def test_naive_key_expiry_is_read_as_utc() -> None:
     )
     with pytest.raises(sigv4kit.ExpiredToken):
         case.verifier.verify_at(case.request, key=past, now=WHEN)
+
+
+# -- issue 12, item 1: only a path already normalized passes under normalization --------------
+
+
+@pytest.mark.parametrize(("path", "normal"), [
+    ("/", True), ("/a/b", True), ("/a/b/", True), ("/a%20b/c~d", True), ("/a%2Fb", True),
+    ("/a/./b", False), ("/a/../b", False), ("//a", False), ("/a//b", False), ("/a/.", False),
+    ("/a/..", False), ("/a/%2e%2e/b", False), ("/a/%2E/b", False), ("/a%2F..%2Fb", False),
+    ("/a%2F%2Fb", False), ("a/b", False), ("*", False), ("/.hidden/x..y/...", True),
+])
+def test_is_normalized_path(path: str, normal: bool) -> None:
+    assert sigv4kit.is_normalized_path(path) is normal
+
+
+def test_verifier_refuses_a_path_that_only_normalizes_to_the_signed_one() -> None:
+    signed = sigv4kit.sign("GET", "/public/report.csv", [("Host", "svc.local")],
+                           credentials=sigv4kit.Credentials(AKID, SECRET), region="us-east-1",
+                           service="execute-api", now=WHEN)
+    sent = SignedRequest(method="GET", path="/secret/../public/report.csv",
+                         headers=tuple(signed.headers))
+    with pytest.raises(sigv4kit.InvalidURI) as caught:
+        Verifier().verify_at(sent, key=_record(None), now=WHEN)
+    assert (caught.value.status, caught.value.code) == (400, "InvalidURI")
+    # Code that hands on the normalized path itself may opt out.
+    lenient = Verifier(VerifierConfig(normalized_paths_only=False))
+    assert lenient.verify_at(sent, key=_record(None), now=WHEN).principal == "suite"
