@@ -84,16 +84,29 @@ class Clock:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
+async def opener(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
+    """Opens key stores on one database (each one like another process's)."""
     key = MasterKey.generate()
-    if request.param == "postgres":
-        store: Any = PostgresKeyStore(
-            request.getfixturevalue("pg_url"), master_key=key, listen=False
-        )
-    else:
-        store = SQLiteKeyStore(tmp_path / "keys.db", master_key=key)
-    yield store
-    await store.aclose()
+    url = request.getfixturevalue("pg_url") if request.param == "postgres" else None
+    opened: list[Any] = []
+
+    def open_store() -> Any:
+        store: Any
+        if url is not None:
+            store = PostgresKeyStore(url, master_key=key, listen=False)
+        else:
+            store = SQLiteKeyStore(tmp_path / "keys.db", master_key=key)
+        opened.append(store)
+        return store
+
+    yield open_store
+    for store in opened:
+        await store.aclose()
+
+
+@pytest.fixture
+def backend(opener: Any) -> Any:
+    return opener()
 
 
 @pytest.fixture
@@ -1020,7 +1033,7 @@ async def test_concurrent_writers_respect_names_and_quotas(backend: Any) -> None
     assert all(isinstance(k, LimitExceeded) for k in keys if isinstance(k, BaseException))
 
 
-async def test_snapshot_cache_sees_changes_within_max_age(backend: Any) -> None:
+async def test_snapshot_cache_sees_changes_within_max_age(backend: Any, opener: Any) -> None:
     class Ticks:
         now = 0.0
 
@@ -1029,7 +1042,7 @@ async def test_snapshot_cache_sees_changes_within_max_age(backend: Any) -> None:
 
     ticks = Ticks()
     here = IAMStore(backend)
-    elsewhere = IAMStore(backend)  # another process's view of the same database
+    elsewhere = IAMStore(opener())  # another process's store on the same database
     await here.create_account(ACCT)
     await here.create_user(ACCT, "bob")
     key = await here.create_access_key(ACCT, "bob")
@@ -1047,8 +1060,8 @@ async def test_snapshot_cache_sees_changes_within_max_age(backend: Any) -> None:
     second = await cache.get(key.access_key_id)
     assert second is not None
     assert [p.policy_id for p in second.policies] == [policy.arn]
-    # A change through the same IAMStore: seen at once.
-    await here.detach_user_policy(ACCT, "bob", policy.arn)
+    # A change made in this process (any IAMStore on the same key store): seen at once.
+    await IAMStore(backend).detach_user_policy(ACCT, "bob", policy.arn)
     third = await cache.get(key.access_key_id)
     assert third is not None
     assert third.policies == ()

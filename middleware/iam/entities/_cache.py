@@ -8,8 +8,9 @@ transaction):
   dropped. A change made by any process (another uvicorn worker, another
   machine on PostgreSQL, the CLI) is therefore seen by every request that
   starts ``max_age`` seconds after the change committed;
-* a change made through the same :class:`IAMStore` object is seen at once
-  (its ``local_generation`` is ahead of the cache's).
+* a change made in this process through any :class:`IAMStore` on the same
+  key store object is seen at once (``local_generation`` is ahead of the
+  cache's).
 
 Snapshots are loaded with :meth:`IAMStore.load_authorization` (two
 queries) and kept only if read at the generation the cache trusts.
