@@ -90,3 +90,21 @@ def test_paging_returns_every_item_once_in_order(names: set[str], size: int) -> 
             break
         marker = page.marker
     assert seen == items
+
+
+def test_entities_all_is_sorted_and_complete() -> None:
+    import importlib
+
+    import sigv4kit.middleware.iam.entities as entities
+
+    def key(name: str) -> tuple[int, str]:
+        return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
+
+    assert entities.__all__ == sorted(entities.__all__, key=key)
+    for name in entities.__all__:
+        assert hasattr(entities, name), name
+    # The records, errors and the store are exported; the mixins stay private.
+    for module_name in ("_errors", "_model", "_store", "_cache"):
+        module = importlib.import_module(f"sigv4kit.middleware.iam.entities.{module_name}")
+        for name in module.__all__:
+            assert name in entities.__all__, f"{module_name}.{name} is not exported"
