@@ -810,8 +810,15 @@ async def test_access_keys(iam: IAMStore, backend: Any) -> None:
     )
     backend.record_use(second.access_key_id, at=T0, region="eu-west-1", service="orders")
     await backend.flush()
-    used = await iam.get_access_key_last_used(second.access_key_id)
+    used = await iam.get_access_key_last_used(second.access_key_id, account_id=ACCT)
     assert (used.last_used_date, used.service_name, used.region) == (T0, "orders", "eu-west-1")
+    # Another tenant does not see the key.
+    await iam.create_account(OTHER)
+    await raises(
+        NoSuchEntity,
+        f"The Access Key with id {second.access_key_id} cannot be found.",
+        iam.get_access_key_last_used(second.access_key_id, account_id=OTHER),
+    )
     await iam.delete_access_key(ACCT, first.access_key_id)
     assert await backend.get_key(first.access_key_id) is None
     await raises(

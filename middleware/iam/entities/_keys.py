@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...store.schema import access_keys, principals
-from ._base import bytewise, page_of, same_name
+from ._base import account_check, bytewise, page_of, same_name
 from ._errors import LimitExceeded, NoSuchEntity, ValidationError
 from ._model import AccessKey, AccessKeyLastUsed, AccessKeyMetadata, Page
 from ._rules import MAX_ACCESS_KEYS_PER_USER
@@ -139,11 +139,18 @@ class AccessKeyAdmin(UserAdmin):
 
         await self._write(delete, evict=[access_key_id])
 
-    async def get_access_key_last_used(self, access_key_id: str) -> AccessKeyLastUsed:
-        """GetAccessKeyLastUsed (any account's key, as IAM allows). Raises :class:`NoSuchEntity`.
+    async def get_access_key_last_used(
+        self, access_key_id: str, *, account_id: str | None = None
+    ) -> AccessKeyLastUsed:
+        """GetAccessKeyLastUsed. Raises :class:`NoSuchEntity`.
 
-        Last use is written in batches by the store (about a second late).
+        Pass the caller's ``account_id``: a key of another account is then
+        "not found", so one tenant cannot learn another's user names. Last
+        use is written in batches by the store (about a second late).
         """
+        where = [_K.access_key_id == access_key_id, _K.expires_at.is_(None), _P.kind == "user"]
+        if account_id is not None:
+            where.append(_P.account_id == account_check(account_id))
 
         async def q(conn: AsyncConnection) -> AccessKeyLastUsed:
             row = (
@@ -155,11 +162,7 @@ class AccessKeyAdmin(UserAdmin):
                         _K.last_used_region,
                     )
                     .select_from(access_keys.join(principals))
-                    .where(
-                        _K.access_key_id == access_key_id,
-                        _K.expires_at.is_(None),
-                        _P.kind == "user",
-                    )
+                    .where(*where)
                 )
             ).first()
             if row is None:
