@@ -1,4 +1,4 @@
-"""Accounts, users, their tags and their access keys.
+"""Accounts, users and their tags (access keys: :mod:`._keys`).
 
 Imports: SQLAlchemy, the store's schema, :mod:`._base`, :mod:`._rules`.
 """
