@@ -23,7 +23,12 @@ import json
 import os
 from typing import Any
 
-from sigv4kit.middleware import AccessKeyStore, RedisReplayGuard, SigV4Middleware
+from sigv4kit.middleware import (
+    AccessKeyStore,
+    RedisReplayGuard,
+    SigV4Middleware,
+    install_access_log_redactor,
+)
 
 from sigv4kit import SigningSettings, VerifierConfig
 
@@ -120,6 +125,9 @@ def __getattr__(name: str) -> Any:
                 guard_url, prefix=os.environ.get("SIGV4KIT_REPLAY_PREFIX", "sigv4kit:replay:")
             )
         app = create_app(os.environ.get("SIGV4KIT_STORE", DEFAULT_STORE), **options)
+        # Presigned URLs carry their credential, signature and session token
+        # in the query, and uvicorn logs the full target: redact them.
+        install_access_log_redactor("uvicorn.access")
         globals()["app"] = app
         return app
     raise AttributeError(name)

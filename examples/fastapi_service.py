@@ -15,7 +15,7 @@ import os
 from typing import Any
 
 from fastapi import FastAPI, Request
-from sigv4kit.middleware import AccessKeyStore, SigV4Middleware
+from sigv4kit.middleware import AccessKeyStore, SigV4Middleware, install_access_log_redactor
 
 from sigv4kit import VerifierConfig
 
@@ -45,6 +45,9 @@ def __getattr__(name: str) -> Any:
     # `app` is built on first use, so importing this module opens no store.
     if name == "app":
         app = create_app(os.environ.get("SIGV4KIT_STORE", "sqlite:///sigv4kit.db"))
+        # Presigned URLs carry their credential, signature and session token
+        # in the query, and uvicorn logs the full target: redact them.
+        install_access_log_redactor("uvicorn.access")
         globals()["app"] = app
         return app
     raise AttributeError(name)

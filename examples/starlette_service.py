@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from sigv4kit.middleware import AccessKeyStore, SigV4Middleware
+from sigv4kit.middleware import AccessKeyStore, SigV4Middleware, install_access_log_redactor
 from starlette.applications import Starlette
 from starlette.authentication import requires
 from starlette.requests import Request
@@ -44,6 +44,9 @@ def create_app(store: AccessKeyStore | str) -> Starlette:
 def __getattr__(name: str) -> Any:
     if name == "app":
         app = create_app(os.environ.get("SIGV4KIT_STORE", "sqlite:///sigv4kit.db"))
+        # Presigned URLs carry their credential, signature and session token
+        # in the query, and uvicorn logs the full target: redact them.
+        install_access_log_redactor("uvicorn.access")
         globals()["app"] = app
         return app
     raise AttributeError(name)

@@ -37,6 +37,11 @@ from ._keygen import (
     validate_principal_name,
     validate_session_duration,
 )
+from ._logfilter import (
+    AccessLogRedactor,
+    install_access_log_redactor,
+    redact_query_credentials,
+)
 from ._memory import MemoryKeyStore
 from ._replay import (
     REPLAY_DETECTED_MESSAGE,
@@ -48,7 +53,14 @@ from ._replay import (
     replay_ttl,
     request_signature,
 )
-from ._responses import ErrorFormat, ErrorResponse, new_request_id, render_error
+from ._responses import (
+    MAX_ECHOED_VALUE,
+    MAX_ERROR_BODY,
+    ErrorFormat,
+    ErrorResponse,
+    new_request_id,
+    render_error,
+)
 from ._store import (
     MAX_KEYS_PER_PRINCIPAL,
     MAX_SESSION_SECONDS,
@@ -86,6 +98,8 @@ __all__ = [
     "LONG_TERM_PREFIX",
     "MASTER_KEY_ENV",
     "MASTER_KEY_FILE_ENV",
+    "MAX_ECHOED_VALUE",
+    "MAX_ERROR_BODY",
     "MAX_KEYS_PER_PRINCIPAL",
     "MAX_SESSION_SECONDS",
     "MIN_SESSION_SECONDS",
@@ -95,6 +109,7 @@ __all__ = [
     "TEMPORARY_PREFIX",
     "AccessKeyInfo",
     "AccessKeyStore",
+    "AccessLogRedactor",
     "AnonymousUser",
     "ErrorFormat",
     "ErrorResponse",
@@ -132,12 +147,14 @@ __all__ = [
     "create_key_file",
     "envelope_key_id",
     "hash_session_token",
+    "install_access_log_redactor",
     "new_access_key_id",
     "new_request_id",
     "new_secret_access_key",
     "new_session_token",
     "open_store",
     "postgres_conninfo_from_url",
+    "redact_query_credentials",
     "render_error",
     "replay_ttl",
     "request_signature",

@@ -14,12 +14,13 @@ import asyncio
 import hashlib
 import ipaddress
 import logging
+import re
 import tempfile
 import traceback
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from datetime import UTC, datetime
 from typing import IO, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote_to_bytes
 
 from sigv4kit import (
     AwsChunkedDecoder,
@@ -38,6 +39,7 @@ from sigv4kit import (
     VerifierConfig,
     derive_signing_key,
     derive_sigv4a_private_key,
+    is_normalized_path,
 )
 
 from ._replay import ReplayDetected, ReplayGuard, ReplayGuardUnavailableError, replay_ttl
@@ -75,6 +77,10 @@ _REPLAY_CHUNK = 256 * 1024
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _SPOOL_BATCH = 1024 * 1024
 _DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
+_HEADER_CREDENTIAL = re.compile(rb"Credential=([^,\s]*)")
+# Where the credential scope starts: "/YYYYMMDD/" (a key id may contain "/").
+_SCOPE_START = re.compile(r"/\d{8}/")
+_MAX_LOGGED_KEY_ID = 128
 
 logger = logging.getLogger("sigv4kit.middleware")
 
@@ -250,6 +256,51 @@ def _header_value(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes 
     return None
 
 
+def _claimed_access_key_id(scope: Scope) -> str:
+    """The access key id a request claims (its credential's first part), for logs.
+
+    Only the key id: never the signature, the session token or the rest of
+    the request. Printable characters only and bounded, so a forged value
+    cannot forge log lines; ``-`` when there is none.
+    """
+    credential = ""
+    authorization = _header_value(scope.get("headers", ()), b"authorization")
+    if authorization is not None:
+        match = _HEADER_CREDENTIAL.search(authorization)
+        credential = match.group(1).decode("latin-1") if match else ""
+    else:
+        for piece in bytes(scope.get("query_string", b"")).split(b"&"):
+            name, _, value = piece.partition(b"=")
+            if unquote_to_bytes(name) == b"X-Amz-Credential":
+                credential = unquote_to_bytes(value).decode("latin-1")
+                break
+    key_id = _SCOPE_START.split(credential, maxsplit=1)[0]
+    key_id = "".join(ch for ch in key_id[:_MAX_LOGGED_KEY_ID] if ch.isprintable() and ch != " ")
+    return key_id or "-"
+
+
+def _is_cors_preflight(scope: Scope) -> bool:
+    """A real CORS preflight (Fetch standard, "CORS-preflight request").
+
+    ``OPTIONS`` over HTTP with ``Origin`` and ``Access-Control-Request-Method``,
+    and nothing a browser never puts in a preflight: no credentials (an
+    ``Authorization`` header or presigned ``X-Amz-*`` parameters) and no body.
+    """
+    if scope.get("type") != "http" or scope.get("method") != "OPTIONS":
+        return False
+    headers = scope.get("headers", ())
+    if (
+        _header_value(headers, b"origin") is None
+        or _header_value(headers, b"access-control-request-method") is None
+        or _header_value(headers, b"authorization") is not None
+        or _header_value(headers, b"transfer-encoding") is not None
+        or (_header_value(headers, b"content-length") or b"0").strip() != b"0"
+    ):
+        return False
+    query = bytes(scope.get("query_string", b"")).lower()
+    return b"x-amz-" not in query
+
+
 class SigV4Middleware:
     """Verify SigV4 / SigV4A signatures in front of any ASGI app.
 
@@ -269,8 +320,11 @@ class SigV4Middleware:
 
     Options: ``error_format`` (S3 XML by default), ``exempt_paths`` (exact
     paths, or prefixes written ``/prefix/*``, let through unauthenticated, e.g.
-    health checks), ``allow_cors_preflight`` (pass ``OPTIONS`` preflights
-    through, since browsers never sign them), ``trusted_proxies`` (addresses
+    health checks), ``allow_cors_preflight`` (off by default: pass real CORS
+    preflights, ``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method``
+    and no credentials or body, through unauthenticated, since browsers never
+    sign them; turn it on only when the app answers preflights itself, e.g.
+    behind Starlette's ``CORSMiddleware``), ``trusted_proxies`` (addresses
     or networks whose ``X-Forwarded-Host/Proto/Port`` give the host the client
     signed), ``memory_body_limit`` and ``max_body_size`` (bodies are hashed
     in memory up to the first, spooled to a temporary file beyond it and
@@ -280,7 +334,10 @@ class SigV4Middleware:
     an aware UTC datetime), ``replay_guard`` (replay *protection*, off by
     default: a :class:`~sigv4kit.middleware.ReplayGuard` that refuses a
     signature already accepted, AccessDenied "Request replay detected"; 503
-    when it cannot answer).
+    when it cannot answer), ``refusal_log_level`` (each refusal is logged once
+    on the ``sigv4kit.middleware`` logger with the request id, the error code
+    and the access key id the request claimed; WARNING by default, so it shows
+    under a plain ``uvicorn module:app``; never a secret, token or signature).
 
     aws-chunked bodies (``x-amz-content-sha256: STREAMING-...``, S3 rules):
     decoded while they stream in, each chunk's signature and the trailer's
@@ -302,7 +359,7 @@ class SigV4Middleware:
         config: VerifierConfig | None = None,
         error_format: ErrorFormat = ErrorFormat.S3_XML,
         exempt_paths: Iterable[str] = (),
-        allow_cors_preflight: bool = True,
+        allow_cors_preflight: bool = False,
         trusted_proxies: Iterable[str] = (),
         memory_body_limit: int = DEFAULT_MEMORY_BODY_LIMIT,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
@@ -311,6 +368,7 @@ class SigV4Middleware:
         clock: Callable[[], datetime] | None = None,
         stream_verified_chunks: bool = False,
         replay_guard: ReplayGuard | None = None,
+        refusal_log_level: int = logging.WARNING,
     ) -> None:
         # Replay *protection* (security, off by default; see _replay.py), not
         # to be confused with replay_cache_size (a verification speed-up).
@@ -341,6 +399,7 @@ class SigV4Middleware:
             raise ValueError("replay_cache_size must be non-negative")
         self.replay_cache_size = replay_cache_size
         self.stream_verified_chunks = stream_verified_chunks
+        self.refusal_log_level = refusal_log_level
         # Exact request bytes -> a successful verification. Only successes go
         # in, so a forged request can never hit; see _verify_http.
         self._replays: dict[tuple[Any, ...], _Verified] = {}
@@ -376,17 +435,14 @@ class SigV4Middleware:
 
     def _passes(self, scope: Scope) -> bool:
         path = scope.get("path", "")
-        if path in self.exempt_paths or (
-            self.exempt_prefixes and path.startswith(self.exempt_prefixes)
-        ):
+        if (
+            path in self.exempt_paths
+            or (self.exempt_prefixes and path.startswith(self.exempt_prefixes))
+        ) and is_normalized_path(path):
+            # Not `/public/../admin`: an app or a file server that resolves
+            # dot segments would serve another route unauthenticated.
             return True
-        if self.allow_cors_preflight and scope.get("method") == "OPTIONS":
-            headers = scope.get("headers", ())
-            return (
-                _header_value(headers, b"origin") is not None
-                and _header_value(headers, b"access-control-request-method") is not None
-            )
-        return False
+        return self.allow_cors_preflight and _is_cors_preflight(scope)
 
     @staticmethod
     def _anonymous(scope: Scope) -> Scope:
@@ -470,7 +526,7 @@ class SigV4Middleware:
             except VerificationError as exc:
                 # A request id only for answers that carry one (errors).
                 request_id = new_request_id()
-                self._log_refusal(exc, request_id)
+                self._log_refusal(exc, request_id, scope)
                 await self._send_error(send, exc, scope, request_id)
                 return
             except _Disconnected:
@@ -534,7 +590,7 @@ class SigV4Middleware:
                 except VerificationError as exc:
                     failed = True
                     request_id = new_request_id()
-                    self._log_refusal(exc, request_id)
+                    self._log_refusal(exc, request_id, scope)
                     if started:
                         raise
                     await self._send_error(send, exc, scope, request_id)
@@ -837,7 +893,7 @@ class SigV4Middleware:
             )
             self.verifier.check_payload(parsed, hashlib.sha256(b"").hexdigest())
         except VerificationError as exc:
-            self._log_refusal(exc, request_id)
+            self._log_refusal(exc, request_id, scope)
             await self._deny_websocket(scope, receive, send, exc, request_id)
             return
         except Exception as exc:
@@ -872,9 +928,17 @@ class SigV4Middleware:
 
     # -- logging (never a secret: codes, key ids and request ids only) --------------------------
 
-    @staticmethod
-    def _log_refusal(error: VerificationError, request_id: str) -> None:
-        logger.info("refused request %s: %s (%d)", request_id, error.code, error.status)
+    def _log_refusal(self, error: VerificationError, request_id: str, scope: Scope) -> None:
+        # Once per refusal, at WARNING by default: Python's last-resort handler
+        # prints it under a plain `uvicorn module:app` with no logging set up.
+        logger.log(
+            self.refusal_log_level,
+            "refused request %s: %s (%d), access key id %s",
+            request_id,
+            error.code,
+            error.status,
+            _claimed_access_key_id(scope),
+        )
 
     @staticmethod
     def _log_internal(error: BaseException, request_id: str) -> None:

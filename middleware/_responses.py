@@ -14,12 +14,33 @@ import base64
 import json
 import re
 import secrets
+from collections.abc import Callable
 from enum import Enum
 from xml.sax.saxutils import escape
 
 from sigv4kit import VerificationError
 
-__all__ = ["ErrorFormat", "ErrorResponse", "new_request_id", "render_error"]
+__all__ = [
+    "MAX_ECHOED_VALUE",
+    "MAX_ERROR_BODY",
+    "ErrorFormat",
+    "ErrorResponse",
+    "new_request_id",
+    "render_error",
+]
+
+#: The most bytes one echoed value (the message, each extra element) takes in
+#: an error body, after escaping; longer values are cut and end in
+#: ``...[truncated]``. A client controls what is echoed (a header value lands
+#: in ``CanonicalRequest`` and again, tripled, in ``CanonicalRequestBytes``),
+#: so without a bound a 60 KB header made a 180 KB answer; S3 truncates too.
+MAX_ECHOED_VALUE = 8 * 1024
+#: The most bytes of a whole error body: extra elements that would go past
+#: it are cut, then left out.
+MAX_ERROR_BODY = 32 * 1024
+_TRUNCATED = "...[truncated]"
+# An element shorter than this is left out rather than cut to nothing.
+_MIN_ELEMENT = 64
 
 # Characters XML 1.0 cannot carry even as references.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -49,13 +70,49 @@ def _text(value: str) -> str:
     return escape(_XML_INVALID.sub("\ufffd", value))
 
 
+def _bounded(value: str, limit: int, render: Callable[[str], str]) -> str:
+    """``render(value)``, or of a cut of it marked as truncated, in ``limit`` UTF-8 bytes."""
+    out = render(value)
+    if len(out.encode("utf-8")) <= limit:
+        return out
+    cut = value[:limit]
+    while True:
+        out = render(cut + _TRUNCATED)
+        size = len(out.encode("utf-8"))
+        if size <= limit or not cut:
+            return out
+        # Shrink in proportion to the overshoot (escaping may expand some
+        # characters more than others), by at least one character.
+        cut = cut[: min(len(cut) - 1, len(cut) * limit // size)]
+
+
+def _extra_elements(fields: tuple[tuple[str, str], ...], budget: int) -> str:
+    parts: list[str] = []
+    for name, value in fields:
+        room = min(MAX_ECHOED_VALUE, budget - 2 * len(name) - 5)
+        if room < _MIN_ELEMENT:
+            break
+        part = f"<{name}>{_bounded(value, room, _text)}</{name}>"
+        budget -= len(part.encode("utf-8"))
+        parts.append(part)
+    return "".join(parts)
+
+
 def render_error(
     error: VerificationError, error_format: ErrorFormat, *, request_id: str
 ) -> ErrorResponse:
-    """Status, headers and body of the error response for ``error``."""
+    """Status, headers and body of the error response for ``error``.
+
+    Echoed values are cut to :data:`MAX_ECHOED_VALUE` bytes and the body to
+    :data:`MAX_ERROR_BODY` bytes.
+    """
     headers: list[tuple[bytes, bytes]] = [(b"x-amz-request-id", request_id.encode("ascii"))]
+    message = _bounded(error.message, MAX_ECHOED_VALUE, _text)
     if error_format is ErrorFormat.JSON:
-        body = json.dumps({"__type": error.code, "message": error.message}).encode("utf-8")
+        body = (
+            f'{{"__type": {json.dumps(error.code)}, '
+            f'"message": {_bounded(error.message, MAX_ECHOED_VALUE, json.dumps)}}}'
+        ).encode()
         headers += [
             (b"content-type", b"application/x-amz-json-1.1"),
             (b"x-amzn-requestid", request_id.encode("ascii")),
@@ -66,7 +123,7 @@ def render_error(
         text = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f"<ErrorResponse><Error><Type>{kind}</Type><Code>{_text(error.code)}</Code>"
-            f"<Message>{_text(error.message)}</Message></Error>"
+            f"<Message>{message}</Message></Error>"
             f"<RequestId>{_text(request_id)}</RequestId></ErrorResponse>"
         )
         body = text.encode("utf-8")
@@ -76,15 +133,13 @@ def render_error(
         ]
     else:
         host_id = base64.b64encode(secrets.token_bytes(24)).decode("ascii")
-        extra = "".join(
-            f"<{name}>{_text(value)}</{name}>" for name, value in error.fields
-        )
-        text = (
+        head = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
-            f"<Error><Code>{_text(error.code)}</Code><Message>{_text(error.message)}</Message>"
-            f"{extra}<RequestId>{_text(request_id)}</RequestId>"
-            f"<HostId>{host_id}</HostId></Error>"
+            f"<Error><Code>{_text(error.code)}</Code><Message>{message}</Message>"
         )
+        tail = f"<RequestId>{_text(request_id)}</RequestId><HostId>{host_id}</HostId></Error>"
+        budget = MAX_ERROR_BODY - len(head.encode("utf-8")) - len(tail.encode("utf-8"))
+        text = head + _extra_elements(error.fields, budget) + tail
         body = text.encode("utf-8")
         headers += [
             (b"content-type", b"application/xml"),

@@ -13,7 +13,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from urllib.parse import quote, quote_from_bytes, unquote_to_bytes
+from urllib.parse import quote, quote_from_bytes, unquote, unquote_to_bytes
 
 from ._exceptions import InvalidHeaderError
 from ._settings import PathNormalization, PercentEncoding, SigningSettings
@@ -29,6 +29,7 @@ __all__ = [
     "canonicalize_query",
     "encode_path_once",
     "encode_query_pairs",
+    "is_normalized_path",
     "normalize_path",
     "payload_sha256",
     "split_target",
@@ -105,6 +106,25 @@ def normalize_path(path: str) -> str:
         out.append(segment)
     trailing = "/" if path.endswith("/") and out else ""
     return "/" + "/".join(out) + trailing
+
+
+def is_normalized_path(path: str) -> bool:
+    """True when ``path`` has no ``.``, ``..`` or empty segments, as sent and decoded.
+
+    The path must start with ``/``; a trailing ``/`` is allowed (it survives
+    :func:`normalize_path`). The check also runs on the percent-decoded path,
+    which is what an ASGI app routes on (``scope["path"]``), so ``%2e%2e``
+    and ``%2F..%2F`` count as dot segments.
+    """
+    if not path.startswith("/"):
+        return False
+    if "//" not in path and "/." not in path and "%" not in path:
+        return True
+    decoded = unquote(path, errors="replace")
+    segments = decoded[1:].split("/")
+    if segments[-1] == "":
+        segments.pop()  # a trailing slash (or the root path)
+    return not any(segment in ("", ".", "..") for segment in segments)
 
 
 def encode_path_once(path: str) -> str:

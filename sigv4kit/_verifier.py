@@ -43,6 +43,7 @@ from ._canonical import (
     UNSIGNED_PAYLOAD,
     CanonicalRequest,
     encode_query_pairs,
+    is_normalized_path,
     payload_sha256,
     split_target,
 )
@@ -51,6 +52,7 @@ from ._exceptions import InvalidHeaderError, InvalidTimeError
 from ._keys import KeyRecord
 from ._rawrequest import RawRequest
 from ._settings import (
+    PathNormalization,
     PayloadChecksumKind,
     PayloadMode,
     SessionTokenMode,
@@ -76,6 +78,7 @@ from ._verify_errors import (
     InvalidArgument,
     InvalidRequest,
     InvalidToken,
+    InvalidURI,
     NotImplementedFeature,
     RequestTimeTooSkewed,
     SignatureDoesNotMatch,
@@ -177,6 +180,20 @@ def _decode(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
+def _decode_header_value(name: bytes, raw: bytes) -> str:
+    # Strict UTF-8 and nothing else: a Latin-1 fallback would read the byte
+    # E9 and the bytes C3 A9 as the same text, so one signature would cover
+    # two different header values (and the app would see either).
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        shown = name.decode("ascii", "replace")
+        raise InvalidRequest(
+            f"The value of header {shown!r} is not valid UTF-8; header values are "
+            "signed as UTF-8 text and must be sent as such."
+        ) from None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SignedRequest:
     """A request to verify, in wire form.
@@ -199,7 +216,11 @@ class SignedRequest:
         query_string: bytes,
         headers: Iterable[tuple[bytes, bytes]],
     ) -> SignedRequest:
-        """Build from ASGI-style bytes (``raw_path``, ``query_string``, ``headers``)."""
+        """Build from ASGI-style bytes (``raw_path``, ``query_string``, ``headers``).
+
+        Raises :class:`~sigv4kit.InvalidRequest` for a header value that is
+        not valid UTF-8 (it could not be compared as the bytes that were sent).
+        """
         path_bytes, _, extra_query = raw_path.partition(b"?")
         if extra_query and not query_string:
             # httpx's ASGITransport leaves the query inside raw_path.
@@ -208,7 +229,9 @@ class SignedRequest:
             method=method,
             path=_decode(path_bytes) or "/",
             query=_decode(query_string),
-            headers=tuple((_decode(name), _decode(value)) for name, value in headers),
+            headers=tuple(
+                (_decode(name), _decode_header_value(name, value)) for name, value in headers
+            ),
         )
 
     @classmethod
@@ -302,7 +325,12 @@ class VerifierConfig:
     signing rules (default: S3 rules for ``s3``); other services get
     ``default_settings``. ``max_skew`` is the allowed clock difference;
     ``signature_diagnostics`` puts the canonical request and string to sign
-    into SignatureDoesNotMatch errors, as S3 does.
+    into SignatureDoesNotMatch errors, as S3 does. ``normalized_paths_only``
+    (on by default) refuses, under rules with path normalization, a path
+    that is not already normalized (``InvalidURI``): the signature covers the
+    normalized path while an app routes on the path as sent, so
+    ``/secret/../public/x`` must not pass as ``/public/x``. Switch it off
+    only where the path handed on is the normalized one.
     """
 
     regions: frozenset[str] | None = None
@@ -315,6 +343,7 @@ class VerifierConfig:
     signature_diagnostics: bool = True
     unsigned_amz_headers: frozenset[str] = DEFAULT_UNSIGNED_AMZ_HEADERS
     algorithms: frozenset[SigningAlgorithm] = frozenset(SigningAlgorithm)
+    normalized_paths_only: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "regions", _frozen_names(self.regions))
@@ -378,6 +407,13 @@ def _header(index: Mapping[str, tuple[str, ...]], name: str) -> str | None:
         return None
     # Repeated headers read as the canonical request sees them: joined with ','.
     return ",".join(value.strip() for value in values)
+
+
+def _declares_aws_chunked(headers: Mapping[str, tuple[str, ...]]) -> bool:
+    if "x-amz-decoded-content-length" in headers:
+        return True
+    encodings = _header(headers, "content-encoding") or ""
+    return any(token.strip().lower() == "aws-chunked" for token in encodings.split(","))
 
 
 def _query_params(query: str) -> list[tuple[str, str]]:
@@ -636,12 +672,15 @@ class Verifier:
                 prefix + f'incorrect terminal "{terminal}". This endpoint uses "aws4_request".'
             )
 
+        settings = config.settings_for(service)
+        if config.normalized_paths_only:
+            self._check_path(request.path, settings)
+
         amz_date_text, request_time = self._request_date(headers, date_text)
         if amz_date_text[:8] != scope_date:
             raise error(prefix + "Invalid credential date. Date is not the same as X-Amz-Date.")
         self._check_time(request_time, amz_date_text, expires, now)
 
-        settings = config.settings_for(service)
         query_pairs = encode_query_pairs(request.query)
         if presigned:
             excluded = {"X-Amz-Signature"}
@@ -666,6 +705,26 @@ class Verifier:
             query_pairs=tuple(query_pairs),
             headers=headers,
         )
+
+    @staticmethod
+    def _check_path(path: str, settings: SigningSettings) -> None:
+        """Under path normalization, only a path already in normalized form is accepted.
+
+        The signature covers the normalized path, but the app routes on the
+        path as sent: ``/secret/../public/x`` would verify as ``/public/x``
+        and reach the app as ``/secret/...``. SDKs, the AWS CLI and curl never
+        send dot or empty segments, so such a path is refused rather than
+        rewritten. S3 rules sign the raw path itself and skip this check.
+        """
+        if settings.path_normalization is not PathNormalization.ENABLED:
+            return
+        if not is_normalized_path(path):
+            raise InvalidURI(
+                "Couldn't parse the specified URI. Under this service's signing rules the "
+                "path is normalized before it is signed, so it must be sent normalized: "
+                "no '.', '..' or empty segments (encoded or not).",
+                fields=(("URI", path),),
+            )
 
     def _check_region_set(
         self,
@@ -768,6 +827,22 @@ class Verifier:
     def _payload_hash(
         headers: Mapping[str, tuple[str, ...]], settings: SigningSettings, presigned: bool
     ) -> str | None:
+        if (
+            settings.payload_checksum is not PayloadChecksumKind.X_AMZ_CONTENT_SHA256
+            and _declares_aws_chunked(headers)
+        ):
+            # aws-chunked is S3's: its mode travels in x-amz-content-sha256,
+            # which these rules do not use. Refused plainly, rather than
+            # failing the signature or handing the app a framed body.
+            raise InvalidArgument(
+                "aws-chunked payloads (Content-Encoding: aws-chunked, "
+                "x-amz-decoded-content-length) are accepted only under S3 rules; "
+                "this service's rules sign the body's SHA-256: send a plain body.",
+                fields=(
+                    ("ArgumentName", "Content-Encoding"),
+                    ("ArgumentValue", _header(headers, "content-encoding") or ""),
+                ),
+            )
         stated = _header(headers, "x-amz-content-sha256")
         if stated is None:
             if presigned:

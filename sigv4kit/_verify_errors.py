@@ -16,7 +16,8 @@ sends, plus the extra elements AWS puts in the error body (``fields``)::
           ├── InvalidArgument                  400 (two auth mechanisms, bad payload hash value)
           ├── InvalidRequest                   400 (unsupported mechanism, missing content hash)
           ├── InvalidToken                     400 (wrong or missing session token)
-          ├── NotImplemented                   501 (streaming payloads, not supported yet)
+          ├── InvalidURI                       400 (a path sent with '.', '..' or empty segments)
+          ├── NotImplemented                   501 (an unknown STREAMING-* payload: event streams)
           ├── RequestTimeTooSkewed             403 (request time outside the allowed skew)
           ├── ServiceUnavailable               503 (the key store cannot answer)
           ├── SignatureDoesNotMatch            403 (with S3's diagnostics, switchable)
@@ -43,6 +44,7 @@ __all__ = [
     "InvalidArgument",
     "InvalidRequest",
     "InvalidToken",
+    "InvalidURI",
     "NotImplementedFeature",
     "RequestTimeTooSkewed",
     "ServiceUnavailable",
@@ -173,8 +175,21 @@ class InvalidToken(VerificationError):
     default_message = "The provided token is malformed or otherwise invalid."
 
 
+class InvalidURI(VerificationError):
+    """400: the request path cannot be checked as sent.
+
+    Under path normalization (AWS service rules) the signature covers the
+    normalized path; a path with ``.``, ``..`` or empty segments would reach
+    the app differently from the path that was verified, so it is refused.
+    """
+
+    code = "InvalidURI"
+    status = 400
+    default_message = "Couldn't parse the specified URI."
+
+
 class NotImplementedFeature(VerificationError):
-    """501 NotImplemented: a header implies functionality the verifier lacks (streaming)."""
+    """501 NotImplemented: a header implies functionality the verifier lacks (event streams)."""
 
     code = "NotImplemented"
     status = 501

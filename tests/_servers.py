@@ -20,9 +20,10 @@ def run_uvicorn(app: Any, **options: Any) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, log_level="warning", lifespan="auto", ws="wsproto", access_log=False, **options
-    )
+    settings: dict[str, Any] = {
+        "log_level": "warning", "lifespan": "auto", "ws": "wsproto", "access_log": False,
+    }
+    config = uvicorn.Config(app, **{**settings, **options})
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -78,3 +79,27 @@ def run_hypercorn(app: Any) -> Iterator[str]:
         loop.call_soon_threadsafe(stop.set)
         thread.join(10)
         loop.close()
+
+
+def call_asgi(app: Any, headers: list[tuple[bytes, bytes]], body: bytes = b"",
+              path: bytes = b"/r", method: str = "POST") -> tuple[int, bytes]:
+    """Run one HTTP request through ``app`` in-process; the status and the body."""
+    async def run() -> tuple[int, bytes]:
+        sent: list[dict[str, Any]] = []
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive() -> dict[str, Any]:
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http", "method": method, "path": path.decode(), "raw_path": path,
+            "query_string": b"", "headers": headers, "client": ("127.0.0.1", 1),
+            "scheme": "http", "http_version": "1.1", "root_path": "",
+        }
+        await app(scope, receive, send)
+        return int(sent[0]["status"]), b"".join(m.get("body", b"") for m in sent[1:])
+
+    return asyncio.run(run())

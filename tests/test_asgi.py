@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from _servers import call_asgi as _call
 from _servers import run_hypercorn, run_uvicorn
 from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
@@ -533,7 +534,8 @@ async def _ok_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 def test_exempt_paths_and_cors_preflight(store: MemoryKeyStore) -> None:
-    app = SigV4Middleware(_ok_app, store=store, exempt_paths=["/healthz", "/public/*"])
+    app = SigV4Middleware(_ok_app, store=store, exempt_paths=["/healthz", "/public/*"],
+                          allow_cors_preflight=True)
     with run_uvicorn(app) as url:
         assert httpx.get(f"{url}/healthz").json() == {"user": "", "auth": False}
         assert httpx.get(f"{url}/public/a/b").status_code == 200
@@ -720,29 +722,6 @@ def test_fuzz_middleware_never_5xx(
 
 
 # -- the replay cache never lets a changed request or key through --------------------------------
-
-
-def _call(app: SigV4Middleware, headers: list[tuple[bytes, bytes]], body: bytes = b"",
-          path: bytes = b"/r") -> tuple[int, bytes]:
-    async def run() -> tuple[int, bytes]:
-        sent: list[dict[str, Any]] = []
-        messages = [{"type": "http.request", "body": body, "more_body": False}]
-
-        async def receive() -> dict[str, Any]:
-            return messages.pop(0) if messages else {"type": "http.disconnect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        scope = {
-            "type": "http", "method": "POST", "path": path.decode(), "raw_path": path,
-            "query_string": b"", "headers": headers, "client": ("127.0.0.1", 1),
-            "scheme": "http", "http_version": "1.1", "root_path": "",
-        }
-        await app(scope, receive, send)
-        return int(sent[0]["status"]), b"".join(m.get("body", b"") for m in sent[1:])
-
-    return asyncio.run(run())
 
 
 def test_replay_cache_rechecks_time_key_and_body() -> None:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import re
 import subprocess
 import sys
 import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -320,3 +322,90 @@ def test_the_wheel_ships_the_migrations(tmp_path: Path) -> None:
     prefix = "sigv4kit/middleware/store/migrations/"
     for name in ("env.py", "versions/0001_baseline.py", "versions/0002_accounts_iam.py"):
         assert prefix + name in names
+
+
+def session_rows(engine: sa.Engine) -> list[tuple[str, str, bool]]:
+    """``(access key id, principal name, MFA flag)`` of every ``sessions`` row, by name."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT s.access_key_id, p.name, s.mfa_authenticated FROM sessions s "
+                "JOIN principals p ON p.principal_id = s.principal_id ORDER BY p.name"
+            )
+        ).all()
+    return [(kid, name, bool(mfa)) for kid, name, mfa in rows]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+async def test_session_rows_follow_their_keys(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # A temporary key has a `sessions` row (who, when, MFA); deleting the key
+    # (expiry purge, principal deletion) deletes it: foreign keys are on for
+    # every SQLite connection, so the cascade holds on both databases.
+    if kind == "sqlite":
+        store: Any = SQLiteKeyStore(tmp_path / "k.db", master_key=MASTER)
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'k.db'}")
+    else:
+        pg_url = request.getfixturevalue("pg_url")
+        store = PostgresKeyStore(pg_url, master_key=MASTER, listen=False)
+        engine = pg_engine(pg_url)
+    try:
+        await store.create_principal("alice")
+        await store.create_principal("bob")
+        t0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+        short = await store.create_session("alice", duration_seconds=900, now=t0)
+        await store.create_session("alice", duration_seconds=3600, now=t0)
+        await store.create_session("bob", duration_seconds=3600, now=t0)
+        rows = session_rows(engine)
+        assert [(name, mfa) for _kid, name, mfa in rows] == [
+            ("alice", False),
+            ("alice", False),
+            ("bob", False),
+        ]
+        assert short.access_key_id in {kid for kid, _name, _mfa in rows}
+        assert await store.delete_expired_sessions(now=t0 + timedelta(seconds=1000)) == 1
+        await store.delete_principal("bob")
+        assert [name for _kid, name, _mfa in session_rows(engine)] == ["alice"]
+    finally:
+        await store.aclose()
+        engine.dispose()
+
+
+async def test_new_principals_get_iam_ids_in_the_default_account(tmp_path: Path) -> None:
+    store = SQLiteKeyStore(tmp_path / "k.db", master_key=MASTER)
+    try:
+        await store.create_principal("alice")
+        await store.create_principal("deployer", kind=PrincipalKind.ROLE)
+    finally:
+        await store.aclose()
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'k.db'}")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT p.principal_id, p.account_id, p.kind, p.name, p.path, "
+                "r.max_session_duration FROM principals p "
+                "LEFT JOIN roles r ON r.principal_id = p.principal_id ORDER BY p.name"
+            )
+        ).all()
+    engine.dispose()
+    # AIDA + 16 base32 characters for a user, AROA for a role; a role gets its
+    # roles row with IAM's default MaxSessionDuration (3600 s).
+    assert re.fullmatch(r"AIDA[A-Z2-7]{16}", rows[0].principal_id)
+    assert re.fullmatch(r"AROA[A-Z2-7]{16}", rows[1].principal_id)
+    assert [tuple(r)[1:] for r in rows] == [
+        ("000000000000", "user", "alice", "/", None),
+        ("000000000000", "role", "deployer", "/", 3600),
+    ]
+
+
+def test_arns_are_derived_from_account_path_and_name() -> None:
+    # The formats of IAM's ARNs (IAM User Guide, "IAM ARNs").
+    assert (
+        schema.principal_arn("123456789012", "user", "/division_abc/subdivision_xyz/", "Jane")
+        == "arn:aws:iam::123456789012:user/division_abc/subdivision_xyz/Jane"
+    )
+    assert (
+        schema.principal_arn("123456789012", "role", "/", "S3Access")
+        == "arn:aws:iam::123456789012:role/S3Access"
+    )

@@ -218,12 +218,10 @@ class SQLiteKeyStore(SQLKeyStore):
         with self._lock:
             if self._closed:
                 raise StoreError("the key store is closed")
-            try:
+            with unavailable():
                 if self._conn is None:
                     self._conn = sqlite_connect(self.path, self._busy_timeout)
                 row = self._conn.execute(self._lookup_sql, (access_key_id,)).fetchone()
-            except sqlite3.Error as exc:
-                raise StoreUnavailableError(f"key database error: {exc}") from None
         return self._record(access_key_id, row)
 
     def record_use(self, access_key_id: str, *, at: datetime, region: str, service: str) -> None:

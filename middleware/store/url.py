@@ -102,8 +102,9 @@ def sqlite_path_from_url(url: str) -> str:
 def _require_postgres_store(url: str) -> None:
     """Raise :class:`StoreNotFoundError` unless the URL's schema holds a store.
 
-    A store's schema has the ``schema_migrations`` table its first use
-    creates; a mistyped ``?schema=`` has none (or does not exist).
+    Every store's schema has the ``schema_migrations`` table (the baseline
+    revision creates it, Alembic's later revisions keep it); a mistyped
+    ``?schema=`` has none (or does not exist).
     """
     from .engine import describe, postgres_conninfo_from_url, require_psycopg
 

@@ -14,6 +14,7 @@ from sigv4kit.middleware.iam.entities import IAMStore
 from __future__ import annotations
 
 from ._base import IAM_CHANGE_PREFIX
+from ._cache import SnapshotCache
 from ._errors import (
     IAM_ERRORS,
     DeleteConflict,
@@ -90,6 +91,7 @@ __all__ = [
     "PrincipalRef",
     "Role",
     "RoleDetail",
+    "SnapshotCache",
     "Tag",
     "User",
     "UserDetail",

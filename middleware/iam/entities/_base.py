@@ -15,6 +15,7 @@ Imports: SQLAlchemy, the store's schema and key store, :mod:`._rules`,
 from __future__ import annotations
 
 import secrets
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -103,9 +104,6 @@ class IAMBase:
         self._store = store
         self._random = random
         self._clock = clock or (lambda: datetime.now(UTC))
-        #: The generation after this object's latest write (in-process changes
-        #: are known at once, without a query).
-        self.local_generation = 0
 
     # -- transport ------------------------------------------------------------------------
 
@@ -118,7 +116,7 @@ class IAMBase:
             return generation, await fn(conn)
 
         generation, result = await self._store._write(transaction)
-        self.local_generation = max(self.local_generation, generation)
+        _LOCAL[self._store] = max(_LOCAL.get(self._store, 0), generation)
         if evict:
             self._store._cache.evict(list(evict))
         return result
@@ -129,6 +127,15 @@ class IAMBase:
         result, key_ids = await self._write(fn)
         self._store._cache.evict(key_ids)
         return result
+
+    @property
+    def local_generation(self) -> int:
+        """The generation after the latest IAM write made in this process on this key store.
+
+        Shared by every :class:`IAMStore` on the same key store object, so a
+        change made through one is known to the others at once, without a query.
+        """
+        return _LOCAL.get(self._store, 0)
 
     def _now(self) -> datetime:
         now = self._clock()
@@ -303,6 +310,9 @@ def page_of(
 
 
 _GENERATION = sa.select(iam_generation.c.value).where(iam_generation.c.id == 1)
+
+# Per key store object: the generation its latest IAM write produced.
+_LOCAL: weakref.WeakKeyDictionary[SQLKeyStore, int] = weakref.WeakKeyDictionary()
 
 
 async def _bump(conn: AsyncConnection) -> int:

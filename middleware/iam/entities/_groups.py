@@ -208,9 +208,8 @@ class GroupAdmin(IAMBase):
                 )
             )
             if result.rowcount == 0:
-                raise NoSuchEntity(
-                    f"The user with name {user.name} cannot be found in group {group.name}."
-                )
+                # moto's wording (iam/models.py remove_user_from_group)
+                raise NoSuchEntity(f"User {user_name} not in group {group_name}")
 
         await self._write(remove)
 

@@ -66,6 +66,22 @@ def check_managed_document(document: str) -> Policy:
     return Policy.parse(document, policy_type=PolicyType.IDENTITY)
 
 
+# A listing reads each policy's attachment and boundary counts in its one query.
+_COUNTED = sa.select(
+    policies,
+    sa.select(sa.func.count())
+    .select_from(policy_attachments)
+    .where(_A.policy_id == _POL.policy_id)
+    .scalar_subquery()
+    .label("attachment_count"),
+    sa.select(sa.func.count())
+    .select_from(principals)
+    .where(_P.permissions_boundary == _POL.policy_id)
+    .scalar_subquery()
+    .label("boundary_count"),
+)
+
+
 def _version_number(version_id: str) -> int:
     return int(version_id[1:].split(".", 1)[0])
 
@@ -87,7 +103,10 @@ class PolicyAdmin(IAMBase):
         return int(attached.scalar_one()), int(bounding.scalar_one())
 
     async def _managed(self, conn: AsyncConnection, row: Any, *, with_tags: bool) -> ManagedPolicy:
-        attached, bounding = await self._counts(conn, row.policy_id)
+        if "attachment_count" in row._mapping:  # read with the counts (_COUNTED)
+            attached, bounding = int(row.attachment_count), int(row.boundary_count)
+        else:
+            attached, bounding = await self._counts(conn, row.policy_id)
         return ManagedPolicy(
             account_id=row.account_id,
             policy_name=row.name,
@@ -187,7 +206,7 @@ class PolicyAdmin(IAMBase):
 
         async def q(conn: AsyncConnection) -> Page[ManagedPolicy]:
             await self._require_account(conn, account_id)
-            query = sa.select(policies).where(
+            query = _COUNTED.where(
                 _POL.account_id == account_id,
                 sa.func.substr(_POL.path, 1, len(prefix)) == prefix,
             )

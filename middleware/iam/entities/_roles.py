@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ...store.schema import access_keys, principals, roles, tags
 from ..policy import Policy, PolicyType
 from ._base import policy_ref
+from ._keys import AccessKeyAdmin
 from ._model import Page, PolicyRef, Role, Tag
 from ._rules import (
     arn,
@@ -31,7 +32,7 @@ from ._rules import (
     check_tag_keys,
     check_tags,
 )
-from ._users import UserAdmin, delete_conflicts
+from ._users import delete_conflicts
 
 __all__ = ["RoleAdmin", "role_of"]
 
@@ -64,7 +65,7 @@ def check_trust_policy(document: str) -> str:
 _ROLE_COLUMNS = (principals, _R.trust_policy, _R.max_session_duration, _R.description)
 
 
-class RoleAdmin(UserAdmin):
+class RoleAdmin(AccessKeyAdmin):
     """CreateRole, GetRole, ListRoles, UpdateRole, UpdateAssumeRolePolicy, DeleteRole, tags."""
 
     async def create_role(

@@ -48,10 +48,12 @@ __all__ = [
     "check_path",
     "check_path_prefix",
     "check_tag_keys",
+    "check_tag_total",
     "check_tags",
     "check_version_id",
     "decode_marker",
     "encode_marker",
+    "merged_tag_count",
     "new_account_id",
     "new_unique_id",
     "parse_policy_arn",
@@ -256,7 +258,7 @@ def merged_tag_count(existing: Iterable[str], added: Iterable[Tag]) -> int:
 def check_tag_total(existing: Iterable[str], added: Iterable[Tag]) -> None:
     """Raise :class:`LimitExceeded` when an entity would carry more than 50 tags."""
     if merged_tag_count(existing, added) > MAX_TAGS:
-        raise LimitExceeded(f"Cannot exceed quota for TagsPerEntity: {MAX_TAGS}")
+        raise LimitExceeded("The number of tags has reached the maximum limit.")
 
 
 def new_unique_id(prefix: str, random: Random) -> str:
