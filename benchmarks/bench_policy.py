@@ -29,7 +29,7 @@ from sigv4kit.middleware.iam.policy import (
 
 ACCOUNT = "111122223333"
 N = 20_000
-ROUNDS = 5
+ROUNDS = 9
 
 SERVICES = [
     ("s3", ["Get*", "List*", "PutObject", "DeleteObject", "GetObjectVersion"],

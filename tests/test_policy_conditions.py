@@ -350,3 +350,21 @@ def test_variables_only_in_string_arn_and_bool_values() -> None:
 def test_unevaluable_conditions_raise(operator: str, values: str, context: Context) -> None:
     with pytest.raises(ConditionError):
         holds(operator, "k:x", values, context)
+
+
+def test_w3c_year_and_month_is_the_first_of_the_month() -> None:
+    # https://www.w3.org/TR/NOTE-datetime "Year and month: YYYY-MM" (cited by CO for Date values).
+    assert holds("DateEquals", "aws:CurrentTime", "2020-02", {"aws:CurrentTime": "2020-02-01"})
+    assert holds("DateGreaterThan", "aws:CurrentTime", "2020-01",
+                 {"aws:CurrentTime": "2020-01-01T00:00:01Z"})
+
+
+def test_an_empty_string_is_an_empty_set_for_set_operators() -> None:
+    # reference_policies_multi-value-conditions: "If the key values in the request resolve to an
+    # empty data set (for example, an empty string), a condition operator modified by
+    # ForAllValues returns true ... ForAnyValue returns false."
+    context: Context = {"dynamodb:Attributes": ""}
+    assert holds("ForAllValues:StringEquals", "dynamodb:Attributes", ["ID"], context)
+    assert not holds("ForAnyValue:StringLike", "dynamodb:Attributes", ["*"], context)
+    # Without a set operator an empty string is just a value.
+    assert holds("StringEquals", "dynamodb:Attributes", "", context)

@@ -528,3 +528,53 @@ def test_denied_by_does_not_depend_on_policy_order(order: int) -> None:
     decision = evaluate(ask(), identity_policies=[identity_deny],
                         service_control_policies=scps if order else scps[::-1])
     assert decision.denied_by is PolicyType.SCP
+
+
+# -- the account root user (EL, access_policies#access_policies-root) ------------------------------
+
+ROOT = Principal(arn=f"arn:aws:iam::{ACCOUNT}:root", account=ACCOUNT, type=PrincipalType.ACCOUNT)
+
+
+def test_the_root_user_has_full_access_by_default() -> None:
+    # EL: "all requests are implicitly denied with the exception of the AWS account root user,
+    # which has full access".
+    decision = evaluate(ask(ROOT))
+    assert decision.allowed
+    assert decision.matched == ()
+
+
+def test_the_root_user_is_limited_by_scps_and_explicit_denies() -> None:
+    # access_policies: "the root user is affected by any SCPs for the account".
+    scp = policy(allow("ec2:*"), kind=PolicyType.SCP)
+    assert evaluate(ask(ROOT), service_control_policies=[scp]).denied_by is PolicyType.SCP
+    bucket = resource_policy({**deny(), "Principal": "*"})
+    assert evaluate(ask(ROOT), resource_policy=bucket).effect is DecisionEffect.EXPLICIT_DENY
+
+
+def test_another_accounts_root_needs_the_resource_policy() -> None:
+    other_root = Principal(arn=f"arn:aws:iam::{OTHER}:root", account=OTHER,
+                           type=PrincipalType.ACCOUNT)
+    request = ask(other_root, resource_account=ACCOUNT)
+    assert evaluate(request).denied_by is PolicyType.RESOURCE
+    assert evaluate(request, resource_policy=resource_policy(principal_allow(OTHER))).allowed
+
+
+@pytest.mark.parametrize("value", [True, 5, None, ["a", 1], {"a": "b"}])
+def test_a_context_value_of_the_wrong_type_fails_closed(value: Any) -> None:
+    # The context maps keys to a string or a list of strings; anything else is an error that
+    # denies, never a crash (and None simply means the key is absent).
+    granted = policy(allow(Condition={"StringEqualsIfExists": {"aws:username": "alice"}}))
+    decision = evaluate(ask(context={"aws:username": value}), identity_policies=[granted])
+    if value is None:
+        assert decision.allowed
+    else:
+        assert decision.effect is DecisionEffect.IMPLICIT_DENY
+        assert decision.errors
+
+
+def test_a_wrongly_typed_context_value_read_by_a_resource_variable_fails_closed() -> None:
+    home = policy(allow("s3:*", "arn:aws:s3:::home/${aws:username}/*"))
+    decision = evaluate(ask(resource="arn:aws:s3:::home/alice/x", context={"aws:username": 7}),
+                        identity_policies=[home])
+    assert not decision.allowed
+    assert decision.errors

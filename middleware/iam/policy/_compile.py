@@ -4,7 +4,8 @@ A :class:`Policy` is compiled once (and cached by identity) into a :class:`Compi
 
 * an index from lower-cased action names to the statements that list them exactly, plus short lists
   of statements with wildcard actions and with ``NotAction``; the statements that apply to an action
-  are memoized per policy, so a request only looks at the few statements that name its action;
+  are memoized per policy set, so a request only looks at the few statements that name its action,
+  and the literal prefix of each statement's resources rejects most of those with one call;
 * each statement's resource patterns as ready matchers (ARN segment by segment, policy variables
   substituted per request only where they occur);
 * each condition as a compiled function (``_conditions``);

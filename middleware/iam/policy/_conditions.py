@@ -67,6 +67,8 @@ class ConditionError(ValueError):
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _EPOCH = re.compile(r"[+-]?\d+(?:\.\d+)?")
+# W3C "Year and month" (https://www.w3.org/TR/NOTE-datetime), which the Date operators cite.
+_YEAR_MONTH = re.compile(r"\d{4}-\d{2}")
 _EPOCH_START = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -81,10 +83,14 @@ def read_number(text: str) -> Decimal:
 def read_date(text: str) -> int:
     """A date as microseconds since the epoch: W3C/ISO 8601 or epoch seconds.
 
-    Digits alone are epoch seconds (``aws:EpochTime``); a date without an offset is UTC.
+    Digits alone are epoch seconds (``aws:EpochTime``), so the W3C profile's bare year ``YYYY``
+    is read as seconds too; its ``YYYY-MM`` is the first of the month; a date without an offset
+    is UTC.
     """
     if _EPOCH.fullmatch(text):
         return int(Decimal(text) * 1_000_000)
+    if _YEAR_MONTH.fullmatch(text):
+        text += "-01"
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -311,25 +317,25 @@ def _per_value_test(
     fixed values compared for equality (one set lookup), other fixed values (a loop).
     """
     test, negated = op.test, op.negated
-    read = _checked_reader(op.read_request, written)
+    read = _checked_reader(op.read_request, written)  # None: strings are compared as they are
     if not isinstance(policy_values, tuple):
         resolve = policy_values
 
         def check(raw: str, lookup: Lookup, missing: set[str]) -> bool:
-            value = read(raw)
+            value = raw if read is None else read(raw)
             return any(test(value, prepared) for prepared in resolve(lookup, missing)) != negated
 
     elif test is _EQ:
         members = frozenset(policy_values)
 
         def check(raw: str, lookup: Lookup, missing: set[str]) -> bool:
-            return (read(raw) in members) != negated
+            return ((raw if read is None else read(raw)) in members) != negated
 
     else:
         static = policy_values
 
         def check(raw: str, lookup: Lookup, missing: set[str]) -> bool:
-            value = read(raw)
+            value = raw if read is None else read(raw)
             for prepared in static:
                 if test(value, prepared):
                     return not negated
@@ -338,10 +344,10 @@ def _per_value_test(
     return check
 
 
-def _checked_reader(read: Callable[[str], Any], written: str) -> Callable[[str], Any]:
-    """``read`` raising :class:`ConditionError` (strings need no reading at all)."""
+def _checked_reader(read: Callable[[str], Any], written: str) -> Callable[[str], Any] | None:
+    """``read`` raising :class:`ConditionError`; None for strings, which need no reading."""
     if read is _identity:
-        return read
+        return None
 
     def checked(raw: str) -> Any:
         try:
@@ -374,7 +380,9 @@ def _with_key_rules(
             return when_missing
         if not qualifier:
             return isinstance(raw, str) and check(raw, lookup, missing)
-        values = (raw,) if isinstance(raw, str) else tuple(raw)
+        # An empty string is an empty data set for the set operators (multi-value-conditions:
+        # "resolve to an empty data set (for example, an empty string)").
+        values = ((raw,) if raw else ()) if isinstance(raw, str) else tuple(raw)
         if not values:
             return qualifier == "ForAllValues"
         results = [check(value, lookup, missing) for value in values]

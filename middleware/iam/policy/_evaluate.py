@@ -6,7 +6,8 @@ session_policies=..., service_control_policies=...)`` follows the documented ord
 access_policies#policies_session)::
 
     1. an explicit Deny in any policy wins (ExplicitDeny);
-    2. SCPs, when given, must allow;
+    2. SCPs, when given, must allow (the list holds the SCPs that apply to the account; one
+       allowing is enough: levels of an OU hierarchy are not modelled);
     3. same account: identity-based OR resource-based, then AND permissions boundary, AND session
        policies. A resource-based policy naming the IAM user or the session principal (role
        session, federated user, or "*") directly allows on its own; one naming the role ARN joins
@@ -16,8 +17,10 @@ access_policies#policies_session)::
        (AND boundary AND session) and the resource policy must both allow;
     4. nothing allowed: ImplicitDeny.
 
-``sts:GetCallerIdentity`` is allowed even under an explicit Deny (it needs no permission). A
-federated user (GetFederationToken) without a session policy has no identity-side permissions.
+``sts:GetCallerIdentity`` is allowed even under an explicit Deny (it needs no permission). The
+account root user (``PrincipalType.ACCOUNT``) has full access on the identity side, still subject to
+explicit denies and SCPs (an Allow for it may match no statement). A federated user
+(GetFederationToken) without a session policy has no identity-side permissions.
 
 Trust policies: pass the role's trust policy as ``resource_policy`` (policy type TRUST), the action
 (``sts:AssumeRole``, ``sts:AssumeRoleWithWebIdentity``, ...) and the role's ARN as the resource, and
@@ -66,6 +69,8 @@ __all__ = [
 ]
 
 ContextValue = str | Sequence[str]
+
+_SOLE_ALLOWS_SIZE = 4096
 
 _UNCONDITIONAL_ACTIONS = frozenset({"sts:getcalleridentity"})
 """Needs no permission and is allowed even under an explicit Deny (STS API reference)."""
@@ -155,9 +160,18 @@ def _context_lookup(values: Mapping[str, ContextValue]) -> Lookup:
             if not lowered and values:
                 lowered.update((name.lower(), item) for name, item in values.items())
             value = lowered.get(key.lower())
-        return value
+        if value is None or type(value) is str:
+            return value
+        return _checked_value(key, value)
 
     return lookup
+
+
+def _checked_value(key: str, value: object) -> ContextValue:
+    """A multivalued context value: a list or tuple of strings (else an evaluation error)."""
+    if isinstance(value, list | tuple) and all(type(item) is str for item in value):
+        return tuple(value)
+    raise ConditionError(f"the context value of {key} is not a string or a list of strings")
 
 
 class _Layer:
@@ -263,12 +277,29 @@ def _decide_identity_only(run: _Run, identity: _Layer) -> Decision:
     if run.failed:
         return _failed(_Said(_SILENT, _SILENT, identity, _SILENT, _SILENT), PolicyType.RESOURCE,
                        missing)
-    if not identity.allows:
+    if not identity.allows and not _is_root(run.principal):
         return Decision(effect=DecisionEffect.IMPLICIT_DENY, denied_by=PolicyType.IDENTITY,
                         missing_context_keys=missing)
+    if len(identity.allows) == 1 and not missing:
+        return _sole_allow(identity.allows[0][0])
     return Decision(effect=DecisionEffect.ALLOW,
                     matched=tuple(s.matched for s, _ in identity.allows),
                     missing_context_keys=missing)
+
+
+_sole_allows: dict[int, tuple[CompiledStatement, Decision]] = {}
+
+
+def _sole_allow(statement: CompiledStatement) -> Decision:
+    """The (immutable, hence shared) Allow decided by this one statement alone."""
+    cached = _sole_allows.get(id(statement))
+    if cached is not None and cached[0] is statement:
+        return cached[1]
+    decision = Decision(effect=DecisionEffect.ALLOW, matched=(statement.matched,))
+    if len(_sole_allows) >= _SOLE_ALLOWS_SIZE:
+        _sole_allows.clear()
+    _sole_allows[id(statement)] = (statement, decision)
+    return decision
 
 
 def _failed(said: _Said, resource_type: PolicyType, missing: tuple[str, ...]) -> Decision:
@@ -312,7 +343,7 @@ def _implicit_denial(
         return resource_type  # trust policies, and other accounts' resources, must allow
     if grant is PrincipalMatch.DIRECT and not _cross_account(request):
         return None
-    identity_allows = bool(said.identity.allows) or (
+    identity_allows = bool(said.identity.allows) or _is_root(request.principal) or (
         grant is PrincipalMatch.ROLE and not _cross_account(request))
     return _identity_side(identity_allows, boundary_allows, session_allows)
 
@@ -325,6 +356,13 @@ def _identity_side(identity: bool, boundary: bool, session: bool) -> PolicyType 
     if not session:
         return PolicyType.SESSION
     return None
+
+
+def _is_root(principal: Principal) -> bool:
+    """The account's root user: full access on the identity side (EL: "By default, all requests
+    are implicitly denied with the exception of the AWS account root user, which has full
+    access"); explicit denies, SCPs and other accounts' resource policies still apply."""
+    return principal.type is PrincipalType.ACCOUNT
 
 
 def _cross_account(request: AuthorizationRequest) -> bool:
@@ -357,7 +395,12 @@ def _check(run: _Run, statement: CompiledStatement, grant: PrincipalMatch, layer
         _record_error(run, statement, statement.error, layer)
         return
     check = statement.resource_check
-    if check is not None and not check(run.resource, run.lookup, run.missing):
+    try:
+        if check is not None and not check(run.resource, run.lookup, run.missing):
+            return
+    except ConditionError as exc:
+        _record_error(run, statement, f"{describe(statement.policy, statement.statement)}: {exc}",
+                      layer)
         return
     failed: str | None = None
     holds = True
