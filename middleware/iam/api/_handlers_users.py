@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..entities import NoSuchEntity
 from . import _iam_shapes as shapes
 from ._handlers_common import IAMCall, ctx, paging, tag_list, user_or_caller
 
@@ -88,21 +87,10 @@ async def delete_access_key(call: IAMCall) -> None:
 
 async def get_access_key_last_used(call: IAMCall) -> dict[str, Any]:
     iam, account = ctx(call)
-    key_id = call.params["AccessKeyId"]
-    used = await iam.get_access_key_last_used(key_id)
-    # One store may hold many accounts (tenants): a key of another account is
-    # not found here, so a key id never reveals another tenant's user names.
-    if not await _in_account(iam, account, used.user_name, key_id):
-        raise NoSuchEntity(f"The Access Key with id {key_id} cannot be found.")
+    # Only the caller's account: one store may hold many tenants' accounts, and a
+    # key id must never reveal another tenant's user names.
+    used = await iam.get_access_key_last_used(call.params["AccessKeyId"], account_id=account)
     return {"UserName": used.user_name, "AccessKeyLastUsed": shapes.access_key_last_used(used)}
-
-
-async def _in_account(iam: Any, account: str, user_name: str, key_id: str) -> bool:
-    try:
-        page = await iam.list_access_keys(account, user_name)
-    except NoSuchEntity:
-        return False
-    return any(key.access_key_id == key_id for key in page.items)
 
 
 HANDLERS = {
