@@ -150,12 +150,20 @@ def test_simulate_principal_policy_of_an_unknown_user(server: Server, iam: Any) 
     assert error_of(exc)[0::2] == ("NoSuchEntity", 404)
 
 
-def test_simulate_principal_policy_of_a_group_is_refused_plainly(server: Server,
-                                                                 iam: Any) -> None:
+def test_simulate_principal_policy_of_a_group(server: Server, iam: Any) -> None:
     group = unique("sg")
-    iam.create_group(GroupName=group)
-    with pytest.raises(ClientError) as exc:
+    iam.create_group(GroupName=group, Path="/sim/")
+    iam.put_group_policy(GroupName=group, PolicyName="read", PolicyDocument=json.dumps(READ))
+    write = iam.create_policy(PolicyName=unique("w"), PolicyDocument=policy_document(
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}))["Policy"]["Arn"]
+    iam.attach_group_policy(GroupName=group, PolicyArn=write)
+    results = iam.simulate_principal_policy(
+        PolicySourceArn=f"arn:aws:iam::{server.account_id}:group/sim/{group}",
+        ActionNames=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"])["EvaluationResults"]
+    assert [r["EvalDecision"] for r in results] == ["allowed", "allowed", "implicitDeny"]
+    assert results[1]["MatchedStatements"][0]["SourcePolicyId"] == write
+    with pytest.raises(ClientError) as exc:  # the path is part of the ARN
         iam.simulate_principal_policy(
             PolicySourceArn=f"arn:aws:iam::{server.account_id}:group/{group}",
             ActionNames=["s3:GetObject"])
-    assert error_of(exc)[0::2] == ("InvalidInput", 400)
+    assert error_of(exc)[0::2] == ("NoSuchEntity", 404)

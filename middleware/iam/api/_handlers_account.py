@@ -2,18 +2,18 @@
 
 ``SimulateCustomPolicy`` runs the policy engine's :func:`simulate` over the
 policies in the request; ``SimulatePrincipalPolicy`` over the policies of a
-stored user (its own and its groups') or role, plus any in the request, with
-the principal's permissions boundary. Results are paged with ``MaxItems`` /
+stored user (its own and its groups'), group or role, plus any in the request,
+with the principal's permissions boundary. Results are paged with ``MaxItems`` /
 ``Marker`` like every IAM listing.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from ..entities import InvalidInput, NoSuchEntity
+from ..entities import InvalidInput, NoSuchEntity, inline_policy_id
 from ..policy import (
     ContextEntryError,
     EvaluationResult,
@@ -29,6 +29,7 @@ from ._handlers_common import IAMCall, ctx
 __all__ = ["HANDLERS", "page_results"]
 
 DEFAULT_MAX_ITEMS = 100  # IAM: MaxItems "defaults to 100"
+MAX_PAGE = 1000  # IAM's largest MaxItems
 _MARKER_PREFIX = "sim-"
 
 
@@ -142,13 +143,48 @@ async def simulate_custom_policy(call: IAMCall) -> dict[str, Any]:
 _SOURCE_KINDS = {":user/": "get_user", ":role/": "get_role"}
 
 
+async def _every(list_page: Callable[[str | None], Awaitable[Any]]) -> list[Any]:
+    """Every item of a paged listing."""
+    items: list[Any] = []
+    marker: str | None = None
+    while True:
+        page = await list_page(marker)
+        items.extend(page.items)
+        if not page.is_truncated:
+            return items
+        marker = page.marker
+
+
+async def _group_policies(iam: Any, account: str, source_arn: str) -> list[Policy]:
+    """A group's inline policies and its attached policies' default versions."""
+    name = source_arn.rsplit("/", 1)[-1]
+    group = (await iam.get_group(account, name, max_items=1)).group
+    if group.arn != source_arn:
+        raise NoSuchEntity(f"The group with name {name} cannot be found.")
+    policies: list[Policy] = []
+    for policy_name in await _every(lambda marker: iam.list_group_policies(
+            account, name, marker=marker, max_items=MAX_PAGE)):
+        inline = await iam.get_group_policy(account, name, policy_name)
+        policies.append(Policy.parse(inline.policy_document,
+                                     policy_id=inline_policy_id(group.arn, policy_name)))
+    for ref in await _every(lambda marker: iam.list_attached_group_policies(
+            account, name, marker=marker, max_items=MAX_PAGE)):
+        managed = await iam.get_policy(account, ref.policy_arn)
+        version = await iam.get_policy_version(account, ref.policy_arn,
+                                               managed.default_version_id)
+        policies.append(Policy.parse(version.document, policy_id=ref.policy_arn))
+    return policies
+
+
 async def _principal_policies(call: IAMCall, source_arn: str) -> tuple[list[Policy], Any]:
-    """The identity policies and boundary of the user or role ``source_arn`` names."""
+    """The identity policies and boundary of the user, group or role ``source_arn`` names.
+
+    A user's are its own and its groups'; a group has no boundary.
+    """
     iam, account = ctx(call)
     prefix = f"arn:aws:iam::{account}:"
     if source_arn.startswith(prefix + "group/"):
-        raise InvalidInput("Simulating the policies of a group is not supported here yet; "
-                           "simulate one of its users.")
+        return await _group_policies(iam, account, source_arn), None
     for marker, getter in _SOURCE_KINDS.items():
         if source_arn.startswith(prefix) and marker in source_arn:
             name = source_arn.rsplit("/", 1)[-1]
