@@ -150,6 +150,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 # a typed registration hook.
 SERVER_COMMANDS = {
     "policy": ("sigv4kit.middleware.iam.policy._cli", "work with IAM policy documents"),
+    "serve": ("sigv4kit.middleware.iam._cli_serve", "serve the IAM API over the store (uvicorn)"),
+    "iam": ("sigv4kit.middleware.iam._cli_iam", "administer the IAM store locally"),
 }
 
 

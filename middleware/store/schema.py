@@ -32,6 +32,7 @@ __all__ = [
     "cache_generation",
     "group_memberships",
     "groups",
+    "iam_generation",
     "inline_policies",
     "metadata",
     "mfa_devices",
@@ -141,6 +142,8 @@ policies = sa.Table(
     sa.Column("default_version_id", sa.String(16), nullable=False, server_default="v1"),
     sa.Column("created_at", _TS, nullable=False),
     sa.Column("updated_at", _TS, nullable=False),
+    # The highest version number issued: ids are never reused (0003).
+    sa.Column("last_version_number", sa.Integer(), nullable=False, server_default="1"),
     sa.UniqueConstraint("account_id", "name"),
 )
 
@@ -341,6 +344,16 @@ audit_records = sa.Table(
     sa.Column("source_ip", sa.String(64)),
     sa.Column("details", _DOC),  # JSON, never secrets
     sa.Index(None, "at"),
+)
+
+#: Bumped in the same transaction by every IAM write (0003): authorization
+#: snapshots cached at generation N are current while it is still N.
+iam_generation = sa.Table(
+    "iam_generation",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("value", sa.BigInteger(), nullable=False),
+    sa.CheckConstraint("id = 1", name="single_row"),
 )
 
 #: SQLite only: bumped by triggers on key changes; other processes poll it
