@@ -324,6 +324,11 @@ mfa_devices = sa.Table(
     sa.Column("last_used_step", sa.BigInteger()),
     sa.Column("enabled_at", _TS),
     sa.Column("created_at", _TS, nullable=False),
+    # The device clock's offset in time steps (EnableMFADevice, ResyncMFADevice).
+    sa.Column("drift_steps", sa.Integer(), nullable=False, server_default="0"),
+    # Throttling: wrong codes in a row, and the lock they set (every worker agrees).
+    sa.Column("failed_attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("locked_until", _TS),
 )
 
 audit_records = sa.Table(

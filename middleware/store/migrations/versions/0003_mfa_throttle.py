@@ -1,0 +1,46 @@
+"""MFA devices: clock drift, failure throttling (persisted, so every worker agrees).
+
+* ``mfa_devices.drift_steps``: the device's clock offset in TOTP time steps,
+  learned by ``EnableMFADevice`` and ``ResyncMFADevice`` (two consecutive
+  codes found within a bounded window) and applied to every later check.
+* ``mfa_devices.failed_attempts`` and ``mfa_devices.locked_until``: after
+  repeated wrong codes a device is refused for a while, whatever worker or
+  process is asked (the counter is updated atomically in the database).
+
+Written against ``0002_accounts_iam``; another branch adds
+``0003_iam_generation`` on the same parent: whichever merges second changes
+its ``down_revision`` (and number) so the history stays linear.
+
+Revision ID: 0003_mfa_throttle
+Revises: 0002_accounts_iam
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003_mfa_throttle"
+down_revision = "0002_accounts_iam"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    ts: sa.types.TypeEngine[object] = sa.String(32) if sqlite else sa.DateTime(timezone=True)
+    with op.batch_alter_table("mfa_devices") as batch:
+        batch.add_column(
+            sa.Column("drift_steps", sa.Integer(), nullable=False, server_default="0")
+        )
+        batch.add_column(
+            sa.Column("failed_attempts", sa.Integer(), nullable=False, server_default="0")
+        )
+        batch.add_column(sa.Column("locked_until", ts))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("mfa_devices") as batch:
+        batch.drop_column("locked_until")
+        batch.drop_column("failed_attempts")
+        batch.drop_column("drift_steps")
