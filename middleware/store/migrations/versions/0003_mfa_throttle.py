@@ -17,6 +17,8 @@ Revises: 0002_accounts_iam
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -28,7 +30,7 @@ depends_on = None
 
 def upgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
-    ts: sa.types.TypeEngine[object] = sa.String(32) if sqlite else sa.DateTime(timezone=True)
+    ts: sa.types.TypeEngine[Any] = sa.String(32) if sqlite else sa.DateTime(timezone=True)
     with op.batch_alter_table("mfa_devices") as batch:
         batch.add_column(
             sa.Column("drift_steps", sa.Integer(), nullable=False, server_default="0")
