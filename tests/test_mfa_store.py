@@ -426,3 +426,21 @@ async def test_a_code_raced_by_two_processes_is_accepted_once(store: Any, target
     # Each round exactly one process won the code, never both, never neither.
     for k in range(ROUNDS):
         assert results[0][k] != results[1][k], k
+
+
+async def test_rewrap_reseals_mfa_seeds(store: Any) -> None:
+    mfa = MFAStore(store)
+    serial, seed, uid = await _enabled(mfa)
+    new_key = MasterKey.generate()
+    count = await store.rewrap(new_key)
+    assert count == 1  # the one seed (no access keys in this store)
+
+    async def key_ids(conn: Any) -> list[str]:
+        return list((await conn.execute(sa.select(mfa_devices.c.master_key_id))).scalars())
+
+    assert await store._read(key_ids) == [new_key.key_id]
+    later = T0 + timedelta(minutes=3)
+    await mfa.verify_code(serial, code_at(seed, _step(later)), principal_id=uid, now=later)
+    # Devices created afterwards are sealed under the new key too.
+    await mfa.create_virtual_mfa_device(ACCT, "after", now=later)
+    assert set(await store._read(key_ids)) == {new_key.key_id}

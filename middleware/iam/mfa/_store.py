@@ -134,8 +134,9 @@ class MFAStore:
 
     # -- sealing ----------------------------------------------------------------------
 
-    def _seal(self, seed: bytes, serial: str) -> tuple[bytes, str]:
-        key = self._store._keys.current
+    async def _seal(self, conn: AsyncConnection, seed: bytes, serial: str) -> tuple[bytes, str]:
+        # The store's sealing key: ours, or the one another process re-wrapped to.
+        key = await self._store._sealing_key(conn)
         return key.seal(base32_seed(seed), access_key_id=serial), key.key_id
 
     def _open(self, envelope: bytes, serial: str) -> bytes:
@@ -185,7 +186,6 @@ class MFAStore:
                 serial, "serialNumber", "Member must have length less than or equal to 256"
             )
         seed = new_seed(self._random)
-        envelope, key_id = self._seal(seed, serial)
 
         async def op(conn: AsyncConnection) -> MFADevice:
             exists = sa.select(accounts.c.account_id).where(accounts.c.account_id == account_id)
@@ -195,6 +195,7 @@ class MFAStore:
                 raise EntityAlreadyExists(
                     "MFADevice entity at the same path and name already exists."
                 )
+            envelope, key_id = await self._seal(conn, seed, serial)
             await conn.execute(
                 sa.insert(mfa_devices).values(
                     serial_number=serial,
