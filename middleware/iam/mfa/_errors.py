@@ -10,6 +10,7 @@
           ├── LimitExceeded             409 "Cannot exceed quota for MFADevicesPerUser: 8"
           ├── DeleteConflict            409 "You must deactivate ... before you can delete it."
           ├── ValidationError           400 "1 validation error detected: ..."
+          ├── InvalidInput              400 a well-formed but unusable value
           └── MFAAuthenticationFailed   403 AccessDenied (STS's GetSessionToken/AssumeRole wording)
 
 No message ever holds a seed or a code. IAM's codes and statuses: botocore
@@ -30,6 +31,7 @@ __all__ = [
     "DeleteConflict",
     "EntityAlreadyExists",
     "InvalidAuthenticationCode",
+    "InvalidInput",
     "LimitExceeded",
     "MFAAuthenticationFailed",
     "MFAError",
@@ -95,6 +97,13 @@ class ValidationError(MFAError):
     """400: a parameter breaks the API's constraints (pattern, length)."""
 
     code = "ValidationError"
+    status = 400
+
+
+class InvalidInput(MFAError):
+    """400: a parameter is well-formed but unusable (e.g. a provider URL that is not https)."""
+
+    code = "InvalidInput"
     status = 400
 
 

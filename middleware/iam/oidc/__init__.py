@@ -6,6 +6,8 @@
   :class:`IDPCommunicationError`, ...).
 * :class:`JWKSCache`: the providers' keys (discovery, TTL, one refresh on a
   new ``kid``, fail closed).
+* :class:`OIDCProviderStore`: IAM's ``*OpenIDConnectProvider*`` operations
+  over the key store, and the registry STS asks.
 * :class:`OIDCProvider`, :class:`ProviderRegistry`, :class:`StaticProviders`,
   :func:`condition_prefix`, :func:`provider_arn`, :func:`check_provider_url`.
 """
@@ -29,6 +31,7 @@ from ._provider import (
     condition_prefix,
     provider_arn,
 )
+from ._store import MAX_CLIENT_IDS, MAX_THUMBPRINTS, OIDCProviderStore
 from ._validate import (
     ALGORITHMS,
     LEEWAY_SECONDS,
@@ -41,6 +44,8 @@ from ._validate import (
 __all__ = [
     "ALGORITHMS",
     "LEEWAY_SECONDS",
+    "MAX_CLIENT_IDS",
+    "MAX_THUMBPRINTS",
     "MAX_TOKEN_CHARS",
     "ExpiredTokenException",
     "IDPCommunicationError",
@@ -49,6 +54,7 @@ __all__ = [
     "JWKSCache",
     "JWKSSettings",
     "OIDCProvider",
+    "OIDCProviderStore",
     "ProviderRegistry",
     "StaticProviders",
     "WebIdentity",

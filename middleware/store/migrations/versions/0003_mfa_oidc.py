@@ -1,4 +1,4 @@
-"""MFA devices: clock drift, failure throttling (persisted, so every worker agrees).
+"""MFA devices: clock drift and throttling; OIDC identity providers.
 
 * ``mfa_devices.drift_steps``: the device's clock offset in TOTP time steps,
   learned by ``EnableMFADevice`` and ``ResyncMFADevice`` (two consecutive
@@ -6,12 +6,14 @@
 * ``mfa_devices.failed_attempts`` and ``mfa_devices.locked_until``: after
   repeated wrong codes a device is refused for a while, whatever worker or
   process is asked (the counter is updated atomically in the database).
+* ``oidc_providers``: IAM's OpenID Connect providers (URL, client ids,
+  thumbprints), one per URL per account, for ``AssumeRoleWithWebIdentity``.
 
 Written against ``0002_accounts_iam``; another branch adds
 ``0003_iam_generation`` on the same parent: whichever merges second changes
 its ``down_revision`` (and number) so the history stays linear.
 
-Revision ID: 0003_mfa_throttle
+Revision ID: 0003_mfa_oidc
 Revises: 0002_accounts_iam
 """
 
@@ -22,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_mfa_throttle"
+revision = "0003_mfa_oidc"
 down_revision = "0002_accounts_iam"
 branch_labels = None
 depends_on = None
@@ -39,9 +41,23 @@ def upgrade() -> None:
             sa.Column("failed_attempts", sa.Integer(), nullable=False, server_default="0")
         )
         batch.add_column(sa.Column("locked_until", ts))
+    op.create_table(
+        "oidc_providers",
+        sa.Column(
+            "account_id",
+            sa.String(12),
+            sa.ForeignKey("accounts.account_id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("url", sa.String(255), primary_key=True),
+        sa.Column("client_ids", sa.Text(), nullable=False),
+        sa.Column("thumbprints", sa.Text(), nullable=False),
+        sa.Column("created_at", ts, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("oidc_providers")
     with op.batch_alter_table("mfa_devices") as batch:
         batch.drop_column("locked_until")
         batch.drop_column("failed_attempts")
