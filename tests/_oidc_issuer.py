@@ -36,6 +36,8 @@ class Issuer:
         self.requests: list[str] = []
         self.add_key("rsa-1", RSAKey.generate_key(2048, private=True))
         self.add_key("ec-1", ECKey.generate_key("P-256", private=True))
+        self.add_key("ec-384", ECKey.generate_key("P-384", private=True))
+        self.add_key("ec-521", ECKey.generate_key("P-521", private=True))
 
     def add_key(self, kid: str, key: Key, *, publish: bool = True) -> None:
         key.ensure_kid()

@@ -97,7 +97,15 @@ def _segments(header: dict[str, Any], claims: dict[str, Any]) -> str:
 
 
 @pytest.mark.parametrize(
-    ("kid", "alg"), [("rsa-1", "RS256"), ("rsa-1", "RS512"), ("ec-1", "ES256")]
+    ("kid", "alg"),
+    [
+        ("rsa-1", "RS256"),
+        ("rsa-1", "RS384"),
+        ("rsa-1", "RS512"),
+        ("ec-1", "ES256"),
+        ("ec-384", "ES384"),
+        ("ec-521", "ES512"),
+    ],
 )
 async def test_valid_tokens_are_accepted(
     issuer: Issuer, jwks: JWKSCache, kid: str, alg: str
@@ -146,6 +154,13 @@ async def test_another_key_is_refused(issuer: Issuer, jwks: JWKSCache) -> None:
     token = ".".join([relabelled[0], claims, sig])
     error = await _refused(token, issuer, jwks, InvalidIdentityToken)
     assert (error.code, error.status) == ("InvalidIdentityToken", 400)
+
+
+async def test_an_ec_key_under_an_rsa_algorithm_is_refused(issuer: Issuer, jwks: JWKSCache) -> None:
+    # The header names the EC key's kid but claims RS256 over an ES256 signature.
+    good = issuer.token(_claims(issuer), kid="ec-1").split(".")
+    lying = _segments({"alg": "RS256", "kid": "ec-1"}, _claims(issuer)).split(".")[0]
+    await _refused(".".join([lying, good[1], good[2]]), issuer, jwks, InvalidIdentityToken)
 
 
 async def test_alg_none_is_refused(issuer: Issuer, jwks: JWKSCache) -> None:
