@@ -181,7 +181,7 @@ def check_rows(conn: sa.Connection) -> None:
     sessions = conn.execute(sa.text("SELECT access_key_id FROM sessions")).scalars().all()
     assert [s[:4] for s in sessions] == ["ASIA"]
     assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == (
-        "0003_iam_generation"
+        "0004_mfa_oidc"
     )
     versions = conn.execute(sa.text("SELECT version FROM schema_migrations ORDER BY 1")).scalars()
     assert list(versions) == [1, 2]
@@ -269,7 +269,7 @@ async def test_head_matches_the_tables_the_code_uses(tmp_path: Path, pg_url: str
     engine.dispose()
     pg = PostgresKeyStore(pg_url, master_key=MASTER, listen=False)
     try:
-        assert await pg.schema_version() == "0003_iam_generation"
+        assert await pg.schema_version() == "0004_mfa_oidc"
     finally:
         await pg.aclose()
     engine = pg_engine(pg_url)

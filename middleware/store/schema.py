@@ -36,6 +36,7 @@ __all__ = [
     "inline_policies",
     "metadata",
     "mfa_devices",
+    "oidc_providers",
     "policies",
     "policy_attachments",
     "policy_versions",
@@ -326,6 +327,26 @@ mfa_devices = sa.Table(
     # The last TOTP time step accepted: a code is never accepted twice.
     sa.Column("last_used_step", sa.BigInteger()),
     sa.Column("enabled_at", _TS),
+    sa.Column("created_at", _TS, nullable=False),
+    # The device clock's offset in time steps (EnableMFADevice, ResyncMFADevice).
+    sa.Column("drift_steps", sa.Integer(), nullable=False, server_default="0"),
+    # Throttling: wrong codes in a row, and the lock they set (every worker agrees).
+    sa.Column("failed_attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("locked_until", _TS),
+)
+
+oidc_providers = sa.Table(
+    "oidc_providers",
+    metadata,
+    sa.Column(
+        "account_id",
+        sa.ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    # The issuer URL exactly as registered (IAM compares it case-sensitively).
+    sa.Column("url", sa.String(255), primary_key=True),
+    sa.Column("client_ids", _DOC, nullable=False),  # JSON list, in the order added
+    sa.Column("thumbprints", _DOC, nullable=False),  # JSON list of 40 hex digits each
     sa.Column("created_at", _TS, nullable=False),
 )
 
