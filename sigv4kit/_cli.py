@@ -150,6 +150,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 # a typed registration hook.
 SERVER_COMMANDS = {
     "policy": ("sigv4kit.middleware.iam.policy._cli", "work with IAM policy documents"),
+    "audit": ("sigv4kit.middleware.audit._cli", "verify and search the audit trail"),
 }
 
 
