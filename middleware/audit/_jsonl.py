@@ -165,7 +165,7 @@ class JsonLinesSink:
 
     async def write(self, events: Sequence[AuditEvent]) -> None:
         """Append ``events`` (serialized in a worker thread, off the event loop)."""
-        await asyncio.to_thread(self.write_records, [event.to_json() for event in events])
+        await asyncio.to_thread(lambda: self.write_records([e.to_json() for e in events]))
 
     def write_records(self, records: Sequence[dict[str, Any]]) -> None:
         """Append records, rotating by day and size; flushed to the OS on return."""

@@ -19,6 +19,7 @@ Imports: SQLAlchemy, the store's engine helpers and schema, :mod:`._integrity`,
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Sequence
@@ -75,6 +76,12 @@ def _row(record: dict[str, Any], line: str) -> dict[str, Any]:
     }
 
 
+def _serialize(events: Sequence[AuditEvent]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    records = [event.to_json() for event in events]
+    lines = [json.dumps(r, separators=(",", ":"), ensure_ascii=False) for r in records]
+    return records, [_row(record, line) for record, line in zip(records, lines, strict=True)]
+
+
 class SqlAuditSink:
     """Append events to the ``audit_events`` chain of a store database."""
 
@@ -101,11 +108,8 @@ class SqlAuditSink:
         """Append ``events`` to the chain in one transaction."""
         if not events:
             return
-        records = [event.to_json() for event in events]
-        rows = [
-            _row(record, json.dumps(record, separators=(",", ":"), ensure_ascii=False))
-            for record in records
-        ]
+        # Serialization in a worker thread: off the event loop, like the file sink's.
+        records, rows = await asyncio.to_thread(_serialize, events)
         with unavailable():
             async with self.engine.connect() as conn:
                 conn = await conn.execution_options(**{WRITE: True})
