@@ -38,6 +38,7 @@ from ._integrity import (
     generate_signing_key,
     load_signing_key,
     load_verify_key,
+    row_hash,
 )
 from ._jsonl import DEFAULT_MAX_SEGMENT_BYTES, FileSinkSettings, JsonLinesSink
 from ._logsink import DEFAULT_LOGGER, LoggingSink
@@ -52,20 +53,31 @@ from ._queue import (
     Offer,
     Overflow,
 )
-from ._redact import REDACTED, SENSITIVE_FIELDS, find_secrets, redact
-from ._report import Problem, VerifyReport
-from ._sql import SqlAuditSink, lookup_database, verify_database
+from ._redact import (
+    BOTOCORE_SENSITIVE_FIELDS,
+    DENY_LIST,
+    REDACTED,
+    SENSITIVE_FIELDS,
+    find_secrets,
+    is_sensitive,
+    redact,
+)
+from ._report import PROBLEM_KINDS, Problem, VerifyReport
+from ._sql import SqlAuditSink, checkpoint_message, lookup_database, verify_database
 
 __all__ = [
+    "BOTOCORE_SENSITIVE_FIELDS",
     "DEFAULT_FLUSH_INTERVAL",
     "DEFAULT_LOGGER",
     "DEFAULT_MAX_RESULTS",
     "DEFAULT_MAX_SEGMENT_BYTES",
     "DEFAULT_QUEUE_SIZE",
+    "DENY_LIST",
     "EVENT_VERSION",
     "GENESIS_HASH",
     "MAX_ERROR_TEXT",
     "MAX_USER_AGENT",
+    "PROBLEM_KINDS",
     "REDACTED",
     "SENSITIVE_FIELDS",
     "AuditEvent",
@@ -95,15 +107,18 @@ __all__ = [
     "api_call_event",
     "authentication_failure_event",
     "authorization_event",
+    "checkpoint_message",
     "event_time",
     "find_secrets",
     "generate_signing_key",
+    "is_sensitive",
     "load_signing_key",
     "load_verify_key",
     "lookup_database",
     "lookup_directory",
     "record_attributes",
     "redact",
+    "row_hash",
     "verify_database",
     "verify_directory",
 ]

@@ -52,14 +52,10 @@ __all__ = [
     "GENESIS_HASH",
     "AuditIntegrityError",
     "SigningKey",
-    "digest_bytes",
     "generate_signing_key",
-    "key_fingerprint",
     "load_signing_key",
     "load_verify_key",
     "row_hash",
-    "sign_digest",
-    "verify_digest_signature",
 ]
 
 #: The "previous hash" of the first row of a chain.

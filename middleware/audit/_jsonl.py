@@ -40,9 +40,6 @@ __all__ = [
     "DEFAULT_MAX_SEGMENT_BYTES",
     "FileSinkSettings",
     "JsonLinesSink",
-    "digest_name",
-    "read_digests",
-    "segment_sequence",
 ]
 
 DEFAULT_MAX_SEGMENT_BYTES = 64 * 1024 * 1024

@@ -30,10 +30,6 @@ __all__ = [
     "DEFAULT_MAX_RESULTS",
     "LookupKey",
     "LookupQuery",
-    "first_value",
-    "lookup_response",
-    "matches",
-    "parse_event_time",
     "record_attributes",
 ]
 
