@@ -12,6 +12,7 @@ import pytest
 from _audit_util import T0, event
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sigv4kit.middleware.audit import (
+    AuditIntegrityError,
     FileSinkSettings,
     JsonLinesSink,
     LookupKey,
@@ -220,3 +221,18 @@ def test_lookup_reads_only_matching_segments(tmp_path: Path) -> None:
     result = lookup_directory(tmp_path, LookupQuery(attributes=((LookupKey.USERNAME, "bob"),)))
     assert [e["Username"] for e in result["Events"]] == ["bob"]
     assert bob_segment in segments(tmp_path)
+
+
+def test_lookup_on_a_damaged_segment_says_so(tmp_path: Path) -> None:
+    write(tmp_path, [event(0), event(1)])
+    (name,) = segments(tmp_path)
+    (tmp_path / name).write_text(event(0).to_line() + "\n{not json\n")
+    with pytest.raises(AuditIntegrityError, match=f"{name} line 2 is not an audit record"):
+        lookup_directory(tmp_path, LookupQuery())
+
+
+def test_a_late_event_from_the_previous_day_stays_in_the_open_segment(tmp_path: Path) -> None:
+    # 2026-12-04T00:00:01Z, then one that completed at 2026-12-03T23:59:59Z.
+    late = [event(50402, seconds=1.0), event(50399, seconds=1.0), event(50403, seconds=1.0)]
+    write(tmp_path, late)
+    assert segments(tmp_path) == ["audit-20261204-000001.jsonl"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from sigv4kit.middleware.audit import (
     verify_database,
 )
 from sigv4kit.middleware.audit._sql import lookup_statement
-from sigv4kit.middleware.store.engine import postgres_conninfo_from_url
+from sigv4kit.middleware.store.engine import postgres_async_engine, postgres_conninfo_from_url
 
 KEY = SigningKey(Ed25519PrivateKey.generate())
 
@@ -90,6 +92,27 @@ async def test_many_writers_share_one_chain(pg_url: str) -> None:
     finally:
         for sink in sinks:
             await sink.aclose()
+
+
+def test_writer_processes_share_one_chain(pg_url: str) -> None:
+    writer = Path(__file__).parent / "_audit_pg_writer.py"
+    procs = [subprocess.Popen([sys.executable, str(writer), pg_url, str(n)]) for n in range(3)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    counts = sql(pg_url, "SELECT count(*), min(seq), max(seq) FROM audit_events")
+    assert counts == [(300, 1, 300)]
+    writers = sql(pg_url, "SELECT count(DISTINCT event_id) FROM audit_events")
+    assert writers == [(300,)]
+
+    async def check() -> list[tuple[str, str]]:
+        sink = SqlAuditSink(
+            postgres_async_engine(*postgres_conninfo_from_url(pg_url), 10.0), schema=None
+        )
+        try:
+            return await problems(sink)
+        finally:
+            await sink.aclose()
+
+    assert asyncio.run(check()) == []
 
 
 async def test_modified_row(chain: SqlAuditSink, pg_url: str) -> None:

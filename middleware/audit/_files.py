@@ -36,7 +36,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ._integrity import GENESIS_HASH, verify_digest_signature
+from ._integrity import GENESIS_HASH, AuditIntegrityError, verify_digest_signature
 from ._jsonl import read_digests, segment_sequence
 from ._lookup import LookupKey, LookupQuery, lookup_response, matches, parse_event_time
 from ._report import Problem, VerifyReport
@@ -164,19 +164,28 @@ def _may_match(digest: Mapping[str, Any], query: LookupQuery) -> bool:
     return True
 
 
-def _lines_newest_first(path: Path) -> Iterator[str]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    yield from reversed(lines)
+def _records_newest_first(path: Path) -> Iterator[tuple[dict[str, Any], str]]:
+    lines = path.read_bytes().splitlines()
+    for number in range(len(lines), 0, -1):
+        line = lines[number - 1]
+        if not line:
+            continue
+        try:
+            text = line.decode("utf-8")
+            record = json.loads(text)
+            parse_event_time(str(record["eventTime"]))
+        except (ValueError, KeyError, TypeError):
+            raise AuditIntegrityError(
+                f"{path.name} line {number} is not an audit record: run sigv4kit audit verify"
+            ) from None
+        yield record, text
 
 
 def lookup_directory(directory: Path, query: LookupQuery) -> dict[str, Any]:
     """``LookupEventsResponse`` for ``query`` over the segments in ``directory``."""
     found: list[tuple[dict[str, Any], str, datetime]] = []
     for path in _candidates(directory, query):
-        for line in _lines_newest_first(path):
-            if not line:
-                continue
-            record = json.loads(line)
+        for record, line in _records_newest_first(path):
             if matches(record, query):
                 found.append((record, line, parse_event_time(record["eventTime"])))
         # Segments are in time order: once enough are found, older ones cannot rank higher.

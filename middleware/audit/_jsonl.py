@@ -169,7 +169,9 @@ class JsonLinesSink:
         pending: list[bytes] = []
         for record in records:
             day = str(record["eventTime"])[:10].replace("-", "")
-            if self._segment and self.settings.daily and day != self._day:
+            # Only forward: an event that completed just before midnight but
+            # arrives after a later one stays in the open segment.
+            if self._segment and self.settings.daily and self._day and day > self._day:
                 self._flush(pending)
                 self._close_segment()
             if self._segment is None:
