@@ -236,3 +236,15 @@ def test_a_late_event_from_the_previous_day_stays_in_the_open_segment(tmp_path: 
     late = [event(50402, seconds=1.0), event(50399, seconds=1.0), event(50403, seconds=1.0)]
     write(tmp_path, late)
     assert segments(tmp_path) == ["audit-20261204-000001.jsonl"]
+
+
+def test_reopening_refuses_to_sign_a_damaged_open_segment(tmp_path: Path) -> None:
+    sink = JsonLinesSink(tmp_path, key=KEY)
+    sink.write_records([event(0).to_json()])
+    crash(sink)
+    (name,) = segments(tmp_path)
+    with (tmp_path / name).open("a") as handle:
+        handle.write("[1, 2]\n")
+    with pytest.raises(AuditIntegrityError, match=f"cannot close {name}: line 2"):
+        JsonLinesSink(tmp_path, key=KEY)
+    assert not list(tmp_path.glob("*.digest.json"))

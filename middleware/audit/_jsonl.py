@@ -33,7 +33,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from ._event import AuditEvent
-from ._integrity import GENESIS_HASH, SigningKey, digest_bytes, sign_digest
+from ._integrity import (
+    GENESIS_HASH,
+    AuditIntegrityError,
+    SigningKey,
+    digest_bytes,
+    sign_digest,
+)
 from ._lookup import LookupKey, record_attributes
 
 __all__ = [
@@ -150,8 +156,15 @@ class JsonLinesSink:
             _cut_torn_line(path)
             segment = _Segment(path, seq, path.open("rb"))
             with segment.handle:
-                for line in segment.handle:
-                    segment.add(json.loads(line), line)
+                for number, line in enumerate(segment.handle, 1):
+                    try:
+                        record = json.loads(line)
+                        str(record["eventTime"])
+                    except (ValueError, KeyError, TypeError):
+                        raise AuditIntegrityError(
+                            f"cannot close {path.name}: line {number} is not an audit record"
+                        ) from None
+                    segment.add(record, line)
             if segment.count:
                 self._write_digest(segment)
             else:

@@ -125,6 +125,7 @@ class AuditLog:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._high_water = max(1, self.settings.queue_size // 2)
+        self._writing = asyncio.Lock()  # one batch at a time, writer task or flush()
 
     async def start(self) -> None:
         """Start the writer task (in the running loop)."""
@@ -174,12 +175,13 @@ class AuditLog:
 
     async def flush(self) -> None:
         """Write everything queued now (raises the sink's error if it fails)."""
-        batch = self._queue[:]
-        if batch:
-            await self.sink.write(batch)
-            del self._queue[: len(batch)]
-            self.stats.written += len(batch)
-            self.stats.batches += 1
+        async with self._writing:
+            batch = self._queue[:]
+            if batch:
+                await self.sink.write(batch)
+                del self._queue[: len(batch)]
+                self.stats.written += len(batch)
+                self.stats.batches += 1
 
     async def aclose(self) -> None:
         """Refuse new events, write everything queued, stop the writer, close the sink."""
