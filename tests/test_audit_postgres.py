@@ -281,3 +281,11 @@ def test_cli_verify_and_lookup_on_postgres(pg_url: str, tmp_path: Path) -> None:
     bad = run_cli("audit", "verify", pg_url, "--public-key", f"{key_file}.pub")
     assert bad.code == 4
     assert "DELETED: rows 2..2" in bad.out
+
+
+def test_cli_on_a_database_without_audit_tables(pg_url: str) -> None:
+    result = run_cli("audit", "lookup", pg_url)
+    assert result.code == 1
+    assert result.err.startswith("error: key database error:")
+    assert "audit_events" in result.err
+    assert "Traceback" not in result.err

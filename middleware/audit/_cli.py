@@ -184,15 +184,17 @@ def _table(events: list[dict[str, Any]]) -> str:
 
 
 async def _on_database(url: str, action: str, argument: Any) -> Any:
-    from ..store.engine import postgres_async_engine, postgres_conninfo_from_url
+    from ..store.engine import postgres_async_engine, postgres_conninfo_from_url, unavailable
     from ._sql import lookup_database, verify_database
 
     conninfo, schema = postgres_conninfo_from_url(url)
     engine = postgres_async_engine(conninfo, schema, 30.0)
     try:
-        async with engine.connect() as conn:
-            if action == "verify":
-                return await verify_database(conn, argument)
-            return await lookup_database(conn, argument)
+        # A database without the audit tables, or unreachable: one clear line.
+        with unavailable(30.0):
+            async with engine.connect() as conn:
+                if action == "verify":
+                    return await verify_database(conn, argument)
+                return await lookup_database(conn, argument)
     finally:
         await engine.dispose()
