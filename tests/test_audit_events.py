@@ -45,6 +45,20 @@ SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 TOKEN = "FwoGZXIvYXdzEBYaDHhBTEXAMPLETOKENVALUE"
 
 
+def decision(**overrides: object) -> dict[str, object]:
+    """An authorization record: alice reads order 7, allowed, unless overridden."""
+    arguments: dict[str, object] = {
+        "identity": user("alice"),
+        "action": "orders:GetOrder",
+        "resources": [],
+        "allowed": True,
+        "read_only": True,
+        "event_source": "orders.example.com",
+        "request": REQUEST,
+    }
+    return authorization_event(**{**arguments, **overrides}).to_json()
+
+
 def role_session(mfa: bool) -> UserIdentity:
     return UserIdentity(
         type=IdentityType.ASSUMED_ROLE,
@@ -118,16 +132,9 @@ def test_denied_decision_carries_access_denied_and_the_message() -> None:
         "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: "
         "orders:DeleteOrder on resource: arn:aws:orders:us-east-1:123456789012:order/7"
     )
-    record = authorization_event(
-        identity=user("alice"),
-        action="orders:DeleteOrder",
-        resources=[],
-        allowed=False,
-        read_only=False,
-        event_source="orders.example.com",
-        error_message=message,
-        request=REQUEST,
-    ).to_json()
+    record = decision(
+        action="orders:DeleteOrder", allowed=False, read_only=False, error_message=message
+    )
     assert record["errorCode"] == "AccessDenied"
     assert record["errorMessage"] == message
     assert record["eventName"] == "DeleteOrder"
@@ -136,15 +143,7 @@ def test_denied_decision_carries_access_denied_and_the_message() -> None:
 
 
 def test_session_identity_has_the_session_context() -> None:
-    record = authorization_event(
-        identity=role_session(mfa=True),
-        action="orders:GetOrder",
-        resources=[],
-        allowed=True,
-        read_only=True,
-        event_source="orders.example.com",
-        request=REQUEST,
-    ).to_json()
+    record = decision(identity=role_session(mfa=True))
     assert record["userIdentity"] == {
         "type": "AssumedRole",
         "principalId": "AROAIDPPEZS35WEXAMPLE:deploy-session",
@@ -210,16 +209,11 @@ def test_authentication_failure_without_a_key() -> None:
 
 def test_user_agent_and_error_message_are_cut_at_1_kb() -> None:
     long = "x" * 5000
-    record = authorization_event(
-        identity=user("alice"),
-        action="orders:GetOrder",
-        resources=[],
+    record = decision(
         allowed=False,
-        read_only=True,
-        event_source="orders.example.com",
         error_message=long,
         request=dataclasses.replace(REQUEST, user_agent="é" * 1000),
-    ).to_json()
+    )
     assert len(record["errorMessage"]) == 1024
     assert record["userAgent"] == "é" * 512  # 1024 bytes of UTF-8, never half a character
 
