@@ -189,22 +189,27 @@ def test_authentication_failure_names_the_key_and_nothing_else(
     ).to_json()
     assert record["userIdentity"] == {"type": "Unknown", "accessKeyId": "AKIAIOSFODNN7EXAMPLE"}
     assert record["errorCode"] == code
+    assert record["managementEvent"] is False
+    assert record["eventCategory"] == "Data"
     assert "recipientAccountId" not in record
 
 
-def test_authentication_failure_without_a_key() -> None:
+def test_authentication_failure_without_a_key_on_the_iam_api() -> None:
     record = authentication_failure_event(
         failure=AuthFailure.MALFORMED,
         message="Authorization header requires 'Credential' parameter.",
         access_key_id=None,
         account_id=None,
-        event_source="orders.example.com",
-        event_name="GetOrder",
+        event_source="iam.amazonaws.com",
+        event_name="ListUsers",
         read_only=True,
         request=REQUEST,
+        management=True,
     ).to_json()
     assert record["userIdentity"] == {"type": "Unknown"}
     assert record["errorCode"] == "IncompleteSignature"
+    assert record["managementEvent"] is True
+    assert record["eventCategory"] == "Management"
 
 
 def test_user_agent_and_error_message_are_cut_at_1_kb() -> None:

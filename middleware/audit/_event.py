@@ -326,12 +326,16 @@ def authentication_failure_event(
     event_source: str,
     event_name: str,
     read_only: bool,
+    management: bool = False,
 ) -> AuditEvent:
     """The record of a request refused before it had an identity.
 
     ``userIdentity`` is ``Unknown`` with the access key id the request named
     (when it named one: a bad signature or an expired token still says which
-    key it claimed; the signature itself never appears).
+    key it claimed; the signature itself never appears). ``management`` is
+    True for a call to the IAM/STS APIs (a management event, as CloudTrail
+    files them), False for the protected service's own requests (data events,
+    like the decisions of :func:`authorization_event`).
     """
     identity = UserIdentity(
         type=IdentityType.UNKNOWN, access_key_id=access_key_id, account_id=account_id
@@ -345,6 +349,8 @@ def authentication_failure_event(
         recipient_account_id=account_id,
         error_code=failure.value,
         error_message=_clip(message, MAX_ERROR_TEXT),
+        management_event=management,
+        event_category="Management" if management else "Data",
     )
 
 
