@@ -105,6 +105,21 @@ async def test_events_are_written_without_shutdown() -> None:
     await log.aclose()
 
 
+async def test_a_half_full_queue_is_written_before_the_interval() -> None:
+    sink = GatedSink()
+    sink.gate.set()
+    log = AuditLog(sink, AuditSettings(queue_size=10, flush_interval=3600))
+    await log.start()
+    for i in range(5):  # half of 10: the writer wakes now, not in an hour
+        log.emit(event(i))
+    for _ in range(500):
+        if len(sink.written) == 5:
+            break
+        await asyncio.sleep(0.01)
+    assert sink.written == [f"req-{i}" for i in range(5)]
+    await log.aclose()
+
+
 async def test_clean_shutdown_writes_everything_and_closes_the_segment(tmp_path: Path) -> None:
     log = AuditLog(JsonLinesSink(tmp_path, key=KEY), AuditSettings(flush_interval=60))
     await log.start()
