@@ -152,6 +152,7 @@ SERVER_COMMANDS = {
     "policy": ("sigv4kit.middleware.iam.policy._cli", "work with IAM policy documents"),
     "serve": ("sigv4kit.middleware.iam._cli_serve", "serve the IAM API over the store (uvicorn)"),
     "iam": ("sigv4kit.middleware.iam._cli_iam", "administer the IAM store locally"),
+    "audit": ("sigv4kit.middleware.audit._cli", "verify and search the audit trail"),
 }
 
 

@@ -28,6 +28,9 @@ __all__ = [
     "UTCDateTime",
     "access_keys",
     "accounts",
+    "audit_checkpoints",
+    "audit_event_resources",
+    "audit_events",
     "audit_records",
     "cache_generation",
     "group_memberships",
@@ -375,6 +378,49 @@ iam_generation = sa.Table(
     sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
     sa.Column("value", sa.BigInteger(), nullable=False),
     sa.CheckConstraint("id = 1", name="single_row"),
+)
+
+# Audit events in one hash chain (see sigv4kit.middleware.audit): ``seq`` is
+# the chain position, the lookup attributes are indexed with the time so
+# "this user's events, newest first" is an index scan.
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("seq", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("event_time", _TS, nullable=False),
+    sa.Column("event_source", sa.String(128), nullable=False),
+    sa.Column("event_name", sa.String(128), nullable=False),
+    sa.Column("user_name", sa.String(128)),
+    sa.Column("access_key_id", sa.String(128)),
+    sa.Column("read_only", sa.Boolean(), nullable=False),
+    sa.Column("record", sa.Text(), nullable=False),  # the JSON line, as hashed
+    sa.Column("previous_hash", sa.String(64), nullable=False),
+    sa.Column("row_hash", sa.String(64), nullable=False),
+    sa.Index(None, "event_time"),
+    sa.Index(None, "user_name", "event_time"),
+    sa.Index(None, "event_name", "event_time"),
+    sa.Index(None, "access_key_id", "event_time"),
+    sa.Index(None, "event_source", "event_time"),
+)
+
+audit_event_resources = sa.Table(
+    "audit_event_resources",
+    metadata,
+    sa.Column("seq", sa.ForeignKey("audit_events.seq", ondelete="CASCADE"), primary_key=True),
+    sa.Column("resource_name", sa.String(2048), primary_key=True),
+    sa.Index(None, "resource_name"),
+)
+
+# Signed chain heads: rewriting the chain after a checkpoint needs the key.
+audit_checkpoints = sa.Table(
+    "audit_checkpoints",
+    metadata,
+    sa.Column("seq", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("row_hash", sa.String(64), nullable=False),
+    sa.Column("key_fingerprint", sa.String(64), nullable=False),
+    sa.Column("signature", sa.String(128), nullable=False),
+    sa.Column("signed_at", _TS, nullable=False),
 )
 
 #: SQLite only: bumped by triggers on key changes; other processes poll it
