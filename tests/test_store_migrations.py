@@ -324,7 +324,9 @@ def test_the_wheel_ships_the_migrations(tmp_path: Path) -> None:
         "env.py",
         "versions/0001_baseline.py",
         "versions/0002_accounts_iam.py",
-        "versions/0003_audit_events.py",
+        "versions/0003_iam_generation.py",
+        "versions/0004_mfa_oidc.py",
+        "versions/0005_audit_events.py",
     ):
         assert prefix + name in names
 
