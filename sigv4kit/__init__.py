@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-from ._auth import (
-    DEFAULT_MAX_BODY_BUFFER,
-    INVOCATION_ID_HEADER,
-    RESIGN_EXTENSION,
-    SDK_REQUEST_HEADER,
-    BodyTooLargeError,
-    Clock,
-    Resigner,
-    SigV4AAuth,
-    SigV4Auth,
-    presign,
-    sign_httpx_request,
+from ._exceptions import (
+    BodyNotReadableError,
+    CredentialsError,
+    InvalidExpiryError,
+    InvalidHeaderError,
+    InvalidRequestError,
+    InvalidTimeError,
+    SigningError,
+    SigV4Error,
 )
-from ._canonical import (
+from ._settings import (
+    DEFAULT_UNSIGNED_HEADERS,
+    PathNormalization,
+    PayloadChecksumKind,
+    PayloadMode,
+    PercentEncoding,
+    SessionTokenMode,
+    SignatureLocation,
+    SigningAlgorithm,
+    SigningSettings,
+)
+from .canonical._raw import RawRequest, parse_raw_request
+from .canonical._request import (
     EMPTY_SHA256,
     UNSIGNED_PAYLOAD,
     CanonicalRequest,
@@ -32,27 +41,21 @@ from ._canonical import (
     split_target,
     uri_encode,
 )
-from ._checksums import Checksum, ChecksumAlgorithm, new_checksum
-from ._chunked import (
-    DEFAULT_CHUNK_SIZE,
-    MAX_CHUNK_SIZE,
-    MIN_CHUNK_SIZE,
-    SIGV4A_SIGNATURE_LENGTH,
-    AwsChunkedDecoder,
-    ChunkChain,
-    ChunkedBodyError,
-    ChunkedEncoding,
-    StreamingMode,
-    aiter_encoded,
-    canonical_trailers,
-    chunk_string_to_sign,
-    encoded_length,
-    iter_encoded,
-    trailer_string_to_sign,
+from .client._auth import (
+    DEFAULT_MAX_BODY_BUFFER,
+    INVOCATION_ID_HEADER,
+    RESIGN_EXTENSION,
+    SDK_REQUEST_HEADER,
+    BodyTooLargeError,
+    Clock,
+    Resigner,
+    SigV4AAuth,
+    SigV4Auth,
+    presign,
+    sign_httpx_request,
 )
-from ._credentials import Credentials
-from ._endpoints import EndpointInferenceError, infer_region_service
-from ._errors import (
+from .client._endpoints import EndpointInferenceError, infer_region_service
+from .client._errors import (
     SIGNING_RESULT_EXTENSION,
     THROTTLING_CODES,
     AccessDeniedError,
@@ -74,28 +77,7 @@ from ._errors import (
     raise_for_aws_error,
     raise_for_aws_error_hook,
 )
-from ._exceptions import (
-    BodyNotReadableError,
-    CredentialsError,
-    InvalidExpiryError,
-    InvalidHeaderError,
-    InvalidRequestError,
-    InvalidTimeError,
-    SigningError,
-    SigV4Error,
-)
-from ._explain import (
-    Cause,
-    Explanation,
-    Finding,
-    LineDiff,
-    explain,
-    first_line_diff,
-    recompute_signed,
-    render_explanation,
-)
-from ._keys import KeyRecord
-from ._providers import (
+from .client._providers import (
     ADVISORY_REFRESH_WINDOW,
     MANDATORY_REFRESH_WINDOW,
     BotocoreCredentialsProvider,
@@ -110,8 +92,7 @@ from ._providers import (
     default_credentials_provider,
     run_credential_process,
 )
-from ._rawrequest import RawRequest, parse_raw_request
-from ._retry import (
+from .client._retry import (
     RETRY_ATTEMPTS_EXTENSION,
     TRANSIENT_CODES,
     AdaptiveRateLimiter,
@@ -123,18 +104,37 @@ from ._retry import (
     backoff_delay,
     server_retry_delay,
 )
-from ._settings import (
-    DEFAULT_UNSIGNED_HEADERS,
-    PathNormalization,
-    PayloadChecksumKind,
-    PayloadMode,
-    PercentEncoding,
-    SessionTokenMode,
-    SignatureLocation,
-    SigningAlgorithm,
-    SigningSettings,
+from .client._skew import SKEW_THRESHOLD, ClockOffset, parse_http_date, skew_offset
+from .explain._explain import (
+    Cause,
+    Explanation,
+    Finding,
+    LineDiff,
+    explain,
+    first_line_diff,
+    recompute_signed,
+    render_explanation,
 )
-from ._signing import (
+from .signing._checksums import Checksum, ChecksumAlgorithm, new_checksum
+from .signing._chunked import (
+    DEFAULT_CHUNK_SIZE,
+    MAX_CHUNK_SIZE,
+    MIN_CHUNK_SIZE,
+    SIGV4A_SIGNATURE_LENGTH,
+    AwsChunkedDecoder,
+    ChunkChain,
+    ChunkedBodyError,
+    ChunkedEncoding,
+    StreamingMode,
+    aiter_encoded,
+    canonical_trailers,
+    chunk_string_to_sign,
+    encoded_length,
+    iter_encoded,
+    trailer_string_to_sign,
+)
+from .signing._credentials import Credentials
+from .signing._signer import (
     MAX_PRESIGN_EXPIRES,
     CredentialScope,
     SigningResult,
@@ -147,19 +147,7 @@ from ._signing import (
     sign_sigv4a,
     verify_sigv4a,
 )
-from ._skew import SKEW_THRESHOLD, ClockOffset, parse_http_date, skew_offset
-from ._verifier import (
-    DEFAULT_MAX_SKEW,
-    DEFAULT_SERVICE_SETTINGS,
-    DEFAULT_UNSIGNED_AMZ_HEADERS,
-    Identity,
-    KeyLookup,
-    ParsedAuth,
-    SignedRequest,
-    Verifier,
-    VerifierConfig,
-)
-from ._verify_errors import (
+from .verify._errors import (
     AccessDenied,
     AuthorizationHeaderMalformed,
     AuthorizationQueryParametersError,
@@ -178,6 +166,18 @@ from ._verify_errors import (
     SignatureDoesNotMatch,
     VerificationError,
     XAmzContentSHA256Mismatch,
+)
+from .verify._keys import KeyRecord
+from .verify._verifier import (
+    DEFAULT_MAX_SKEW,
+    DEFAULT_SERVICE_SETTINGS,
+    DEFAULT_UNSIGNED_AMZ_HEADERS,
+    Identity,
+    KeyLookup,
+    ParsedAuth,
+    SignedRequest,
+    Verifier,
+    VerifierConfig,
 )
 
 __version__ = "0.1.0"

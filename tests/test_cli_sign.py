@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from vectors_loader import CrtCase, crt_cases
 
 import sigv4kit
-from sigv4kit._cli import ExitCode, main
+from sigv4kit.cli._main import ExitCode, main
 
 CRT = list(crt_cases())
 

@@ -327,7 +327,9 @@ async def test_raise_for_unread_async_response_explains() -> None:
             raise_for_aws_error(response)
 
 
-@pytest.mark.parametrize("module", ["_auth", "_errors", "_providers", "_retry", "_skew"])
+@pytest.mark.parametrize(
+    "module", ["client._auth", "client._errors", "client._providers", "client._retry", "client._skew"]
+)
 def test_client_modules_are_exported(module: str) -> None:
     import importlib
 

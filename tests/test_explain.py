@@ -1,4 +1,4 @@
-"""``sigv4kit._explain``: every cause it names, on hand-made AWS-format error bodies.
+"""``sigv4kit.explain._explain``: every cause it names, on hand-made AWS-format error bodies.
 
 The service's side is written out by hand in the three AWS error formats
 (S3's REST-XML with <CanonicalRequest>, query-XML, JSON with the

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import sigv4kit
-from sigv4kit import _verifier, _verify_errors
+from sigv4kit.verify import _errors as _verify_errors
+from sigv4kit.verify import _verifier
 
 # Codes and statuses from S3's error table (docs: ErrorResponses), see VERIFIERS.md §3.
 TABLE = {

@@ -3,7 +3,7 @@
 ``sigv4kit policy validate FILE|-`` prints ``OK`` (exit 0) or the error IAM
 would answer, ``MalformedPolicyDocument: <message>`` (exit 1); ``--lint``
 adds the Access Analyzer-style findings, ``--json`` prints one JSON object.
-The group is registered into the ``sigv4kit`` command by ``sigv4kit._cli``.
+The group is registered into the ``sigv4kit`` command by ``sigv4kit.cli._main``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import json
 from typing import Any
 
-from sigv4kit._cli import EXIT_CODES_HELP, ExitCode, Streams, read_input
+from sigv4kit.cli._main import EXIT_CODES_HELP, ExitCode, Streams, read_input
 
 from ._elements import PolicyType
 from ._errors import MalformedPolicyDocument

@@ -29,11 +29,11 @@ from enum import Enum
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ._canonical import EMPTY_SHA256
+from .._exceptions import SigningError
+from ..canonical._request import EMPTY_SHA256
+from ..verify._errors import VerificationError
 from ._checksums import Checksum, ChecksumAlgorithm, new_checksum
-from ._exceptions import SigningError
-from ._signing import sign_sigv4a, verify_sigv4a
-from ._verify_errors import VerificationError
+from ._signer import sign_sigv4a, verify_sigv4a
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",

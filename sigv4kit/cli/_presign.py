@@ -8,17 +8,17 @@ from typing import Any
 
 import httpx
 
-from ._auth import presign
-from ._cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams
-from ._cli_request import (
+from .._settings import SigningAlgorithm, SigningSettings
+from ..client._auth import presign
+from ..client._providers import CredentialsProvider
+from ._main import EXIT_CODES_HELP, CLIError, ExitCode, Streams
+from ._request import (
     add_common_signing_options,
     credentials_source,
     parse_headers,
     scope_from,
 )
-from ._cli_sign import parse_time
-from ._providers import CredentialsProvider
-from ._settings import SigningAlgorithm, SigningSettings
+from ._sign import parse_time
 
 __all__ = ["add_parser", "run"]
 

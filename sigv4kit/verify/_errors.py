@@ -30,7 +30,7 @@ table, error bodies recorded against real S3); see
 
 from __future__ import annotations
 
-from ._exceptions import SigV4Error
+from .._exceptions import SigV4Error
 
 __all__ = [
     "AccessDenied",

@@ -9,11 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ._cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams, validated
-from ._credentials import Credentials
-from ._exceptions import CredentialsError, InvalidRequestError
-from ._rawrequest import RawRequest, parse_raw_request
-from ._settings import (
+from .._exceptions import CredentialsError, InvalidRequestError
+from .._settings import (
     PathNormalization,
     PayloadChecksumKind,
     PayloadMode,
@@ -22,7 +19,10 @@ from ._settings import (
     SigningAlgorithm,
     SigningSettings,
 )
-from ._signing import SigningResult, _check_scope_part, sign
+from ..canonical._raw import RawRequest, parse_raw_request
+from ..signing._credentials import Credentials
+from ..signing._signer import SigningResult, _check_scope_part, sign
+from ._main import EXIT_CODES_HELP, CLIError, ExitCode, Streams, validated
 
 __all__ = ["add_parser", "run"]
 

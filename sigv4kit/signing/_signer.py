@@ -18,7 +18,17 @@ from functools import lru_cache
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ._canonical import (
+from .._exceptions import InvalidExpiryError, InvalidRequestError, InvalidTimeError, SigningError
+from .._settings import (
+    PayloadChecksumKind,
+    PayloadMode,
+    PercentEncoding,
+    SessionTokenMode,
+    SignatureLocation,
+    SigningAlgorithm,
+    SigningSettings,
+)
+from ..canonical._request import (
     EMPTY_SHA256,
     UNSIGNED_PAYLOAD,
     CanonicalRequest,
@@ -31,16 +41,6 @@ from ._canonical import (
     uri_encode,
 )
 from ._credentials import Credentials
-from ._exceptions import InvalidExpiryError, InvalidRequestError, InvalidTimeError, SigningError
-from ._settings import (
-    PayloadChecksumKind,
-    PayloadMode,
-    PercentEncoding,
-    SessionTokenMode,
-    SignatureLocation,
-    SigningAlgorithm,
-    SigningSettings,
-)
 
 __all__ = [
     "MAX_PRESIGN_EXPIRES",

@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from ._cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams, validated
-from ._exceptions import SigV4Error
+from .._exceptions import SigV4Error
+from ._main import EXIT_CODES_HELP, CLIError, ExitCode, Streams, validated
 
 __all__ = ["DEFAULT_STORE_URL", "STORE_ENV", "add_parser", "open_cli_store", "run"]
 

@@ -17,7 +17,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from ._exceptions import SigV4Error
+from .._exceptions import SigV4Error
 
 __all__ = ["CLIError", "ExitCode", "Streams", "main", "read_input", "validated"]
 
@@ -113,15 +113,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     otherwise it is listed by name and help text, so ``sigv4kit --help`` and
     every core command run without importing ``sigv4kit.middleware``.
     """
-    from . import (
-        __version__,
-        _cli_explain,
-        _cli_keys,
-        _cli_presign,
-        _cli_request,
-        _cli_sign,
-        _cli_verify,
-    )
+    from .. import __version__
+    from . import _explain as _cli_explain
+    from . import _keys as _cli_keys
+    from . import _presign as _cli_presign
+    from . import _request as _cli_request
+    from . import _sign as _cli_sign
+    from . import _verify as _cli_verify
 
     parser = _Parser(
         prog="sigv4kit",

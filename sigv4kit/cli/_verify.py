@@ -10,20 +10,20 @@ import importlib
 import json
 from typing import Any
 
-from ._cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams
-from ._cli_keys import open_cli_store
-from ._cli_sign import parse_time, read_request, write_sections
-from ._explain import recompute_signed
-from ._keys import KeyRecord
-from ._settings import SigningSettings
-from ._verifier import (
+from .._settings import SigningSettings
+from ..explain._explain import recompute_signed
+from ..verify._errors import SignatureDoesNotMatch, VerificationError
+from ..verify._keys import KeyRecord
+from ..verify._verifier import (
     DEFAULT_SERVICE_SETTINGS,
     Identity,
     SignedRequest,
     Verifier,
     VerifierConfig,
 )
-from ._verify_errors import SignatureDoesNotMatch, VerificationError
+from ._keys import open_cli_store
+from ._main import EXIT_CODES_HELP, CLIError, ExitCode, Streams
+from ._sign import parse_time, read_request, write_sections
 
 __all__ = ["add_parser", "run"]
 

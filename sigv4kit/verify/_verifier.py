@@ -17,8 +17,8 @@ await its key store in the middle, with the time always passed in:
 
 :meth:`Verifier.verify_at` runs all of it when the key is already in hand;
 :meth:`Verifier.verify` awaits a key lookup and reads the clock. The checks
-run in AWS's order and fail with AWS's codes (see :mod:`sigv4kit._verify_errors`).
-The canonical request is built by :mod:`sigv4kit._canonical`, the very
+run in AWS's order and fail with AWS's codes (see :mod:`sigv4kit.verify._errors`).
+The canonical request is built by :mod:`sigv4kit.canonical._request`, the very
 functions the signer uses, so signer and verifier cannot disagree.
 """
 
@@ -39,19 +39,8 @@ from urllib.parse import unquote
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ._canonical import (
-    UNSIGNED_PAYLOAD,
-    CanonicalRequest,
-    encode_query_pairs,
-    is_normalized_path,
-    payload_sha256,
-    split_target,
-)
-from ._chunked import StreamingMode
-from ._exceptions import InvalidHeaderError, InvalidTimeError
-from ._keys import KeyRecord
-from ._rawrequest import RawRequest
-from ._settings import (
+from .._exceptions import InvalidHeaderError, InvalidTimeError
+from .._settings import (
     PathNormalization,
     PayloadChecksumKind,
     PayloadMode,
@@ -59,7 +48,17 @@ from ._settings import (
     SigningAlgorithm,
     SigningSettings,
 )
-from ._signing import (
+from ..canonical._raw import RawRequest
+from ..canonical._request import (
+    UNSIGNED_PAYLOAD,
+    CanonicalRequest,
+    encode_query_pairs,
+    is_normalized_path,
+    payload_sha256,
+    split_target,
+)
+from ..signing._chunked import StreamingMode
+from ..signing._signer import (
     MAX_PRESIGN_EXPIRES,
     CredentialScope,
     StringToSign,
@@ -68,7 +67,7 @@ from ._signing import (
     derive_sigv4a_private_key,
     verify_sigv4a,
 )
-from ._verify_errors import (
+from ._errors import (
     AccessDenied,
     AuthorizationHeaderMalformed,
     AuthorizationQueryParametersError,
@@ -85,6 +84,7 @@ from ._verify_errors import (
     VerificationError,
     XAmzContentSHA256Mismatch,
 )
+from ._keys import KeyRecord
 
 __all__ = [
     "DEFAULT_MAX_SKEW",

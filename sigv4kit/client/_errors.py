@@ -46,7 +46,7 @@ import httpx
 from defusedxml import ElementTree as SafeElementTree
 from defusedxml.common import DefusedXmlException
 
-from ._exceptions import SigV4Error
+from .._exceptions import SigV4Error
 
 __all__ = [
     "SIGNING_RESULT_EXTENSION",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ._exceptions import CredentialsError
+from .._exceptions import CredentialsError
 
 __all__ = ["Credentials"]
 

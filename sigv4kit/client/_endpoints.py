@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from ._exceptions import SigV4Error
+from .._exceptions import SigV4Error
 
 __all__ = ["EndpointInferenceError", "infer_region_service"]
 

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, quote_from_bytes, unquote, unquote_to_bytes
 
-from ._exceptions import InvalidHeaderError
-from ._settings import PathNormalization, PercentEncoding, SigningSettings
+from .._exceptions import InvalidHeaderError
+from .._settings import PathNormalization, PercentEncoding, SigningSettings
 
 __all__ = [
     "EMPTY_SHA256",

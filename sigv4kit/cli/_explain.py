@@ -15,20 +15,27 @@ from typing import Any
 
 import httpx
 
-from ._canonical import encode_query_pairs
-from ._cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams, read_input
-from ._cli_request import parse_headers, redact
-from ._cli_sign import parse_time, read_request, scope_part
-from ._credentials import Credentials
-from ._endpoints import EndpointInferenceError, infer_region_service
-from ._errors import AWSErrorDetails, parse_aws_error
-from ._exceptions import SigV4Error
-from ._explain import Cause, Explanation, Finding, explain, recompute_signed, render_explanation
-from ._rawrequest import RawRequest
-from ._settings import PathNormalization, PercentEncoding, SigningAlgorithm, SigningSettings
-from ._signing import calculate_signature, derive_signing_key, sign
-from ._verifier import Verifier, VerifierConfig
-from ._verify_errors import VerificationError
+from .._exceptions import SigV4Error
+from .._settings import PathNormalization, PercentEncoding, SigningAlgorithm, SigningSettings
+from ..canonical._raw import RawRequest
+from ..canonical._request import encode_query_pairs
+from ..client._endpoints import EndpointInferenceError, infer_region_service
+from ..client._errors import AWSErrorDetails, parse_aws_error
+from ..explain._explain import (
+    Cause,
+    Explanation,
+    Finding,
+    explain,
+    recompute_signed,
+    render_explanation,
+)
+from ..signing._credentials import Credentials
+from ..signing._signer import calculate_signature, derive_signing_key, sign
+from ..verify._errors import VerificationError
+from ..verify._verifier import Verifier, VerifierConfig
+from ._main import EXIT_CODES_HELP, CLIError, ExitCode, Streams, read_input
+from ._request import parse_headers, redact
+from ._sign import parse_time, read_request, scope_part
 
 __all__ = ["add_parser", "run"]
 

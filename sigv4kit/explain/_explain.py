@@ -21,10 +21,10 @@ from datetime import UTC, datetime
 from enum import Enum
 from urllib.parse import unquote
 
-from ._canonical import payload_sha256
-from ._errors import AWSErrorDetails
-from ._rawrequest import RawRequest
-from ._verifier import SignedRequest, Verifier
+from ..canonical._raw import RawRequest
+from ..canonical._request import payload_sha256
+from ..client._errors import AWSErrorDetails
+from ..verify._verifier import SignedRequest, Verifier
 
 __all__ = [
     "Cause",

@@ -46,9 +46,9 @@ from enum import Enum
 
 import httpx
 
+from .._exceptions import SigV4Error
 from ._auth import DEFAULT_MAX_ATTEMPTS, RESIGN_EXTENSION, Resigner
 from ._errors import THROTTLING_CODES, AuthenticationError, error_class_for, parse_aws_error
-from ._exceptions import SigV4Error
 from ._skew import parse_http_date
 
 __all__ = [

@@ -33,8 +33,16 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from ._canonical import UNSIGNED_PAYLOAD
-from ._chunked import (
+from .._exceptions import BodyNotReadableError, InvalidHeaderError, SigningError
+from .._settings import (
+    PayloadChecksumKind,
+    PayloadMode,
+    SignatureLocation,
+    SigningAlgorithm,
+    SigningSettings,
+)
+from ..canonical._request import UNSIGNED_PAYLOAD
+from ..signing._chunked import (
     ChunkChain,
     ChunkedEncoding,
     StreamingMode,
@@ -42,18 +50,10 @@ from ._chunked import (
     encoded_length,
     iter_encoded,
 )
-from ._credentials import Credentials
+from ..signing._credentials import Credentials
+from ..signing._signer import SigningResult, derive_signing_key, derive_sigv4a_private_key, sign
 from ._errors import SIGNING_RESULT_EXTENSION, parse_aws_error
-from ._exceptions import BodyNotReadableError, InvalidHeaderError, SigningError
 from ._providers import CredentialsProvider, StaticCredentialsProvider
-from ._settings import (
-    PayloadChecksumKind,
-    PayloadMode,
-    SignatureLocation,
-    SigningAlgorithm,
-    SigningSettings,
-)
-from ._signing import SigningResult, derive_signing_key, derive_sigv4a_private_key, sign
 from ._skew import ClockOffset, skew_offset
 
 __all__ = [

@@ -13,18 +13,18 @@ from typing import IO, Any
 
 import httpx
 
-from ._auth import SigV4AAuth, SigV4Auth
-from ._cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams
-from ._cli_sign import scope_part
-from ._credentials import Credentials
-from ._endpoints import EndpointInferenceError, infer_region_service
-from ._errors import SIGNING_RESULT_EXTENSION, parse_aws_error
-from ._exceptions import CredentialsError, SigV4Error
-from ._explain import explain, render_explanation
-from ._providers import CredentialsProvider, default_credentials_provider
-from ._retry import RetryPolicy, RetryTransport
-from ._settings import SigningSettings
-from ._signing import SigningResult
+from .._exceptions import CredentialsError, SigV4Error
+from .._settings import SigningSettings
+from ..client._auth import SigV4AAuth, SigV4Auth
+from ..client._endpoints import EndpointInferenceError, infer_region_service
+from ..client._errors import SIGNING_RESULT_EXTENSION, parse_aws_error
+from ..client._providers import CredentialsProvider, default_credentials_provider
+from ..client._retry import RetryPolicy, RetryTransport
+from ..explain._explain import explain, render_explanation
+from ..signing._credentials import Credentials
+from ..signing._signer import SigningResult
+from ._main import EXIT_CODES_HELP, CLIError, ExitCode, Streams
+from ._sign import scope_part
 
 __all__ = ["add_parser", "run"]
 
@@ -247,7 +247,7 @@ def body_from(
 
 def redact(text: str, token: str | None) -> str:
     """The text with the session token replaced."""
-    from ._explain import REDACTED
+    from ..explain._explain import REDACTED
 
     lines = []
     for line in text.split("\n"):

@@ -39,8 +39,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ._credentials import Credentials
-from ._exceptions import CredentialsError
+from .._exceptions import CredentialsError
+from ..signing._credentials import Credentials
 
 __all__ = [
     "ADVISORY_REFRESH_WINDOW",
