@@ -328,7 +328,8 @@ async def test_raise_for_unread_async_response_explains() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["client._auth", "client._errors", "client._providers", "client._retry", "client._skew"]
+    "module",
+    ["client._auth", "client._errors", "client._providers", "client._retry", "client._skew"],
 )
 def test_client_modules_are_exported(module: str) -> None:
     import importlib

@@ -33,9 +33,18 @@ from ..signing._credentials import Credentials
 from ..signing._signer import calculate_signature, derive_signing_key, sign
 from ..verify._errors import VerificationError
 from ..verify._verifier import Verifier, VerifierConfig
-from ._main import EXIT_CODES_HELP, CLIError, ExitCode, Streams, read_input
-from ._request import parse_headers, redact
-from ._sign import parse_time, read_request, scope_part
+from ._common import (
+    EXIT_CODES_HELP,
+    CLIError,
+    ExitCode,
+    Streams,
+    parse_time,
+    read_input,
+    read_request,
+    redact,
+    scope_part,
+)
+from ._options import parse_headers
 
 __all__ = ["add_parser", "run"]
 

@@ -11,14 +11,8 @@ import httpx
 from .._settings import SigningAlgorithm, SigningSettings
 from ..client._auth import presign
 from ..client._providers import CredentialsProvider
-from ._main import EXIT_CODES_HELP, CLIError, ExitCode, Streams
-from ._request import (
-    add_common_signing_options,
-    credentials_source,
-    parse_headers,
-    scope_from,
-)
-from ._sign import parse_time
+from ._common import EXIT_CODES_HELP, CLIError, ExitCode, Streams, parse_time
+from ._options import add_common_signing_options, credentials_source, parse_headers, scope_from
 
 __all__ = ["add_parser", "run"]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,15 +15,12 @@ import httpx
 from .._exceptions import CredentialsError, SigV4Error
 from .._settings import SigningSettings
 from ..client._auth import SigV4AAuth, SigV4Auth
-from ..client._endpoints import EndpointInferenceError, infer_region_service
 from ..client._errors import SIGNING_RESULT_EXTENSION, parse_aws_error
-from ..client._providers import CredentialsProvider, default_credentials_provider
 from ..client._retry import RetryPolicy, RetryTransport
 from ..explain._explain import explain, render_explanation
-from ..signing._credentials import Credentials
 from ..signing._signer import SigningResult
-from ._main import EXIT_CODES_HELP, CLIError, ExitCode, Streams
-from ._sign import scope_part
+from ._common import EXIT_CODES_HELP, CLIError, ExitCode, Streams, redact
+from ._options import add_common_signing_options, credentials_source, parse_headers, scope_from
 
 __all__ = ["add_parser", "run"]
 
@@ -49,26 +45,6 @@ the exit code is 4.
 #: Uploads larger than this show a progress bar (on a terminal only).
 PROGRESS_THRESHOLD = 8 * 1024 * 1024
 _CHUNK = 64 * 1024
-
-
-def add_common_signing_options(p: argparse.ArgumentParser) -> None:
-    """Options shared by ``request`` and ``presign``."""
-    p.add_argument("method", help="HTTP method")
-    p.add_argument("url", help="the URL")
-    p.add_argument(
-        "--region", default=None, type=scope_part, help="region (region set with --sigv4a)"
-    )
-    p.add_argument(
-        "--service", default=None, type=scope_part, help="signing name of the service"
-    )
-    p.add_argument("--s3", action="store_true", help="S3 rules (single encoding, no normalize)")
-    p.add_argument("--sigv4a", action="store_true", help="SigV4A (ECDSA P-256)")
-    p.add_argument("--profile", default=None, help="profile of ~/.aws/credentials and config")
-    p.add_argument("--access-key-id", default=None)
-    p.add_argument("--secret-access-key", default=None)
-    p.add_argument("--session-token", default=None)
-    p.add_argument("-H", "--header", action="append", default=[], metavar="'Name: value'")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def add_parser(sub: Any) -> None:
@@ -97,59 +73,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
     p.add_argument("-v", "--verbose", action="store_true", help="show what was signed")
     p.set_defaults(run=run)
-
-
-def scope_from(args: argparse.Namespace, host: str) -> tuple[str, str]:
-    """The region and service: given, else inferred from the host name."""
-    region, service = args.region, args.service
-    if region is None or service is None:
-        try:
-            inferred_region, inferred_service = infer_region_service(host)
-        except EndpointInferenceError as exc:
-            env_region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-            if service is not None and env_region:
-                return region or env_region, service
-            raise CLIError(str(exc), ExitCode.USAGE) from None
-        region = region or inferred_region
-        service = service or inferred_service
-    return region, service
-
-
-def credentials_source(args: argparse.Namespace) -> Credentials | CredentialsProvider:
-    """Explicit keys, else the default chain (with ``--profile``)."""
-    if args.access_key_id or args.secret_access_key:
-        # One given on the command line, the other from the environment (a
-        # secret pasted for one call, the key id exported) is a complete pair.
-        akid = args.access_key_id or os.environ.get("AWS_ACCESS_KEY_ID")
-        secret = args.secret_access_key or os.environ.get("AWS_SECRET_ACCESS_KEY")
-        if not (akid and secret):
-            raise CLIError(
-                "pass both --access-key-id and --secret-access-key (or set "
-                "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for the other one)",
-                ExitCode.USAGE,
-            )
-        token = args.session_token or os.environ.get("AWS_SESSION_TOKEN") or None
-        try:
-            return Credentials(akid, secret, token)
-        except CredentialsError as exc:
-            raise CLIError(str(exc), ExitCode.USAGE) from None
-    provider = default_credentials_provider(args.profile)
-    try:
-        provider.resolve()
-    except CredentialsError as exc:
-        raise CLIError(f"no credentials: {exc}", ExitCode.USAGE) from None
-    return provider
-
-
-def parse_headers(values: list[str]) -> list[tuple[str, str]]:
-    """``Name: value`` options as pairs."""
-    headers = []
-    for item in values:
-        name, colon, value = item.partition(":")
-        if not colon or not name.strip():
-            raise CLIError(f"bad header {item!r}: expected 'Name: value'", ExitCode.USAGE)
-        headers.append((name.strip(), value.strip()))
-    return headers
 
 
 def make_auth(
@@ -243,20 +166,6 @@ def body_from(
         progress = streams.stderr if big and _is_tty(streams.stderr) else None
         return FileStream(path, size, progress), digest, size
     return value.encode("utf-8"), None, None
-
-
-def redact(text: str, token: str | None) -> str:
-    """The text with the session token replaced."""
-    from ..explain._explain import REDACTED
-
-    lines = []
-    for line in text.split("\n"):
-        name, colon, _ = line.partition(":")
-        if colon and name.lower() == "x-amz-security-token":
-            line = f"{name}:{REDACTED}"
-        lines.append(line)
-    out = "\n".join(lines)
-    return out.replace(token, REDACTED) if token else out
 
 
 def signed_texts(result: SigningResult | None, token: str | None) -> tuple[str | None, str | None]:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from .._exceptions import CredentialsError, InvalidRequestError
+from .._exceptions import CredentialsError
 from .._settings import (
     PathNormalization,
     PayloadChecksumKind,
@@ -19,10 +17,19 @@ from .._settings import (
     SigningAlgorithm,
     SigningSettings,
 )
-from ..canonical._raw import RawRequest, parse_raw_request
+from ..canonical._raw import RawRequest
 from ..signing._credentials import Credentials
-from ..signing._signer import SigningResult, _check_scope_part, sign
-from ._main import EXIT_CODES_HELP, CLIError, ExitCode, Streams, validated
+from ..signing._signer import SigningResult, sign
+from ._common import (
+    EXIT_CODES_HELP,
+    CLIError,
+    ExitCode,
+    Streams,
+    parse_time,
+    read_request,
+    scope_part,
+    write_sections,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -34,13 +41,6 @@ examples:
   sigv4kit sign request.txt --presign --expires 600 --service s3 --s3
   sigv4kit sign request.txt --sigv4a --region '*' --service s3
 """
-
-
-@validated
-def scope_part(text: str) -> str:
-    """A region or service name for a credential scope (argparse ``type=``)."""
-    _check_scope_part("value", text)
-    return text
 
 
 def add_parser(sub: Any) -> None:
@@ -78,31 +78,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--expires", type=int, default=3600, help="presign expiry in seconds")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
-
-
-def parse_time(text: str | None) -> datetime:
-    """An aware datetime from ISO 8601 text (``Z`` accepted), or now."""
-    if text is None:
-        return datetime.now(UTC)
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise CLIError(f"--time {text!r} is not ISO 8601", ExitCode.USAGE) from None
-    if value.tzinfo is None:
-        raise CLIError(f"--time {text!r} has no time zone (add Z or +00:00)", ExitCode.USAGE)
-    return value
-
-
-def read_request(path: str, streams: Streams) -> RawRequest:
-    """Read and parse a raw request from a file or stdin."""
-    try:
-        data = streams.stdin.read() if path == "-" else Path(path).read_bytes()
-    except OSError as exc:
-        raise CLIError(f"cannot read {path}: {exc.strerror}", ExitCode.BAD_INPUT) from None
-    try:
-        return parse_raw_request(data)
-    except InvalidRequestError as exc:
-        raise CLIError(str(exc), ExitCode.BAD_INPUT) from None
 
 
 def credentials_from(args: argparse.Namespace) -> Credentials:
@@ -178,14 +153,6 @@ def run(args: argparse.Namespace, streams: Streams) -> ExitCode:
         ],
     )
     return ExitCode.OK
-
-
-def write_sections(streams: Streams, sections: list[tuple[str, str]]) -> None:
-    """Print titled sections, the titles bold on a terminal."""
-    for index, (title, body) in enumerate(sections):
-        heading = f"\x1b[1m{title}\x1b[0m" if streams.colour else f"== {title} =="
-        prefix = "\n" if index else ""
-        streams.stdout.write(f"{prefix}{heading}\n{body}\n")
 
 
 def result_summary(result: SigningResult) -> dict[str, Any]:

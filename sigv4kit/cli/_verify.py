@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import hashlib
-import importlib
 import json
 from typing import Any
 
@@ -21,9 +20,16 @@ from ..verify._verifier import (
     Verifier,
     VerifierConfig,
 )
-from ._keys import open_cli_store
-from ._main import EXIT_CODES_HELP, CLIError, ExitCode, Streams
-from ._sign import parse_time, read_request, write_sections
+from ._common import (
+    EXIT_CODES_HELP,
+    CLIError,
+    ExitCode,
+    Streams,
+    parse_time,
+    read_request,
+    write_sections,
+)
+from ._hook import load_verify_support
 
 __all__ = ["add_parser", "run"]
 
@@ -81,23 +87,6 @@ def _config(args: argparse.Namespace) -> VerifierConfig:
         raise CLIError(str(exc), ExitCode.USAGE) from None
 
 
-async def _store_key(store: Any, access_key_id: str) -> KeyRecord | None:
-    mw = _middleware()
-    try:
-        key: KeyRecord | None = await store.get_key(access_key_id)
-    except mw.StoreError as exc:
-        raise CLIError(f"key store: {exc}", ExitCode.ERROR) from None
-    finally:
-        await store.aclose()
-    return key
-
-
-def _middleware() -> Any:
-    # Lazy, as in the key commands: the core never imports the server half
-    # at import time (it may not even be installed alongside).
-    return importlib.import_module("sigv4kit.middleware")
-
-
 def _identity_dict(identity: Identity) -> dict[str, Any]:
     return {
         "principal": identity.principal,
@@ -113,13 +102,8 @@ def _identity_dict(identity: Identity) -> dict[str, Any]:
 
 
 def render_body(error: VerificationError, error_format: str) -> str:
-    """The error body the middleware would send, in ``error_format``."""
-    mw = _middleware()
-    _status, _headers, body = mw.render_error(
-        error, mw.ErrorFormat(error_format), request_id="0000000000000000"
-    )
-    text: str = body.decode("utf-8")
-    return text
+    """The error body the middleware would send, in ``error_format`` (server half)."""
+    return load_verify_support().render_error(error, error_format)
 
 
 def run(args: argparse.Namespace, streams: Streams) -> ExitCode:
@@ -143,7 +127,8 @@ def run(args: argparse.Namespace, streams: Streams) -> ExitCode:
                 ),
             )
         else:
-            key = asyncio.run(_store_key(open_cli_store(args.store), parsed.access_key_id))
+            support = load_verify_support()
+            key = asyncio.run(support.fetch_key(args.store, parsed.access_key_id))
         identity = verifier.verify_at(request, key=key, now=now, body=raw.body)
     except VerificationError as exc:
         error = exc

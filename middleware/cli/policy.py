@@ -3,23 +3,25 @@
 ``sigv4kit policy validate FILE|-`` prints ``OK`` (exit 0) or the error IAM
 would answer, ``MalformedPolicyDocument: <message>`` (exit 1); ``--lint``
 adds the Access Analyzer-style findings, ``--json`` prints one JSON object.
-The group is registered into the ``sigv4kit`` command by ``sigv4kit.cli._main``.
+The group joins the ``sigv4kit`` command through the ``sigv4kit.commands`` entry point
+``policy`` (:mod:`sigv4kit.cli._hook`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from sigv4kit.cli._main import EXIT_CODES_HELP, ExitCode, Streams, read_input
+from sigv4kit.cli import EXIT_CODES_HELP, ExitCode, Streams, read_input
 
-from ._elements import PolicyType
-from ._errors import MalformedPolicyDocument
-from ._lint import Finding, lint
-from ._model import Policy
+from ..iam.policy import Finding, MalformedPolicyDocument, Policy, PolicyType, lint
 
-__all__ = ["add_parser", "finding_json", "run_validate"]
+__all__ = ["COMMAND", "HELP", "PolicyCommand", "finding_json", "run_validate"]
+
+#: The line ``sigv4kit --help`` shows (read from this file without importing it).
+HELP = "work with IAM policy documents"
 
 DESCRIPTION = """\
 Work with IAM JSON policy documents: identity, resource-based, trust,
@@ -38,15 +40,9 @@ examples:
 """
 
 
-def add_parser(sub: Any) -> None:
-    """Register the ``policy`` command group and its subcommands."""
-    group = sub.add_parser(
-        "policy",
-        help="work with IAM policy documents",
-        description=DESCRIPTION,
-        epilog=EXAMPLES + "\n" + EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def _add_arguments(group: argparse.ArgumentParser) -> None:
+    group.description = DESCRIPTION
+    group.epilog = EXAMPLES + "\n" + EXIT_CODES_HELP
     actions = group.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
     p = actions.add_parser(
         "validate",
@@ -65,7 +61,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--lint", action="store_true", help="also print non-fatal findings")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(run=run_validate)
+    p.set_defaults(policy_action=run_validate)
 
 
 def finding_json(finding: Finding) -> dict[str, object]:
@@ -118,3 +114,24 @@ def run_validate(args: argparse.Namespace, streams: Streams) -> ExitCode:
         for finding in findings:
             streams.stdout.write(_finding_line(finding) + "\n")
     return ExitCode.OK
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyCommand:
+    """The ``policy`` command group (a :class:`sigv4kit.cli.Command`)."""
+
+    name: str = "policy"
+    help: str = HELP
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Add one sub-parser per action."""
+        _add_arguments(parser)
+
+    def run(self, args: argparse.Namespace, streams: Streams) -> int:
+        """Dispatch to the chosen action."""
+        action: Callable[[argparse.Namespace, Streams], ExitCode] = args.policy_action
+        return int(action(args, streams))
+
+
+#: The object the ``sigv4kit.commands`` entry point ``policy`` names.
+COMMAND = PolicyCommand()
