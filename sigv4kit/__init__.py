@@ -121,9 +121,7 @@ from .signing._chunked import (
     MAX_CHUNK_SIZE,
     MIN_CHUNK_SIZE,
     SIGV4A_SIGNATURE_LENGTH,
-    AwsChunkedDecoder,
     ChunkChain,
-    ChunkedBodyError,
     ChunkedEncoding,
     StreamingMode,
     aiter_encoded,
@@ -147,6 +145,7 @@ from .signing._signer import (
     sign_sigv4a,
     verify_sigv4a,
 )
+from .verify._chunked import AwsChunkedDecoder, ChunkedBodyError
 from .verify._errors import (
     AccessDenied,
     AuthorizationHeaderMalformed,

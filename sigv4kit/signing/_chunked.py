@@ -14,15 +14,14 @@ Transferring Payload in Multiple Chunks", and its trailer variant)::
 Each chunk signature signs the previous signature (the seed is the request's
 own signature) and the chunk's SHA-256, so chunks cannot be dropped, reordered
 or changed. :class:`ChunkChain` holds that chain; :func:`iter_encoded` /
-:func:`aiter_encoded` frame a stream for sending; :class:`AwsChunkedDecoder`
-parses one incrementally and hands on only verified bytes.
+:func:`aiter_encoded` frame a stream for sending; the decoder that parses one
+incrementally lives with the verifier (:mod:`sigv4kit.verify._chunked`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -31,7 +30,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from .._exceptions import SigningError
 from ..canonical._request import EMPTY_SHA256
-from ..verify._errors import VerificationError
 from ._checksums import Checksum, ChecksumAlgorithm, new_checksum
 from ._signer import sign_sigv4a, verify_sigv4a
 
@@ -40,9 +38,7 @@ __all__ = [
     "MAX_CHUNK_SIZE",
     "MIN_CHUNK_SIZE",
     "SIGV4A_SIGNATURE_LENGTH",
-    "AwsChunkedDecoder",
     "ChunkChain",
-    "ChunkedBodyError",
     "ChunkedEncoding",
     "StreamingMode",
     "aiter_encoded",
@@ -61,15 +57,11 @@ MIN_CHUNK_SIZE = 8 * 1024
 MAX_CHUNK_SIZE = 16 * 1024 * 1024
 
 _CRLF = b"\r\n"
-_TRAILER_SIGNATURE = "x-amz-trailer-signature"
-_MAX_LINE = 4096
-_HEX_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
-_SIGNATURE = re.compile(rb"[0-9a-f]{64}")
+TRAILER_SIGNATURE = "x-amz-trailer-signature"
 #: A DER ECDSA-P256 signature is at most 72 bytes; on the wire its hex is
 #: right-padded with '*' to this fixed length, so Content-Length can be known
 #: in advance (aws-c-auth, AWS_SIGV4A_SIGNATURE_PADDING_BYTE).
 SIGV4A_SIGNATURE_LENGTH = 144
-_SIGV4A_SIGNATURE = re.compile(rb"[0-9a-f]{16,144}\**")
 
 
 class StreamingMode(Enum):
@@ -103,45 +95,6 @@ class StreamingMode(Enum):
     def signature_length(self) -> int:
         """Length of a chunk signature on the wire (SigV4A's are padded with '*')."""
         return SIGV4A_SIGNATURE_LENGTH if self.sigv4a else 64
-
-
-class ChunkedBodyError(VerificationError):
-    """An aws-chunked body failed to decode or verify.
-
-    A :class:`~sigv4kit.VerificationError` whose ``code`` and ``status``
-    are the AWS error code and HTTP status of the particular failure
-    (``IncompleteBody``, ``InvalidChunkSizeError``, ``SignatureDoesNotMatch``,
-    ``BadDigest``, ``MalformedTrailerError``, ``InvalidRequest``).
-    """
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-
-
-def _incomplete() -> ChunkedBodyError:
-    return ChunkedBodyError(
-        "IncompleteBody",
-        "You did not provide the number of bytes specified by the Content-Length HTTP header",
-    )
-
-
-def _bad_chunk_signature() -> ChunkedBodyError:
-    return ChunkedBodyError(
-        "SignatureDoesNotMatch",
-        "The request signature we calculated does not match the signature you provided. "
-        "Check your key and signing method.",
-        403,
-    )
-
-
-def _malformed_trailer() -> ChunkedBodyError:
-    return ChunkedBodyError(
-        "MalformedTrailerError",
-        "The request contained trailing data that was not well-formed or did not conform "
-        "to our published schema.",
-    )
 
 
 def chunk_string_to_sign(
@@ -231,8 +184,8 @@ class ChunkChain:
             raise SigningError("this ChunkChain only verifies (it holds a public key)")
         return sign_sigv4a(self._private, text)
 
-    def _check(self, text: str, provided: str) -> None:
-        """Check ``provided`` over ``text`` and advance the chain to it."""
+    def _check(self, text: str, provided: str) -> bool:
+        """Whether ``provided`` signs ``text``; the chain advances only when it does."""
         if self._key is not None:
             expected = hmac.digest(self._key, text.encode(), "sha256").hex()
             valid = hmac.compare_digest(expected, provided)
@@ -243,9 +196,9 @@ class ChunkChain:
                 assert self._private is not None
                 key = self._private.public_key()
             valid = verify_sigv4a(key, text, provided)
-        if not valid:
-            raise _bad_chunk_signature()
-        self.previous = provided
+        if valid:
+            self.previous = provided
+        return valid
 
     def _chunk_text(self, data: bytes | memoryview) -> str:
         return chunk_string_to_sign(
@@ -269,16 +222,17 @@ class ChunkChain:
         self.previous = self._sign(self._trailer_text(canonical_trailers(trailers)))
         return self.previous
 
-    def verify_chunk(self, data: bytes | memoryview, provided: str) -> None:
-        """Check a received chunk's signature (constant time) and advance the chain.
+    def check_chunk(self, data: bytes | memoryview, provided: str) -> bool:
+        """Whether a received chunk's signature matches (constant time).
 
-        Raises :class:`ChunkedBodyError` ``SignatureDoesNotMatch``.
+        The chain advances only on a match; the verifier turns a mismatch into
+        ``SignatureDoesNotMatch`` (:mod:`sigv4kit.verify._chunked`).
         """
-        self._check(self._chunk_text(data), provided)
+        return self._check(self._chunk_text(data), provided)
 
-    def verify_trailers(self, raw: bytes, provided: str) -> None:
-        """Check the trailer signature over the trailer bytes as received."""
-        self._check(self._trailer_text(raw), provided)
+    def check_trailers(self, raw: bytes, provided: str) -> bool:
+        """Whether the trailer signature over the trailer bytes as received matches."""
+        return self._check(self._trailer_text(raw), provided)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -325,11 +279,11 @@ def encoded_length(decoded_length: int, encoding: ChunkedEncoding) -> int:
         value_len = 4 * ((encoding.checksum.digest_size + 2) // 3)
         total += len(encoding.checksum.header_name) + 1 + value_len + 2
         if mode.signed_chunks:
-            total += len(_TRAILER_SIGNATURE) + 1 + mode.signature_length + 2
+            total += len(TRAILER_SIGNATURE) + 1 + mode.signature_length + 2
     return total + 2
 
 
-def _check_chain(mode: StreamingMode, chain: ChunkChain | None, purpose: str) -> None:
+def check_chain(mode: StreamingMode, chain: ChunkChain | None, purpose: str) -> None:
     if mode.signed_chunks and chain is None:
         raise SigningError(f"{mode.value} needs a ChunkChain to {purpose} chunks")
     if chain is not None and chain.sigv4a != mode.sigv4a:
@@ -341,7 +295,7 @@ class _Framer:
     """Shared state of the sync and async encoders: re-chunks and frames."""
 
     def __init__(self, encoding: ChunkedEncoding, chain: ChunkChain | None) -> None:
-        _check_chain(encoding.mode, chain, "sign")
+        check_chain(encoding.mode, chain, "sign")
         self.encoding = encoding
         self.chain = chain
         self.checksum: Checksum | None = (
@@ -397,7 +351,7 @@ class _Framer:
             if mode.signed_chunks:
                 assert self.chain is not None
                 signature = _pad(self.chain.sign_trailers([trailer]), mode)
-                out.append(f"{_TRAILER_SIGNATURE}:{signature}\r\n".encode())
+                out.append(f"{TRAILER_SIGNATURE}:{signature}\r\n".encode())
         out.append(_CRLF)
         return out
 
@@ -430,240 +384,3 @@ async def aiter_encoded(
         yield piece
 
 
-class AwsChunkedDecoder:
-    """Incremental aws-chunked decoder that releases only verified bytes.
-
-    ``feed(data)`` takes the body as it arrives, in any slicing, and returns
-    the decoded bytes that are safe to hand on: in signed modes a chunk's
-    bytes are released only after its signature checked out. ``finish()``
-    checks that the body was complete, its length, the trailer signature and
-    the trailing checksum, and returns the trailers. Any failure raises
-    :class:`ChunkedBodyError` with AWS's error code; the decoder is then dead.
-
-    Chunk data is not copied when a chunk arrives in one piece: the returned
-    pieces may be memoryviews of the fed ``bytes`` (so do not feed buffers you
-    mutate afterwards). Memory: at most one chunk (``max_chunk_size``) plus
-    one framing line.
-    """
-
-    def __init__(
-        self,
-        *,
-        mode: StreamingMode,
-        chain: ChunkChain | None = None,
-        decoded_length: int | None = None,
-        declared_trailers: Sequence[str] = (),
-        min_chunk_size: int = MIN_CHUNK_SIZE,
-        max_chunk_size: int = MAX_CHUNK_SIZE,
-    ) -> None:
-        _check_chain(mode, chain, "verify")
-        self.mode = mode
-        self._chain = chain
-        self._decoded_length = decoded_length
-        self._declared = [name.lower() for name in declared_trailers]
-        self._min = min_chunk_size
-        self._max = max_chunk_size
-        self._line = bytearray()  # a framing line being received
-        self._parts: list[memoryview] = []  # the chunk being received
-        self._state = "header"
-        self._need = 0
-        self._signature = ""
-        self._last_size: int | None = None
-        self._total = 0
-        self._trailer_lines: list[bytes] = []
-        self._checksums: dict[str, Checksum] = {}
-        for name in self._declared:
-            try:
-                algorithm = ChecksumAlgorithm.from_header_name(name)
-            except ValueError:
-                continue
-            self._checksums[name] = new_checksum(algorithm)
-        self.trailers: list[tuple[str, str]] = []
-
-    @property
-    def decoded_bytes(self) -> int:
-        """How many decoded bytes have been released so far."""
-        return self._total
-
-    def feed(self, data: bytes | bytearray | memoryview) -> list[bytes | memoryview]:
-        """Add received bytes; return the verified decoded bytes now available."""
-        if self._state == "dead":
-            raise ChunkedBodyError("IncompleteBody", "the body already failed to decode")
-        if not isinstance(data, bytes):
-            data = bytes(data)
-        out: list[bytes | memoryview] = []
-        try:
-            self._consume(data, out)
-        except ChunkedBodyError:
-            self._state = "dead"
-            raise
-        return out
-
-    def finish(self) -> list[tuple[str, str]]:
-        """The body has ended: check completeness and trailers; return the trailers."""
-        if self._state != "done":
-            self._state = "dead"
-            raise _incomplete()
-        return self.trailers
-
-    # -- the state machine ----------------------------------------------------
-
-    def _consume(self, data: bytes, out: list[bytes | memoryview]) -> None:
-        pos, end = 0, len(data)
-        view = memoryview(data)
-        while pos < end:
-            if self._state == "done":
-                raise ChunkedBodyError(
-                    "IncompleteBody", "The request body continues after the final chunk"
-                )
-            if self._state == "data":
-                take = min(self._need, end - pos)
-                self._parts.append(view[pos : pos + take])
-                self._need -= take
-                pos += take
-                if not self._need:
-                    self._chunk_complete(out)
-                continue
-            newline = data.find(b"\n", pos)
-            if newline == -1:
-                self._line += view[pos:]
-                if len(self._line) > _MAX_LINE:
-                    raise ChunkedBodyError(
-                        "IncompleteBody", "aws-chunked framing line too long or missing its CRLF"
-                    )
-                return
-            self._line += view[pos : newline + 1]
-            pos = newline + 1
-            if len(self._line) < 2 or self._line[-2] != 0x0D:
-                raise ChunkedBodyError("IncompleteBody", "aws-chunked framing line without CRLF")
-            line = bytes(self._line[:-2])
-            self._line.clear()
-            self._on_line(line)
-
-    def _on_line(self, line: bytes) -> None:
-        state = self._state
-        if state == "header":
-            self._read_header(line)
-        elif state == "data-end":
-            if line:
-                raise ChunkedBodyError(
-                    "IncompleteBody", "aws-chunked chunk data is not followed by CRLF"
-                )
-            self._state = "header"
-        elif state == "trailer":
-            if line:
-                self._trailer_lines.append(line)
-                if len(self._trailer_lines) > 16:
-                    raise _malformed_trailer()
-                return
-            self._check_trailers()
-            self._state = "done"
-        elif state == "end":
-            if line:
-                raise _malformed_trailer()
-            self._state = "done"
-
-    def _read_header(self, line: bytes) -> None:
-        size_text, sep, ext = line.partition(b";")
-        if not _HEX_SIZE.fullmatch(size_text):
-            raise ChunkedBodyError(
-                "InvalidChunkSizeError", f"Invalid chunk size {size_text[:32]!r}"
-            )
-        size = int(size_text, 16)
-        if self.mode.signed_chunks:
-            name, _, signature = ext.partition(b"=")
-            pattern = _SIGV4A_SIGNATURE if self.mode.sigv4a else _SIGNATURE
-            if not sep or name != b"chunk-signature" or not pattern.fullmatch(signature):
-                raise _bad_chunk_signature()
-            self._signature = signature.decode()
-        elif sep:
-            raise ChunkedBodyError(
-                "InvalidChunkSizeError", "Unsigned aws-chunked chunks carry no extensions"
-            )
-        if size > self._max:
-            raise ChunkedBodyError(
-                "InvalidChunkSizeError",
-                f"Chunk of {size} bytes is larger than the {self._max} bytes allowed",
-            )
-        if size and self._last_size is not None and self._last_size < self._min:
-            raise ChunkedBodyError(
-                "InvalidChunkSizeError",
-                f"Only the last chunk is allowed to have a size less than {self._min} bytes",
-            )
-        if self._decoded_length is not None and self._total + size > self._decoded_length:
-            raise ChunkedBodyError(
-                "IncompleteBody",
-                "The body holds more bytes than x-amz-decoded-content-length declares",
-            )
-        if size == 0:
-            # The final, empty chunk: no data line follows, only the trailers
-            # (or, without trailers, the closing CRLF).
-            if self._chain is not None:
-                self._chain.verify_chunk(b"", self._signature)
-            if self._decoded_length is not None and self._total != self._decoded_length:
-                raise _incomplete()
-            self._state = "trailer" if self.mode.has_trailer else "end"
-            return
-        self._need = size
-        self._state = "data"
-
-    def _chunk_complete(self, out: list[bytes | memoryview]) -> None:
-        parts = self._parts
-        data: bytes | memoryview = parts[0] if len(parts) == 1 else b"".join(parts)
-        self._parts = []
-        if self._chain is not None:
-            self._chain.verify_chunk(data, self._signature)
-        for checksum in self._checksums.values():
-            checksum.update(data)
-        size = len(data)
-        self._last_size = size
-        self._total += size
-        out.append(data)
-        self._state = "data-end"
-
-    def _check_trailers(self) -> None:
-        lines = self._trailer_lines
-        signature: str | None = None
-        if self.mode.signed_chunks:
-            if not lines:
-                raise _malformed_trailer()
-            sig_name, _, sig_value = lines[-1].partition(b":")
-            if sig_name.strip().lower() != _TRAILER_SIGNATURE.encode():
-                raise _bad_chunk_signature()
-            signature = sig_value.strip().decode("ascii", "replace")
-            lines = lines[:-1]
-        parsed: list[tuple[str, str]] = []
-        for line in lines:
-            raw_name, colon, raw_value = line.partition(b":")
-            try:
-                text_name, text_value = raw_name.decode("ascii"), raw_value.decode("ascii")
-            except UnicodeDecodeError:
-                raise _malformed_trailer() from None
-            if not colon or text_name.strip().lower() not in self._declared:
-                raise _malformed_trailer()
-            parsed.append((text_name.strip().lower(), text_value.strip()))
-        if sorted(n for n, _ in parsed) != sorted(self._declared):
-            raise _malformed_trailer()
-        if signature is not None:
-            assert self._chain is not None
-            # Signed over the trailers as received, each ending in '\n'.
-            raw = b"".join(line + b"\n" for line in lines)
-            self._chain.verify_trailers(raw, signature)
-        for name, value in parsed:
-            checksum = self._checksums.get(name)
-            if checksum is None:
-                continue
-            algorithm = checksum.algorithm
-            try:
-                expected = algorithm.decode_value(value)
-            except ValueError:
-                raise ChunkedBodyError(
-                    "InvalidRequest", f"Value for {name} trailing header is invalid."
-                ) from None
-            if not hmac.compare_digest(expected, checksum.digest()):
-                raise ChunkedBodyError(
-                    "BadDigest",
-                    f"The {algorithm.value.lower()} you specified did not match the "
-                    "calculated checksum.",
-                )
-        self.trailers = parsed
