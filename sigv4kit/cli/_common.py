@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO, TypeVar
 
 from .._exceptions import InvalidRequestError, SigV4Error
+from ..canonical._diagnostics import redact_text, redact_values
 from ..canonical._raw import RawRequest, parse_raw_request
 from ..signing._signer import _check_scope_part
 
@@ -155,14 +156,5 @@ def write_sections(streams: Streams, sections: list[tuple[str, str]]) -> None:
 
 
 def redact(text: str, token: str | None) -> str:
-    """The text with the session token replaced."""
-    from ..explain._explain import REDACTED
-
-    lines = []
-    for line in text.split("\n"):
-        name, colon, _ = line.partition(":")
-        if colon and name.lower() == "x-amz-security-token":
-            line = f"{name}:{REDACTED}"
-        lines.append(line)
-    out = "\n".join(lines)
-    return out.replace(token, REDACTED) if token else out
+    """The text with the session token (its header line, and the value anywhere) redacted."""
+    return redact_values(redact_text(text), [token])

@@ -41,6 +41,7 @@ from .._settings import (
     SigningAlgorithm,
     SigningSettings,
 )
+from ..canonical._diagnostics import redact_text
 from ..canonical._request import UNSIGNED_PAYLOAD
 from ..signing._chunked import (
     ChunkChain,
@@ -421,16 +422,6 @@ class Resigner:
             self._sign(request, await self._auth.provider.resolve_async())
 
 
-def _redacted_canonical(text: str) -> str:
-    # botocore logs the canonical request with the session token in it; we
-    # do not (smithy-rs redacts the same way).
-    lines = text.split("\n")
-    for index, line in enumerate(lines):
-        if line.startswith("x-amz-security-token:"):
-            lines[index] = "x-amz-security-token:** REDACTED **"
-    return "\n".join(lines)
-
-
 def _may_be_auth_failure(response: httpx.Response) -> bool:
     return response.status_code in _AUTH_FAILURE_STATUSES
 
@@ -561,7 +552,7 @@ class SigV4Auth(httpx.Auth):
                 "signed %s %s\nCanonicalRequest:\n%s\nStringToSign:\n%s",
                 request.method,
                 request.url.path,
-                _redacted_canonical(str(result.canonical_request)),
+                redact_text(str(result.canonical_request)),
                 result.string_to_sign,
             )
         return result

@@ -47,6 +47,7 @@ from defusedxml import ElementTree as SafeElementTree
 from defusedxml.common import DefusedXmlException
 
 from .._exceptions import SigV4Error
+from ..canonical._diagnostics import first_line_diff
 
 __all__ = [
     "SIGNING_RESULT_EXTENSION",
@@ -79,7 +80,6 @@ SIGNING_RESULT_EXTENSION = "sigv4kit.signing_result"
 # are a few hundred bytes, and parsing an arbitrary large body is a DoS vector.
 _MAX_ERROR_BODY = 1024 * 1024
 
-_REDACTED = "** REDACTED **"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -211,7 +211,9 @@ class SignatureMismatchError(AuthenticationError):
         diff = first_difference(self.server_canonical_request, self.our_canonical_request)
         if diff is not None:
             return f"{text}\ncanonical request {diff}"
-        diff = first_difference(self.server_string_to_sign, self.our_string_to_sign)
+        diff = first_difference(
+            self.server_string_to_sign, self.our_string_to_sign, string_to_sign=True
+        )
         if diff is not None:
             return f"{text}\nstring to sign {diff}"
         return text
@@ -515,43 +517,23 @@ def parse_aws_error(
     )
 
 
-def _line_name(index: int, lines: list[str]) -> str:
-    # canonical request: method, URI, query, headers..., blank, signed headers, payload hash
-    names = {0: "HTTP method", 1: "canonical URI", 2: "canonical query string"}
-    if index in names:
-        return names[index]
-    if index == len(lines) - 1:
-        return "payload hash"
-    if index == len(lines) - 2:
-        return "signed headers"
-    return "canonical headers"
-
-
-def _redact_line(line: str) -> str:
-    name, colon, _ = line.partition(":")
-    if colon and name.strip().lower() in {"x-amz-security-token", "authorization"}:
-        return f"{name}:{_REDACTED}"
-    return line
-
-
-def first_difference(server: str | None, ours: str | None) -> str | None:
+def first_difference(
+    server: str | None, ours: str | None, *, string_to_sign: bool = False
+) -> str | None:
     """Describe the first line where two canonical texts differ, or None.
 
-    Session tokens are redacted from the description.
+    Session tokens are redacted from the description (:func:`sigv4kit.first_line_diff`
+    finds the line).
     """
     if server is None or ours is None:
         return None
-    server_lines = server.replace("\r\n", "\n").split("\n")
-    our_lines = ours.split("\n")
-    for index in range(max(len(server_lines), len(our_lines))):
-        theirs = server_lines[index] if index < len(server_lines) else "<missing>"
-        mine = our_lines[index] if index < len(our_lines) else "<missing>"
-        if theirs != mine:
-            return (
-                f"differs first at line {index + 1} ({_line_name(index, our_lines)}): "
-                f"service has {_redact_line(theirs)!r}, we signed {_redact_line(mine)!r}"
-            )
-    return None
+    diff = first_line_diff(server, ours, string_to_sign=string_to_sign)
+    if diff is None:
+        return None
+    return (
+        f"differs first at line {diff.line} ({diff.part}): "
+        f"service has {diff.server!r}, we signed {diff.ours!r}"
+    )
 
 
 def error_from_response(response: httpx.Response) -> AWSServiceError:

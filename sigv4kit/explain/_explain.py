@@ -21,6 +21,14 @@ from datetime import UTC, datetime
 from enum import Enum
 from urllib.parse import unquote
 
+from ..canonical._diagnostics import (
+    REDACTED,
+    LineDiff,
+    first_line_diff,
+    redact_line,
+    same_line,
+    split_lines,
+)
 from ..canonical._raw import RawRequest
 from ..canonical._request import payload_sha256
 from ..client._errors import AWSErrorDetails
@@ -37,7 +45,6 @@ __all__ = [
     "render_explanation",
 ]
 
-REDACTED = "** REDACTED **"
 _AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
 
 
@@ -75,16 +82,6 @@ class Finding:
 
     cause: Cause
     text: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LineDiff:
-    """The first line where the service's text and ours differ (1-based ``line``)."""
-
-    line: int
-    part: str
-    server: str
-    ours: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -170,59 +167,8 @@ def recompute_signed(
 # -- comparison -----------------------------------------------------------------------
 
 
-def _lines(text: str) -> list[str]:
-    return text.replace("\r\n", "\n").split("\n")
-
-
-def _creq_part(index: int, lines: list[str]) -> str:
-    names = {0: "HTTP method", 1: "canonical URI", 2: "canonical query string"}
-    if index in names:
-        return names[index]
-    if index == len(lines) - 1:
-        return "payload hash"
-    if index == len(lines) - 2:
-        return "signed headers"
-    return "canonical headers"
-
-
-def _sts_part(index: int, _lines: list[str]) -> str:
-    return {0: "algorithm", 1: "request time", 2: "credential scope"}.get(
-        index, "canonical request hash"
-    )
-
-
-def _same(server: str, ours: str) -> bool:
-    if server == ours:
-        return True
-    # A redacted session token on either side hides the same value.
-    name_s, _, value_s = server.partition(":")
-    name_o, _, value_o = ours.partition(":")
-    return name_s == name_o and REDACTED in (value_s, value_o)
-
-
-def _redact(line: str) -> str:
-    name, colon, _ = line.partition(":")
-    if colon and name.strip().lower() in {"x-amz-security-token", "authorization"}:
-        return f"{name}:{REDACTED}"
-    return line
-
-
-def first_line_diff(server: str, ours: str, *, string_to_sign: bool = False) -> LineDiff | None:
-    """The first differing line of two canonical requests (or strings to sign)."""
-    theirs, mine = _lines(server), _lines(ours)
-    part = _sts_part if string_to_sign else _creq_part
-    for index in range(max(len(theirs), len(mine))):
-        a = theirs[index] if index < len(theirs) else "<missing>"
-        b = mine[index] if index < len(mine) else "<missing>"
-        if not _same(a, b):
-            return LineDiff(
-                line=index + 1, part=part(index, mine), server=_redact(a), ours=_redact(b)
-            )
-    return None
-
-
 def _headers_block(text: str) -> dict[str, str]:
-    lines = _lines(text)
+    lines = split_lines(text)
     block: dict[str, str] = {}
     for line in lines[3:-3]:
         name, colon, value = line.partition(":")
@@ -380,7 +326,7 @@ def _header_findings(server_creq: str, our_creq: str) -> list[Finding]:
     findings: list[Finding] = []
     for name in sorted(set(theirs) | set(mine)):
         a, b = theirs.get(name), mine.get(name)
-        if a is not None and b is not None and _same(f"{name}:{a}", f"{name}:{b}"):
+        if a is not None and b is not None and same_line(f"{name}:{a}", f"{name}:{b}"):
             continue
         if b is None:
             findings.append(
@@ -464,12 +410,12 @@ def _header_findings(server_creq: str, our_creq: str) -> list[Finding]:
 
 def _scope_findings(server_sts: str, our_sts: str | None, message: str) -> list[Finding]:
     findings: list[Finding] = []
-    s = _lines(server_sts)
+    s = split_lines(server_sts)
     if len(s) < 3:
         return findings
     scope = s[2].split("/")
     if our_sts is not None:
-        o = _lines(our_sts)
+        o = split_lines(our_sts)
         if len(o) >= 3:
             if s[1] != o[1]:
                 findings.append(
@@ -566,7 +512,7 @@ def _clock_offset(server_time: str | None, string_to_sign: str | None) -> str:
     """How far our signing time was from the service's clock, when both are known."""
     if not server_time or not string_to_sign:
         return ""
-    lines = _lines(string_to_sign)
+    lines = split_lines(string_to_sign)
     ours = _parse_time(lines[1]) if len(lines) > 1 else None
     theirs = _parse_time(server_time)
     if ours is None or theirs is None:
@@ -645,7 +591,7 @@ def explain(
 
 
 def _creq_findings(diff: LineDiff, server: str, ours: str) -> list[Finding]:
-    s, o = _lines(server), _lines(ours)
+    s, o = split_lines(server), split_lines(ours)
     index = diff.line - 1
     if index == 0:
         return [
@@ -766,8 +712,8 @@ def _no_difference(
 def _side_by_side(title: str, server: str, ours: str, diff: LineDiff | None, colour: bool) -> str:
     """Both texts aligned (difflib): common lines once, differing ones as a pair."""
     out = [f"{title} (service | ours):"]
-    theirs = [_redact(line) for line in _lines(server)]
-    mine = [_redact(line) for line in _lines(ours)]
+    theirs = [redact_line(line) for line in split_lines(server)]
+    mine = [redact_line(line) for line in split_lines(ours)]
     # Compare with redacted token values equal, so they do not show as differences.
     a_keys = [REDACTED if REDACTED in line else line for line in theirs]
     b_keys = [REDACTED if REDACTED in line else line for line in mine]
@@ -802,7 +748,7 @@ def render_explanation(exp: Explanation, *, colour: bool = False) -> str:
         out.append("")
         if ours is None:
             out.append(f"{title} (service):")
-            out += [f"  {_redact(line)}" for line in _lines(server)]
+            out += [f"  {redact_line(line)}" for line in split_lines(server)]
         else:
             out.append(_side_by_side(title, server, ours, diff, colour))
     for label, d in (("canonical request", exp.canonical_diff),

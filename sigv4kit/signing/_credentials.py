@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .._exceptions import CredentialsError
+from ..canonical._diagnostics import REDACTED
 
 __all__ = ["Credentials"]
 
-REDACTED = "** REDACTED **"
 
 
 @dataclass(frozen=True, slots=True)

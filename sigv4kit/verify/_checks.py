@@ -15,6 +15,7 @@ from .._settings import (
     SessionTokenMode,
     SigningAlgorithm,
 )
+from ..canonical._diagnostics import redact_values
 from ..canonical._request import (
     CanonicalRequest,
 )
@@ -50,7 +51,6 @@ __all__ = [
 _NOT_SIGNED = "There were headers present in the request which were not signed"
 
 
-_REDACTED = "** REDACTED **"
 
 
 def _derive_public_key(access_key_id: str, secret: str) -> ec.EllipticCurvePublicKey:
@@ -179,11 +179,8 @@ def _diagnostics(
     token = parsed.session_token
     if token:
         # The session token is a credential: never echo it in an error body.
-        canonical = canonical.replace(token, _REDACTED)
         encoded = [v for k, v in parsed.query_pairs if k == "X-Amz-Security-Token"]
-        for value in encoded:
-            if value:
-                canonical = canonical.replace(value, _REDACTED)
+        canonical = redact_values(canonical, [token, *encoded])
     fields += [
         ("StringToSign", string_to_sign),
         ("SignatureProvided", parsed.signature),
