@@ -11,7 +11,8 @@ from awscrt import checksums as crt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sigv4kit import ChecksumAlgorithm, new_checksum
+from sigv4kit import ChecksumAlgorithm
+from sigv4kit.signing import new_checksum
 from sigv4kit.signing._checksums import py_crc32c, py_crc64nvme
 
 CHECK_INPUT = b"123456789"

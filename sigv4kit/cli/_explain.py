@@ -21,7 +21,7 @@ from ..canonical._raw import RawRequest
 from ..canonical._request import encode_query_pairs
 from ..client._endpoints import EndpointInferenceError, infer_region_service
 from ..client._errors import AWSErrorDetails, parse_aws_error
-from ..explain._explain import (
+from ..explain import (
     Cause,
     Explanation,
     Finding,

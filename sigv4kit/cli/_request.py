@@ -17,7 +17,7 @@ from .._settings import SigningSettings
 from ..client._auth import SigV4AAuth, SigV4Auth
 from ..client._errors import SIGNING_RESULT_EXTENSION, parse_aws_error
 from ..client._retry import RetryPolicy, RetryTransport
-from ..explain._explain import explain, render_explanation
+from ..explain import explain, render_explanation
 from ..signing._signer import SigningResult
 from ._common import EXIT_CODES_HELP, CLIError, ExitCode, Streams, redact
 from ._options import add_common_signing_options, credentials_source, parse_headers, scope_from
