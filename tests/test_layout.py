@@ -144,6 +144,16 @@ def test_the_core_never_imports_the_server() -> None:
         assert "import_module" not in text, name
 
 
+def test_no_core_module_is_long() -> None:
+    long = {
+        name: lines
+        for name, (path, _) in _modules().items()
+        if not name.startswith("sigv4kit.middleware")
+        and (lines := path.read_text(encoding="utf-8").count("\n")) > 500
+    }
+    assert long == {}
+
+
 def test_every_subpackage_says_what_it_holds() -> None:
     for name in ("canonical", "signing", "verify", "client", "explain", "cli"):
         doc = (ROOT / "sigv4kit" / name / "__init__.py").read_text(encoding="utf-8")

@@ -228,7 +228,7 @@ async def _no_sleep(_: float) -> None:
 
 
 def test_invocation_ids_are_rfc_9562_version_4() -> None:
-    from sigv4kit.client._auth import _uuid4_text
+    from sigv4kit.client._httpx import _uuid4_text
 
     # uuid.UUID is the oracle for the text form, the version and the variant.
     for data in (bytes(16), b"\xff" * 16, bytes(range(16)), bytes(range(240, 256))):

@@ -19,8 +19,7 @@ from .._exceptions import SigV4Error
 from .._settings import PathNormalization, PercentEncoding, SigningAlgorithm, SigningSettings
 from ..canonical._raw import RawRequest
 from ..canonical._request import encode_query_pairs
-from ..client._endpoints import EndpointInferenceError, infer_region_service
-from ..client._errors import AWSErrorDetails, parse_aws_error
+from ..client import AWSErrorDetails, EndpointInferenceError, infer_region_service, parse_aws_error
 from ..explain import (
     Cause,
     Explanation,

@@ -6,8 +6,12 @@ import argparse
 import os
 
 from .._exceptions import CredentialsError
-from ..client._endpoints import EndpointInferenceError, infer_region_service
-from ..client._providers import CredentialsProvider, default_credentials_provider
+from ..client import (
+    CredentialsProvider,
+    EndpointInferenceError,
+    default_credentials_provider,
+    infer_region_service,
+)
 from ..signing._credentials import Credentials
 from ._common import CLIError, ExitCode, scope_part
 

@@ -9,8 +9,7 @@ from typing import Any
 import httpx
 
 from .._settings import SigningAlgorithm, SigningSettings
-from ..client._auth import presign
-from ..client._providers import CredentialsProvider
+from ..client import CredentialsProvider, presign
 from ._common import EXIT_CODES_HELP, CLIError, ExitCode, Streams, parse_time
 from ._options import add_common_signing_options, credentials_source, parse_headers, scope_from
 

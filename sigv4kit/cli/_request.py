@@ -14,9 +14,14 @@ import httpx
 
 from .._exceptions import CredentialsError, SigV4Error
 from .._settings import SigningSettings
-from ..client._auth import SigV4AAuth, SigV4Auth
-from ..client._errors import SIGNING_RESULT_EXTENSION, parse_aws_error
-from ..client._retry import RetryPolicy, RetryTransport
+from ..client import (
+    SIGNING_RESULT_EXTENSION,
+    RetryPolicy,
+    RetryTransport,
+    SigV4AAuth,
+    SigV4Auth,
+    parse_aws_error,
+)
 from ..explain import explain, render_explanation
 from ..signing._signer import SigningResult
 from ._common import EXIT_CODES_HELP, CLIError, ExitCode, Streams, redact

@@ -8,17 +8,15 @@ May import ``sigv4kit.canonical``, ``sigv4kit.signing`` and the shared base modu
 from __future__ import annotations
 
 from ._auth import (
-    DEFAULT_MAX_BODY_BUFFER,
-    INVOCATION_ID_HEADER,
-    RESIGN_EXTENSION,
-    SDK_REQUEST_HEADER,
-    BodyTooLargeError,
     Clock,
     Resigner,
     SigV4AAuth,
     SigV4Auth,
-    presign,
-    sign_httpx_request,
+)
+from ._chain import (
+    BotocoreCredentialsProvider,
+    ChainCredentialsProvider,
+    default_credentials_provider,
 )
 from ._endpoints import (
     EndpointInferenceError,
@@ -26,7 +24,6 @@ from ._endpoints import (
 )
 from ._errors import (
     SIGNING_RESULT_EXTENSION,
-    THROTTLING_CODES,
     AccessDeniedError,
     AuthenticationError,
     AWSErrorDetails,
@@ -38,46 +35,59 @@ from ._errors import (
     SignatureMismatchError,
     ThrottlingError,
     ValidationError,
-    async_raise_for_aws_error_hook,
     error_class_for,
-    error_from_response,
     first_difference,
+)
+from ._httpx import (
+    DEFAULT_MAX_BODY_BUFFER,
+    INVOCATION_ID_HEADER,
+    RESIGN_EXTENSION,
+    SDK_REQUEST_HEADER,
+    BodyTooLargeError,
+    sign_httpx_request,
+)
+from ._parse import (
+    async_raise_for_aws_error_hook,
+    error_from_response,
     parse_aws_error,
     raise_for_aws_error,
     raise_for_aws_error_hook,
 )
+from ._presign import (
+    presign,
+)
 from ._providers import (
     ADVISORY_REFRESH_WINDOW,
     MANDATORY_REFRESH_WINDOW,
-    BotocoreCredentialsProvider,
-    ChainCredentialsProvider,
     CredentialsNotFoundError,
     CredentialsProvider,
     EnvironmentCredentialsProvider,
     ExpiringCredentials,
     RefreshableCredentialsProvider,
-    SharedFilesCredentialsProvider,
     StaticCredentialsProvider,
-    default_credentials_provider,
-    run_credential_process,
 )
 from ._retry import (
     RETRY_ATTEMPTS_EXTENSION,
-    TRANSIENT_CODES,
     AdaptiveRateLimiter,
     BodyNotReplayableError,
     RetryMode,
     RetryPolicy,
     RetryQuota,
-    RetryTransport,
     backoff_delay,
     server_retry_delay,
+)
+from ._shared_files import (
+    SharedFilesCredentialsProvider,
+    run_credential_process,
 )
 from ._skew import (
     SKEW_THRESHOLD,
     ClockOffset,
     parse_http_date,
     skew_offset,
+)
+from ._transport import (
+    RetryTransport,
 )
 
 __all__ = [
@@ -90,8 +100,6 @@ __all__ = [
     "SDK_REQUEST_HEADER",
     "SIGNING_RESULT_EXTENSION",
     "SKEW_THRESHOLD",
-    "THROTTLING_CODES",
-    "TRANSIENT_CODES",
     "AWSErrorDetails",
     "AWSServiceError",
     "AccessDeniedError",
