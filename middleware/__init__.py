@@ -43,7 +43,6 @@ from ._logfilter import (
     redact_query_credentials,
 )
 from ._memory import MemoryKeyStore
-from ._postgres import POSTGRES_SCHEMA_VERSION, PostgresKeyStore, postgres_conninfo_from_url
 from ._replay import (
     REPLAY_DETECTED_MESSAGE,
     MemoryReplayGuard,
@@ -62,7 +61,6 @@ from ._responses import (
     new_request_id,
     render_error,
 )
-from ._sqlite import SCHEMA_VERSION, SQLiteKeyStore
 from ._store import (
     MAX_KEYS_PER_PRINCIPAL,
     MAX_SESSION_SECONDS,
@@ -85,10 +83,12 @@ from ._store import (
     StoreError,
     StoreNotFoundError,
     StoreUnavailableError,
-    open_store,
-    sqlite_path_from_url,
     store_time,
 )
+from .store.engine import postgres_conninfo_from_url
+from .store.postgres import POSTGRES_SCHEMA_VERSION, PostgresKeyStore
+from .store.sqlite import SCHEMA_VERSION, SQLiteKeyStore
+from .store.url import open_store, sqlite_path_from_url
 
 __all__ = [
     "DEFAULT_MAX_BODY_SIZE",

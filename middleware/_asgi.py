@@ -45,7 +45,8 @@ from sigv4kit.verify import (
 from ._replay import ReplayDetected, ReplayGuard, ReplayGuardUnavailableError, replay_ttl
 from ._replay import request_signature as _request_signature
 from ._responses import ErrorFormat, new_request_id, render_error
-from ._store import AccessKeyStore, StoreUnavailableError, open_store
+from ._store import AccessKeyStore, StoreUnavailableError
+from .store.url import open_store
 
 __all__ = [
     "DEFAULT_MAX_BODY_SIZE",

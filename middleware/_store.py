@@ -6,33 +6,33 @@ store.get_key(access_key_id)``, and records key use off the request path
 rotation, temporary credentials, re-encryption) is a second protocol,
 :class:`KeyManager`, so the verifier depends on as little as possible.
 
-Backends: ``sqlite:///path`` (embedded default, :mod:`._sqlite`);
-``postgresql://...`` for services on many machines (:mod:`._postgres`), with
-the same secret envelope (:mod:`._crypto`).
+Backends: one store written once over SQLAlchemy Core (:mod:`.store`; opened
+by URL with :func:`~.store.url.open_store`), on ``sqlite:///path`` (the
+embedded default) or ``postgresql://...`` for services on many machines,
+with the same secret envelope (:mod:`._crypto`).
 
 Errors::
 
     SigV4Error
      └── StoreError                  a store operation failed
-          ├── StoreUnavailableError  the database cannot answer (fail closed)
-          │    └── SecretDecryptionError  a secret cannot be decrypted (wrong
-          │                               master key, tampered or moved ciphertext)
+          ├── StoreUnavailableError  the database cannot answer (fail closed, 503)
+          │    ├── SecretDecryptionError  a secret cannot be decrypted (wrong
+          │    │                          master key, tampered or moved ciphertext)
+          │    └── SchemaVersionError     the database is not at this code's schema
+          │                               revision (written by a newer sigv4kit)
           ├── PrincipalNotFoundError no principal with that name
           ├── KeyNotFoundError       no access key with that id
           ├── KeyLimitExceededError  a principal already has 2 access keys
           ├── StoreNotFoundError     open_store(create=False) found no store there
-          ├── MasterKeyError         master key missing or malformed
-          └── SchemaVersionError     the database schema is newer than this code
+          └── MasterKeyError         master key missing or malformed
 """
 
 from __future__ import annotations
 
 import enum
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
-from urllib.parse import urlsplit
 
 from sigv4kit import KeyRecord, SigV4Error
 
@@ -61,8 +61,6 @@ __all__ = [
     "StoreError",
     "StoreNotFoundError",
     "StoreUnavailableError",
-    "open_store",
-    "sqlite_path_from_url",
     "store_time",
 ]
 
@@ -114,8 +112,12 @@ class StoreNotFoundError(StoreError):
     """
 
 
-class SchemaVersionError(StoreError):
-    """The database was created by a newer sigv4kit than the one running."""
+class SchemaVersionError(StoreUnavailableError):
+    """The database is not at the schema revision this code serves (a newer sigv4kit wrote it).
+
+    A :class:`StoreUnavailableError`: the middleware answers 503 and fails
+    closed, as when the database is down, never a 500.
+    """
 
 
 class KeyStatus(enum.Enum):
@@ -345,114 +347,3 @@ def store_time(now: datetime | None) -> datetime:
     if now.tzinfo is None or now.utcoffset() is None:
         raise StoreError("times given to a store must be timezone-aware")
     return now.astimezone(UTC)
-
-
-def open_store(url: str, *, create: bool = True) -> AccessKeyStore:
-    """Open a store from its URL.
-
-    * ``sqlite:///relative/path.db`` — a path relative to the working directory;
-    * ``sqlite:////absolute/path.db`` — an absolute path;
-    * ``postgresql://user@host:5432/db?schema=name`` — PostgreSQL
-      (:class:`~._postgres.PostgresKeyStore`; ``schema`` defaults to ``public``,
-      other query parameters are libpq's).
-
-    The master key comes from ``SIGV4KIT_MASTER_KEY`` or
-    ``SIGV4KIT_MASTER_KEY_FILE``; for SQLite with neither, from a key file
-    beside the database (``<db>.key``, created on first use). PostgreSQL
-    requires one of the two variables.
-
-    With ``create=False`` the store must already exist (the SQLite file, or
-    the PostgreSQL schema with its ``schema_migrations`` table): nothing is
-    created, not even a key file, and :class:`StoreNotFoundError` names the
-    path or schema. Every ``sigv4kit`` command except ``keys create`` opens
-    its store so, and so should a service that must not start on a typo.
-
-    ```python
-    store = open_store("sqlite:///var/lib/myservice/keys.db")
-    ```
-
-    Raises :class:`StoreError` for a URL whose scheme no backend handles or
-    that is malformed, :class:`MasterKeyError` for a bad master key,
-    :class:`SecretDecryptionError` when the stored keys were encrypted under a
-    different master key, :class:`StoreUnavailableError` when the database
-    cannot be opened (or, with ``create=False``, checked).
-    """
-    if not isinstance(url, str) or not url:
-        raise StoreError("the store URL is empty; expected e.g. sqlite:///sigv4kit.db")
-    scheme, sep, _rest = url.partition("://")
-    scheme = scheme.lower()
-    if not sep:
-        raise StoreError(f"store URL {url!r} has no scheme; expected sqlite:///path/to/keys.db")
-    if scheme == "sqlite":
-        from ._sqlite import SQLiteKeyStore
-
-        path = sqlite_path_from_url(url)
-        if not create and not os.path.isfile(path):
-            raise StoreNotFoundError(f"no key store at {path!r}: the file does not exist")
-        return SQLiteKeyStore(path)
-    if scheme in {"postgresql", "postgres"} or scheme.startswith("postgresql+"):
-        from ._postgres import PostgresKeyStore
-
-        store = PostgresKeyStore(url)
-        if not create:
-            _require_postgres_store(url)
-        return store
-    raise StoreError(
-        f"no access-key store backend handles the URL scheme {scheme!r} "
-        "(supported: sqlite:///relative/path.db, sqlite:////absolute/path.db, "
-        "postgresql://user@host/db?schema=name)"
-    )
-
-
-def sqlite_path_from_url(url: str) -> str:
-    """The file path of a ``sqlite:///...`` URL (SQLAlchemy's convention).
-
-    Three slashes then a relative path; four slashes (three then ``/``) for an
-    absolute path. Raises :class:`StoreError` for a host, query or fragment
-    part or an empty path.
-    """
-    parts = urlsplit(url)
-    if parts.scheme.lower() != "sqlite":
-        raise StoreError(f"not a sqlite URL: {url!r}")
-    if parts.netloc:
-        raise StoreError(
-            f"sqlite URL {url!r} names a host ({parts.netloc!r}); use sqlite:///relative.db "
-            "or sqlite:////absolute/path.db"
-        )
-    if parts.query or parts.fragment or "?" in url or "#" in url:
-        raise StoreError(f"sqlite URL {url!r} has a query or fragment, which is not supported")
-    if not parts.path.startswith("/") or len(parts.path) < 2:
-        raise StoreError(f"sqlite URL {url!r} has no database path; expected sqlite:///keys.db")
-    path = parts.path[1:]
-    if path in {":memory:", ""} or path.endswith("/"):
-        raise StoreError(
-            f"sqlite URL {url!r} does not name a database file (in-memory databases "
-            "cannot be shared between connections)"
-        )
-    return path
-
-
-def _require_postgres_store(url: str) -> None:
-    """Raise :class:`StoreNotFoundError` unless the URL's schema holds a store.
-
-    A store's schema has the ``schema_migrations`` table its first use
-    creates; a mistyped ``?schema=`` has none (or does not exist).
-    """
-    from ._postgres import _describe, _driver, postgres_conninfo_from_url
-
-    psycopg, _pool = _driver()
-    conninfo, schema = postgres_conninfo_from_url(url)
-    try:
-        with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as conn:
-            row = conn.execute(
-                "SELECT to_regclass(%s)", (f"{schema}.schema_migrations",)
-            ).fetchone()
-    except psycopg.Error as exc:
-        raise StoreUnavailableError(f"key database error: {_describe(exc)}") from None
-    if row is None or row[0] is None:
-        parts = urlsplit(url)
-        # Never the whole URL: it may carry a password.
-        where = f"{parts.hostname or 'localhost'}{parts.path or ''}"
-        raise StoreNotFoundError(
-            f"no key store in schema {schema!r} of the PostgreSQL database {where!r}"
-        )

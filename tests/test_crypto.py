@@ -405,7 +405,7 @@ async def test_interrupted_rewrap_is_finished_on_open(
     def crash(*args: object) -> None:
         raise OSError("simulated crash before the rename")
 
-    monkeypatch.setattr("sigv4kit.middleware._sqlite.os.replace", crash)
+    monkeypatch.setattr("sigv4kit.middleware.store.masterkeys.os.replace", crash)
     with pytest.raises(OSError, match="simulated"):
         await store.rewrap(new)
     monkeypatch.undo()

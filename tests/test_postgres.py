@@ -107,24 +107,27 @@ async def test_concurrent_startup_migrates_once(pg_url: str) -> None:
     stores = [PostgresKeyStore(pg_url, master_key=MASTER, listen=False) for _ in range(6)]
     try:
         await asyncio.gather(*(s.get_key("AKIAAAAAAAAAAAAAAAAA") for s in stores))
-        assert [await s.schema_version() for s in stores] == [1] * 6
+        assert [await s.schema_version() for s in stores] == ["0002_accounts_iam"] * 6
     finally:
         for s in stores:
             await s.aclose()
     schema = postgres_conninfo_from_url(pg_url)[1]
-    rows = pg_exec(f'SELECT version FROM "{schema}".schema_migrations')
-    assert rows == [(1,)]
+    assert pg_exec(f'SELECT version_num FROM "{schema}".alembic_version') == [
+        ("0002_accounts_iam",)
+    ]
+    # Each step ran once: one row per pre-Alembic version, one default account.
+    rows = pg_exec(f'SELECT version FROM "{schema}".schema_migrations ORDER BY version')
+    assert rows == [(1,), (2,)]
+    assert pg_exec(f'SELECT account_id FROM "{schema}".accounts') == [("000000000000",)]
 
 
 async def test_newer_schema_is_refused(pg_url: str) -> None:
     async with opened(pg_url) as store:
         await store.create_principal("alice")
     schema = postgres_conninfo_from_url(pg_url)[1]
-    pg_exec(
-        f"INSERT INTO \"{schema}\".schema_migrations VALUES (99, 'future', now())"
-    )
+    pg_exec(f"UPDATE \"{schema}\".alembic_version SET version_num = '0099_future'")
     async with opened(pg_url) as store:
-        with pytest.raises(SchemaVersionError, match="version 99"):
+        with pytest.raises(SchemaVersionError, match="'0099_future', newer than"):
             await store.get_key("AKIAAAAAAAAAAAAAAAAA")
 
 

@@ -105,14 +105,20 @@ async def test_schema_is_versioned_wal_and_private(tmp_path: Path) -> None:
     path = tmp_path / "k.db"
     store = SQLiteKeyStore(path, master_key=MasterKey.generate())
     try:
-        assert store.schema_version() == SCHEMA_VERSION == 1
+        # Alembic owns the schema: the revision is its id, not a number.
+        assert store.schema_version() == SCHEMA_VERSION == "0002_accounts_iam"
     finally:
         await store.aclose()
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        rows = conn.execute("SELECT version, description FROM schema_migrations").fetchall()
-        assert [r[0] for r in rows] == [1]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            ("0002_accounts_iam",)
+        ]
+        # The pre-Alembic version table says 2, so a sigv4kit from before
+        # Alembic refuses this database instead of misreading it.
+        rows = conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
+        assert [r[0] for r in rows] == [1, 2]
     finally:
         conn.close()
     assert path.stat().st_mode & 0o077 == 0
@@ -125,7 +131,9 @@ async def test_reopening_does_not_migrate_twice(tmp_path: Path) -> None:
         await store.aclose()
     conn = sqlite3.connect(tmp_path / "k.db")
     try:
-        assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == 1
+        assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == 2
+        assert conn.execute("SELECT COUNT(*) FROM alembic_version").fetchone()[0] == 1
+        assert conn.execute("SELECT COUNT(*) FROM accounts").fetchone()[0] == 1
     finally:
         conn.close()
 
@@ -136,13 +144,23 @@ async def test_newer_schema_is_refused(tmp_path: Path) -> None:
     await store.aclose()
     conn = sqlite3.connect(tmp_path / "k.db")
     with conn:
-        conn.execute(
-            "INSERT INTO schema_migrations VALUES (?, 'from the future', '2099-01-01')",
-            (SCHEMA_VERSION + 1,),
-        )
+        conn.execute("UPDATE alembic_version SET version_num = '0099_from_the_future'")
     conn.close()
-    with pytest.raises(SchemaVersionError, match=f"schema version {SCHEMA_VERSION + 1}"):
+    with pytest.raises(SchemaVersionError, match="'0099_from_the_future', newer than"):
         SQLiteKeyStore(tmp_path / "k.db", master_key=key)
+
+
+async def test_newer_pre_alembic_schema_is_refused(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "k.db")
+    with conn:
+        conn.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+            "description TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        conn.execute("INSERT INTO schema_migrations VALUES (7, 'unknown', '2099-01-01')")
+    conn.close()
+    with pytest.raises(SchemaVersionError, match="schema version 7"):
+        SQLiteKeyStore(tmp_path / "k.db", master_key=MasterKey.generate())
 
 
 # -- several processes ------------------------------------------------------------------

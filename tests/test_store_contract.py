@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from sigv4kit.middleware import (
+    MASTER_KEY_FILE_ENV,
     AccessKeyStore,
     KeyLimitExceededError,
     KeyManager,
@@ -32,6 +33,7 @@ from sigv4kit.middleware import (
     PrincipalNotFoundError,
     SQLiteKeyStore,
     StoreError,
+    create_key_file,
 )
 
 from sigv4kit import KeyRecord
@@ -74,13 +76,18 @@ class Backend:
         cache_ttl: float = 60.0,
         negative_cache_ttl: float = 60.0,
         flush_interval: float = 3600.0,
+        environ: dict[str, str] | None = None,
     ) -> Any:
+        """A store on the shared database; its master key is ``environ``'s when given."""
         store: Any
+        keys: dict[str, Any] = (
+            {"environ": environ} if environ is not None else {"master_key": self.master_key}
+        )
         if self.kind == "postgres":
             assert self.url is not None
             store = PostgresKeyStore(
                 self.url,
-                master_key=self.master_key,
+                **keys,
                 clock=clock,
                 cache_ttl=cache_ttl,
                 negative_cache_ttl=negative_cache_ttl,
@@ -95,7 +102,7 @@ class Backend:
             return store
         store = SQLiteKeyStore(
             self.path,
-            master_key=self.master_key,
+            **keys,
             clock=clock,
             cache_ttl=cache_ttl,
             negative_cache_ttl=negative_cache_ttl,
@@ -658,3 +665,61 @@ async def test_no_secret_in_logs_or_errors(
     text = caplog.text + "\n".join(messages) + repr(await store.list_keys())
     for secret in secrets_seen:
         assert secret not in text
+
+
+# -- master keys: a rewrap by another process ----------------------------------------
+# Both backends follow a key file (SIGV4KIT_MASTER_KEY_FILE) the same way; the
+# two cases below once differed between SQLite and PostgreSQL.
+
+
+def replace_key_file(path: Path, key: MasterKey) -> None:
+    """What an operator does after a rewrap: the key file now holds the new key."""
+    staged = path.with_name(path.name + ".staged")
+    create_key_file(staged, key)
+    staged.replace(path)
+
+
+async def test_lookup_follows_the_key_files_pending_new_key(
+    backend: Backend, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "master.key"
+    old = create_key_file(key_file)
+    service = backend.open(environ={MASTER_KEY_FILE_ENV: str(key_file)}, cache_ttl=0.0)
+    await new_user(service)
+    key = await service.create_key("alice")
+    # Another process re-wraps and has written the new key to <file>.new,
+    # but not yet renamed it over the key file (the moment a rewrap of a
+    # default key file is in).
+    new = MasterKey.generate()
+    backend.master_key = old  # the admin process was given the old key
+    assert await backend.open().rewrap(new) == 1
+    create_key_file(Path(f"{key_file}.new"), new)
+    record = await service.get_key(key.access_key_id)
+    assert record is not None
+    assert record.secret_access_key == key.secret_access_key
+    assert service.master_key_id == new.key_id
+
+
+async def test_rewrap_opens_each_secret_with_the_key_it_names(
+    backend: Backend, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "master.key"
+    create_key_file(key_file)
+    env = {MASTER_KEY_FILE_ENV: str(key_file)}
+    service = backend.open(environ=env)  # holds the first key
+    admin = backend.open(environ=env)
+    await new_user(service)
+    key = await service.create_key("alice")
+    second = MasterKey.generate()
+    assert await admin.rewrap(second) == 1
+    replace_key_file(key_file, second)
+    # The service still holds the first key; its rewrap must open the
+    # secret with the key the row names (the key file's), not its own.
+    third = MasterKey.generate()
+    assert await service.rewrap(third) == 1
+    assert service.master_key_id == third.key_id
+    backend.master_key = third
+    reader = backend.open()
+    record = await reader.get_key(key.access_key_id)
+    assert record is not None
+    assert record.secret_access_key == key.secret_access_key

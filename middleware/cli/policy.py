@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sigv4kit.cli import EXIT_CODES_HELP, ExitCode, Streams, read_input
 
 from ..iam.policy import Finding, MalformedPolicyDocument, Policy, PolicyType, lint
+from . import _policy_simulate
 
 __all__ = ["COMMAND", "HELP", "PolicyCommand", "finding_json", "run_validate"]
 
@@ -62,6 +63,7 @@ def _add_arguments(group: argparse.ArgumentParser) -> None:
     p.add_argument("--lint", action="store_true", help="also print non-fatal findings")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(policy_action=run_validate)
+    _policy_simulate.add_parser(actions)
 
 
 def finding_json(finding: Finding) -> dict[str, object]:

@@ -1,0 +1,34 @@
+"""The key store: one implementation over SQLAlchemy Core for SQLite and PostgreSQL.
+
+Modules, in the order a request meets them:
+
+* :mod:`.url`: :func:`~.url.open_store` (a URL to a backend);
+* :mod:`.base`: :class:`SQLKeyStore`, the request path both backends share
+  (the lookup compiled from the tables, the cache, last-used notes);
+* :mod:`.keys`: every key-management operation, written once;
+* :mod:`.schema`: the tables (accounts, principals, keys, sessions and the
+  IAM tables to come), once; :mod:`.migrate` and ``migrations/``: their
+  Alembic history;
+* :mod:`.engine`: engines and connections, dialect quirks, error mapping;
+* :mod:`.masterkeys`: which master key opens which secret;
+* :mod:`.sqlite`, :mod:`.postgres`: the backends (connections, background
+  work); :mod:`.pg_listen`: PostgreSQL's ``LISTEN/NOTIFY`` invalidation.
+
+Imports: the core (``sigv4kit``), SQLAlchemy, Alembic, the drivers, and the
+server's :mod:`.._store` (entities, protocols, errors), :mod:`.._crypto`,
+:mod:`.._keygen`, :mod:`.._cache`. Nothing here imports the ASGI side.
+"""
+
+from __future__ import annotations
+
+from .base import SQLKeyStore
+from .postgres import POSTGRES_SCHEMA_VERSION, PostgresKeyStore
+from .sqlite import SCHEMA_VERSION, SQLiteKeyStore
+
+__all__ = [
+    "POSTGRES_SCHEMA_VERSION",
+    "SCHEMA_VERSION",
+    "PostgresKeyStore",
+    "SQLKeyStore",
+    "SQLiteKeyStore",
+]

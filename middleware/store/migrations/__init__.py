@@ -1,0 +1,1 @@
+"""Alembic's script directory for the key store (see :mod:`..migrate`)."""
