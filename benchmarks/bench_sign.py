@@ -31,6 +31,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
 
 import sigv4kit
+from sigv4kit.signing import derive_signing_key
 
 AKID, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 TOKEN = "tok" * 100
@@ -121,7 +122,7 @@ def bench_python_floor() -> float:
     """A deliberately minimal signer for this one request shape (not correct in
     general: no validation, no encoding, no sorting of arbitrary input). It
     bounds what any pure-Python signer over httpx can reach."""
-    key = sigv4kit.derive_signing_key(SECRET, "20261127", "us-east-1", "svc")
+    key = derive_signing_key(SECRET, "20261127", "us-east-1", "svc")
     scope = "20261127/us-east-1/svc/aws4_request"
     empty = hashlib.sha256(b"").hexdigest()
 
@@ -162,7 +163,7 @@ def bench_python_floor() -> float:
 
 def bench_crypto_floor() -> float:
     """Only the hashing and HMACs a signature needs (key derivation cached)."""
-    key = sigv4kit.derive_signing_key(SECRET, "20261127", "us-east-1", "svc")
+    key = derive_signing_key(SECRET, "20261127", "us-east-1", "svc")
     creq = b"x" * 600
     sts = b"y" * 130
 

@@ -23,23 +23,23 @@ from typing import IO, Any
 from urllib.parse import quote, unquote_to_bytes
 
 from sigv4kit import (
-    AwsChunkedDecoder,
-    ChunkChain,
-    EntityTooLarge,
     Identity,
-    InternalError,
-    InvalidRequest,
     KeyRecord,
-    ParsedAuth,
-    ServiceUnavailable,
     SignedRequest,
     SigningAlgorithm,
     VerificationError,
     Verifier,
     VerifierConfig,
-    derive_signing_key,
-    derive_sigv4a_private_key,
-    is_normalized_path,
+)
+from sigv4kit.canonical import is_normalized_path
+from sigv4kit.signing import ChunkChain, derive_signing_key, derive_sigv4a_private_key
+from sigv4kit.verify import (
+    AwsChunkedDecoder,
+    EntityTooLarge,
+    InternalError,
+    InvalidRequest,
+    ParsedAuth,
+    ServiceUnavailable,
 )
 
 from ._replay import ReplayDetected, ReplayGuard, ReplayGuardUnavailableError, replay_ttl

@@ -44,7 +44,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import parse_qsl
 
-from sigv4kit import AccessDenied, Identity
+from sigv4kit import Identity
+from sigv4kit.verify import AccessDenied
 
 from ._store import StoreError
 

@@ -38,7 +38,7 @@ from sigv4kit.middleware import (
 )
 
 import sigv4kit
-from sigv4kit._cli import ExitCode, main
+from sigv4kit.cli._main import ExitCode, main
 
 MASTER = MasterKey.generate()
 
