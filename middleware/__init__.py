@@ -7,7 +7,12 @@ imports this package.
 
 from __future__ import annotations
 
-from ._asgi import (
+from .asgi.logfilter import (
+    AccessLogRedactor,
+    install_access_log_redactor,
+    redact_query_credentials,
+)
+from .asgi.middleware import (
     DEFAULT_MAX_BODY_SIZE,
     DEFAULT_MEMORY_BODY_LIMIT,
     DEFAULT_REPLAY_CACHE_SIZE,
@@ -16,17 +21,51 @@ from ._asgi import (
     SigV4Middleware,
     SigV4User,
 )
-from ._cache import KeyCache, KeyUse, UseBatch
-from ._crypto import (
-    ENVELOPE_VERSION,
-    MASTER_KEY_ENV,
-    MASTER_KEY_FILE_ENV,
-    MasterKey,
-    create_key_file,
-    envelope_key_id,
-    resolve_master_key,
+from .asgi.replay import (
+    REPLAY_DETECTED_MESSAGE,
+    MemoryReplayGuard,
+    RedisReplayGuard,
+    ReplayDetected,
+    ReplayGuard,
+    ReplayGuardUnavailableError,
+    replay_ttl,
+    request_signature,
 )
-from ._keygen import (
+from .asgi.responses import (
+    MAX_ECHOED_VALUE,
+    MAX_ERROR_BODY,
+    ErrorFormat,
+    ErrorResponse,
+    new_request_id,
+    render_error,
+)
+from .store.cache import KeyCache, KeyUse, UseBatch
+from .store.engine import postgres_conninfo_from_url
+from .store.entities import (
+    MAX_KEYS_PER_PRINCIPAL,
+    MAX_SESSION_SECONDS,
+    MIN_SESSION_SECONDS,
+    AccessKeyInfo,
+    KeyStatus,
+    NewAccessKey,
+    Principal,
+    PrincipalKind,
+    RotationResult,
+    SessionCredentials,
+    store_time,
+)
+from .store.errors import (
+    KeyLimitExceededError,
+    KeyNotFoundError,
+    MasterKeyError,
+    PrincipalNotFoundError,
+    SchemaVersionError,
+    SecretDecryptionError,
+    StoreError,
+    StoreNotFoundError,
+    StoreUnavailableError,
+)
+from .store.keygen import (
     LONG_TERM_PREFIX,
     TEMPORARY_PREFIX,
     hash_session_token,
@@ -37,56 +76,18 @@ from ._keygen import (
     validate_principal_name,
     validate_session_duration,
 )
-from ._logfilter import (
-    AccessLogRedactor,
-    install_access_log_redactor,
-    redact_query_credentials,
-)
-from ._memory import MemoryKeyStore
-from ._replay import (
-    REPLAY_DETECTED_MESSAGE,
-    MemoryReplayGuard,
-    RedisReplayGuard,
-    ReplayDetected,
-    ReplayGuard,
-    ReplayGuardUnavailableError,
-    replay_ttl,
-    request_signature,
-)
-from ._responses import (
-    MAX_ECHOED_VALUE,
-    MAX_ERROR_BODY,
-    ErrorFormat,
-    ErrorResponse,
-    new_request_id,
-    render_error,
-)
-from ._store import (
-    MAX_KEYS_PER_PRINCIPAL,
-    MAX_SESSION_SECONDS,
-    MIN_SESSION_SECONDS,
-    AccessKeyInfo,
-    AccessKeyStore,
-    KeyLimitExceededError,
-    KeyManager,
-    KeyNotFoundError,
-    KeyStatus,
-    MasterKeyError,
-    NewAccessKey,
-    Principal,
-    PrincipalKind,
-    PrincipalNotFoundError,
-    RotationResult,
-    SchemaVersionError,
-    SecretDecryptionError,
-    SessionCredentials,
-    StoreError,
-    StoreNotFoundError,
-    StoreUnavailableError,
-    store_time,
-)
-from .store.engine import postgres_conninfo_from_url
+from .store.memory import MemoryKeyStore
 from .store.postgres import POSTGRES_SCHEMA_VERSION, PostgresKeyStore
+from .store.protocols import AccessKeyStore, KeyManager
+from .store.secrets import (
+    ENVELOPE_VERSION,
+    MASTER_KEY_ENV,
+    MASTER_KEY_FILE_ENV,
+    MasterKey,
+    create_key_file,
+    envelope_key_id,
+    resolve_master_key,
+)
 from .store.sqlite import SCHEMA_VERSION, SQLiteKeyStore
 from .store.url import open_store, sqlite_path_from_url
 

@@ -801,7 +801,7 @@ def test_raw_path_fallback_reencodes_path() -> None:
 
 
 def test_echo_module_app_uses_the_store_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    from sigv4kit.middleware import _asgi
+    from sigv4kit.middleware.asgi import middleware as _asgi
 
     import examples.echo_service as echo
 

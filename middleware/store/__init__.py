@@ -14,9 +14,16 @@ Modules, in the order a request meets them:
 * :mod:`.sqlite`, :mod:`.postgres`: the backends (connections, background
   work); :mod:`.pg_listen`: PostgreSQL's ``LISTEN/NOTIFY`` invalidation.
 
-Imports: the core (``sigv4kit``), SQLAlchemy, Alembic, the drivers, and the
-server's :mod:`.._store` (entities, protocols, errors), :mod:`.._crypto`,
-:mod:`.._keygen`, :mod:`.._cache`. Nothing here imports the ASGI side.
+What every backend shares, free of SQLAlchemy: :mod:`.errors` (the error
+tree), :mod:`.entities` (principals, keys, credentials, quotas),
+:mod:`.protocols` (:class:`~.protocols.AccessKeyStore`,
+:class:`~.protocols.KeyManager`), :mod:`.secrets` (the master key and the
+AES-GCM envelope), :mod:`.keygen` (key ids, secrets, tokens),
+:mod:`.cache` (the lookup cache, last-used batches) and :mod:`.memory`
+(:class:`~.memory.MemoryKeyStore`, for tests).
+
+Imports: the core (``sigv4kit``), SQLAlchemy, Alembic, the drivers.
+Nothing here imports the ASGI side or IAM.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ the raw driver connection (sqlite3, psycopg), because SQLAlchemy's async
 layer would triple a cache miss's cost (see docs/store.md, Performance).
 
 Imports: SQLAlchemy, :mod:`.schema`, :mod:`.keys`, :mod:`.masterkeys`,
-:mod:`.._cache`, the core's :class:`~sigv4kit.KeyRecord`.
+:mod:`.cache`, the core's :class:`~sigv4kit.KeyRecord`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 
 from sigv4kit import KeyRecord
 
-from .._cache import KeyCache, KeyUse, UseBatch
-from .._store import KeyStatus
+from .cache import KeyCache, KeyUse, UseBatch
+from .entities import KeyStatus
 from .keys import LOOKUP_ID_RE, KeyAdmin
 from .masterkeys import MasterKeys
 from .schema import ENVELOPE, access_keys, principals, to_utc

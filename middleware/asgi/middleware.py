@@ -17,7 +17,7 @@ import logging
 import re
 import tempfile
 import traceback
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import IO, Any
 from urllib.parse import quote, unquote_to_bytes
@@ -42,11 +42,13 @@ from sigv4kit import (
     is_normalized_path,
 )
 
-from ._replay import ReplayDetected, ReplayGuard, ReplayGuardUnavailableError, replay_ttl
-from ._replay import request_signature as _request_signature
-from ._responses import ErrorFormat, new_request_id, render_error
-from ._store import AccessKeyStore, StoreUnavailableError
-from .store.url import open_store
+from ..store.errors import StoreUnavailableError
+from ..store.protocols import AccessKeyStore
+from ..store.url import open_store
+from .replay import ReplayDetected, ReplayGuard, ReplayGuardUnavailableError, replay_ttl
+from .replay import request_signature as _request_signature
+from .responses import ErrorFormat, new_request_id, render_error
+from .types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
@@ -57,12 +59,6 @@ __all__ = [
     "SigV4Middleware",
     "SigV4User",
 ]
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: Bodies up to this size are hashed and kept in memory; larger ones are
 #: spooled to a temporary file, so memory stays bounded for any upload.

@@ -46,10 +46,10 @@ from urllib.parse import parse_qsl
 
 from sigv4kit import AccessDenied, Identity
 
-from ._store import StoreError
+from ..store.errors import StoreError
 
 if TYPE_CHECKING:
-    from ._asgi import Scope
+    from .types import Scope
 
 __all__ = [
     "REPLAY_DETECTED_MESSAGE",
