@@ -35,9 +35,9 @@ from sigv4kit.middleware import (
     SchemaVersionError,
     SigV4Middleware,
     SQLiteKeyStore,
-    postgres_conninfo_from_url,
 )
 from sigv4kit.middleware.store import schema
+from sigv4kit.middleware.store.engine import postgres_conninfo_from_url
 
 import sigv4kit
 

@@ -28,9 +28,14 @@ Nothing here imports the ASGI side or IAM.
 
 from __future__ import annotations
 
-from .base import SQLKeyStore
-from .postgres import POSTGRES_SCHEMA_VERSION, PostgresKeyStore
-from .sqlite import SCHEMA_VERSION, SQLiteKeyStore
+from typing import TYPE_CHECKING
+
+from .._lazy import load
+
+if TYPE_CHECKING:
+    from .base import SQLKeyStore
+    from .postgres import POSTGRES_SCHEMA_VERSION, PostgresKeyStore
+    from .sqlite import SCHEMA_VERSION, SQLiteKeyStore
 
 __all__ = [
     "POSTGRES_SCHEMA_VERSION",
@@ -39,3 +44,17 @@ __all__ = [
     "SQLKeyStore",
     "SQLiteKeyStore",
 ]
+
+# Loaded on first use, so the SQLAlchemy-free modules (errors, entities,
+# protocols, secrets, keygen, cache, memory) import without SQLAlchemy.
+_LAZY = {
+    "POSTGRES_SCHEMA_VERSION": ".postgres",
+    "PostgresKeyStore": ".postgres",
+    "SCHEMA_VERSION": ".sqlite",
+    "SQLKeyStore": ".base",
+    "SQLiteKeyStore": ".sqlite",
+}
+
+
+def __getattr__(name: str) -> object:
+    return load(__name__, _LAZY, name, globals())

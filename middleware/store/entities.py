@@ -10,9 +10,12 @@ import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sigv4kit import KeyRecord
+
 from .errors import StoreError
 
 __all__ = [
+    "DEFAULT_ACCOUNT_ID",
     "MAX_KEYS_PER_PRINCIPAL",
     "MAX_SESSION_SECONDS",
     "MIN_SESSION_SECONDS",
@@ -23,8 +26,14 @@ __all__ = [
     "PrincipalKind",
     "RotationResult",
     "SessionCredentials",
+    "StoredKey",
+    "principal_arn",
     "store_time",
 ]
+
+#: The account today's principals belong to (and the key-management API
+#: works in) until the IAM issues add account administration.
+DEFAULT_ACCOUNT_ID = "000000000000"
 
 #: IAM's quota: at most two access keys per user (``AccessKeysPerUserQuota``).
 #: Temporary (``ASIA``) credentials do not count.
@@ -56,6 +65,37 @@ class Principal:
     kind: PrincipalKind = PrincipalKind.USER
     root: bool = False
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredKey(KeyRecord):
+    """A key as the store's lookup returns it: the core's record plus who holds it.
+
+    Read by the same single query as the secret (no extra round trip), so
+    the middleware can tell the authorizer the account, the principal's
+    ARN and kind and, for temporary keys, the session (issue time, MFA).
+    A store that returns a plain :class:`~sigv4kit.KeyRecord` gets the
+    defaults: a user of :data:`DEFAULT_ACCOUNT_ID`.
+    """
+
+    account_id: str = DEFAULT_ACCOUNT_ID
+    #: The principal's unique id (``AIDA...`` user, ``AROA...`` role).
+    principal_id: str | None = None
+    principal_kind: PrincipalKind = PrincipalKind.USER
+    principal_path: str = "/"
+    root: bool = False
+    #: Temporary keys: their ``sessions`` row (None for long-term keys).
+    session_issued_at: datetime | None = None
+    session_name: str | None = None
+    mfa_authenticated: bool = False
+
+
+def principal_arn(account_id: str, kind: str, path: str, name: str) -> str:
+    """``arn:aws:iam::ACCOUNT:user/PATH/NAME`` (or ``role``) of a principal.
+
+    The format of IAM's "IAM ARNs" (IAM User Guide, reference_identifiers.html).
+    """
+    return f"arn:aws:iam::{account_id}:{kind}{path}{name}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
