@@ -14,6 +14,7 @@ from typing import Any
 
 from sigv4kit._cli import EXIT_CODES_HELP, ExitCode, Streams, read_input
 
+from . import _cli_simulate
 from ._elements import PolicyType
 from ._errors import MalformedPolicyDocument
 from ._lint import Finding, lint
@@ -66,6 +67,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--lint", action="store_true", help="also print non-fatal findings")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run_validate)
+    _cli_simulate.add_parser(actions)
 
 
 def finding_json(finding: Finding) -> dict[str, object]:
