@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._lazy import load
+from ._lazy import load as _load
 from .asgi.authorize import AllowAuthenticated, Authorizer
 from .asgi.identity import (
     AnonymousUser,
@@ -130,7 +130,7 @@ _LAZY = {"PostgresKeyStore": ".store.postgres", "SQLiteKeyStore": ".store.sqlite
 
 
 def __getattr__(name: str) -> object:
-    return load(__name__, _LAZY, name, globals())
+    return _load(__name__, _LAZY, name, globals())
 
 
 def __dir__() -> list[str]:

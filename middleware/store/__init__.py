@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._lazy import load
+from .._lazy import load as _load
 
 if TYPE_CHECKING:
     from .base import SQLKeyStore
@@ -57,4 +57,4 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> object:
-    return load(__name__, _LAZY, name, globals())
+    return _load(__name__, _LAZY, name, globals())
