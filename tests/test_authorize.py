@@ -336,3 +336,21 @@ async def test_sessions_keep_their_mfa_flag(tmp_path: Path) -> None:
     assert caller.session.name == "ci"
     assert caller.session.issued_at is not None
     assert caller.session.issued_at > datetime.now(UTC) - timedelta(minutes=5)
+
+
+async def test_the_documented_authorizer() -> None:
+    import re
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "middleware.md").read_text()
+    section = docs.split("### Authorization", 1)[1].split("\n### ", 1)[0]
+    (snippet,) = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
+    recorder = Recorder()
+    namespace: dict[str, Any] = {"api": recorder, "store": memory_store()}
+    code = snippet.replace('store="sqlite:///keys.db"', "store=store")
+    exec(compile(code, "middleware.md", "exec"), namespace)
+    app = namespace["app"]
+    assert (await send(app, signed("http://svc/public/x"))).status_code == 200
+    denied = await send(app, signed("http://svc/admin/x"))
+    assert denied.status_code == 403
+    assert b"<Code>AccessDenied</Code>" in denied.content
+    assert [s["path"] for s in recorder.scopes] == ["/public/x"]
