@@ -111,15 +111,7 @@ def test_the_circle_finder_finds_a_circle() -> None:
 
 @pytest.mark.parametrize(
     "package",
-    [
-        "sigv4kit",
-        pytest.param(
-            "sigv4kit.middleware",
-            marks=pytest.mark.xfail(
-                strict=True, reason="the _store and _asgi circles are layout-server's half"
-            ),
-        ),
-    ],
+    ["sigv4kit", "sigv4kit.middleware"],
 )
 def test_no_import_circle(package: str) -> None:
     in_package = [

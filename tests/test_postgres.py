@@ -34,8 +34,8 @@ from sigv4kit.middleware import (
     StoreError,
     StoreUnavailableError,
     open_store,
-    postgres_conninfo_from_url,
 )
+from sigv4kit.middleware.store.engine import postgres_conninfo_from_url
 
 import sigv4kit
 from sigv4kit.cli._main import ExitCode, main
@@ -83,8 +83,12 @@ def test_url_parsing() -> None:
     )
     assert postgres_conninfo_from_url("postgres://h/db") == ("postgresql://h/db", "public")
     assert postgres_conninfo_from_url("postgresql+psycopg://h/db")[0] == "postgresql://h/db"
-    for bad in ("postgresql://h/db?schema=Bad-Name", "postgresql://h/db?schema=" + "x" * 50,
-                "postgresql://h/db?schema=a&schema=b", "postgresql://h/db?schema="):
+    for bad in (
+        "postgresql://h/db?schema=Bad-Name",
+        "postgresql://h/db?schema=" + "x" * 50,
+        "postgresql://h/db?schema=a&schema=b",
+        "postgresql://h/db?schema=",
+    ):
         with pytest.raises(StoreError):
             postgres_conninfo_from_url(bad)
 

@@ -12,7 +12,11 @@ from dataclasses import dataclass
 
 from sigv4kit.cli import EXIT_CODES_HELP, ExitCode, Streams, validated
 
-from .. import validate_access_key_id, validate_principal_name, validate_session_duration
+from ..store.keygen import (
+    validate_access_key_id,
+    validate_principal_name,
+    validate_session_duration,
+)
 from ._keys_actions import (
     NEW_MASTER_KEY_ENV,
     run_activate,

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sigv4kit import KeyRecord
 
-from ._cache import KeyUse
+from .cache import KeyUse
 
 __all__ = ["MemoryKeyStore"]
 

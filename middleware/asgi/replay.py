@@ -7,9 +7,10 @@ again inside that window. With a :class:`ReplayGuard` configured, the
 middleware records each accepted signature until its window closes and
 refuses a second use with AccessDenied "Request replay detected".
 
-Not to be confused with the middleware's ``replay_cache_size``: that is a
-*speed-up* that skips recomputing the signature of a byte-identical request
-already verified; it accepts replays. This module refuses them.
+Not to be confused with the middleware's ``verified_request_cache_size``
+(:mod:`.verified`): that is a *speed-up* that skips recomputing the
+signature of a byte-identical request already verified; it accepts
+replays. This module refuses them.
 
 Backends:
 
@@ -47,10 +48,10 @@ from urllib.parse import parse_qsl
 from sigv4kit import Identity
 from sigv4kit.verify import AccessDenied
 
-from ._store import StoreError
+from ..store.errors import StoreError
 
 if TYPE_CHECKING:
-    from ._asgi import Scope
+    from .types import Scope
 
 __all__ = [
     "REPLAY_DETECTED_MESSAGE",
@@ -187,9 +188,7 @@ class RedisReplayGuard:
     cannot answer.
     """
 
-    def __init__(
-        self, url: str, *, prefix: str = "sigv4kit:replay:", timeout: float = 1.0
-    ) -> None:
+    def __init__(self, url: str, *, prefix: str = "sigv4kit:replay:", timeout: float = 1.0) -> None:
         try:
             import redis.asyncio as aioredis
         except ImportError:  # pragma: no cover - the extra is installed in dev

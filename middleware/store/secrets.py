@@ -46,7 +46,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ._store import MasterKeyError, SecretDecryptionError
+from .errors import MasterKeyError, SecretDecryptionError
 
 __all__ = [
     "ENVELOPE_VERSION",

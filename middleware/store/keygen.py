@@ -18,7 +18,8 @@ import re
 import secrets
 import string
 
-from ._store import MAX_SESSION_SECONDS, MIN_SESSION_SECONDS, StoreError
+from .entities import MAX_SESSION_SECONDS, MIN_SESSION_SECONDS
+from .errors import StoreError
 
 __all__ = [
     "LONG_TERM_PREFIX",
