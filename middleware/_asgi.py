@@ -40,6 +40,7 @@ from sigv4kit import (
     derive_sigv4a_private_key,
 )
 
+from ._fastpath import FastVerifier, verify_fast
 from ._replay import ReplayDetected, ReplayGuard, ReplayGuardUnavailableError, replay_ttl
 from ._replay import request_signature as _request_signature
 from ._responses import ErrorFormat, new_request_id, render_error
@@ -324,6 +325,7 @@ class SigV4Middleware:
             raise ValueError("body limits must be non-negative")
         self.app = app
         self.verifier = Verifier(config)
+        self._fast = FastVerifier(self.verifier)
         self.error_format = ErrorFormat(error_format)
         paths = list(exempt_paths)
         self.exempt_paths = frozenset(p for p in paths if not p.endswith("*"))
@@ -573,6 +575,12 @@ class SigV4Middleware:
 
     async def _verify_http(self, scope: Scope, receive: Receive) -> tuple[Identity, _Body | None]:
         now = self.clock()
+        if not self.trusted_proxies or not self._trusted(scope):
+            # Fast path for the common shape; None means the general path decides.
+            fast = await verify_fast(self._fast, self.store, scope, now)
+            if fast is not None:
+                self._record_use(fast, now)
+                return fast, None
         verifier = self.verifier
         replay_key: tuple[Any, ...] | None = None
         if self.replay_cache_size:

@@ -1,0 +1,482 @@
+"""Verification fast path: the common request shape, checked straight from wire bytes.
+
+:class:`~sigv4kit.Verifier` is the one source of truth: it parses every
+request into inspectable objects, applies every rule and explains every
+refusal. Most requests a server sees have one shape, though: SigV4 (HMAC) in
+an ``Authorization`` header exactly as the SDKs write it, or in the
+``X-Amz-*`` query parameters of a presigned URL; every header once; printable
+ASCII header values that canonicalize to themselves; a payload line that
+needs no body (or an empty one). :class:`FastVerifier` checks that shape from
+the ASGI-style bytes (headers as byte pairs, raw path, raw query) with no
+intermediate objects: the canonical request and the string to sign are
+built as bytes and hashed once.
+
+It only ever *accepts*. Anything it does not recognise, and every check
+that fails, returns None, and the caller runs the general verifier, which
+gives the answer and builds the diagnostics. So the fast path cannot refuse
+a request the verifier accepts, and it accepts only what the verifier
+accepts with the same :class:`~sigv4kit.Identity` (a property test drives
+both over the conformance suites, botocore-signed requests and their
+single-byte mutations). Where any rule is in doubt, it returns None.
+
+Verification is split in two, like the verifier's, so a server can await its
+key store in between, with the time passed in:
+
+1. :meth:`FastVerifier.prepare` (pure, no key): every check that needs only
+   the request and the time; returns the access key id and what the key
+   check needs, or None.
+2. :meth:`FastVerifier.finish` (pure): key status, session token, then the
+   signature in constant time; returns the :class:`~sigv4kit.Identity`, or None.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote
+
+from ._canonical import UNSIGNED_PAYLOAD, canonical_query, canonical_uri, encode_query_pairs
+from ._keys import KeyRecord
+from ._settings import (
+    PayloadChecksumKind,
+    PayloadMode,
+    SessionTokenMode,
+    SigningAlgorithm,
+    SigningSettings,
+)
+from ._signing import MAX_PRESIGN_EXPIRES, _cached_signing_key
+from ._verifier import (
+    _QUERY_AUTH_PARAMS,
+    _QUERY_SINGLETONS,
+    Identity,
+    Verifier,
+    _parse_iso_basic,
+)
+
+# Internal: the middleware's fast path, not public API (every failure must
+# still go to the Verifier, which only the middleware's glue guarantees).
+__all__: list[str] = []
+
+#: What :meth:`FastVerifier.prepare` hands to :meth:`FastVerifier.finish`:
+#: (access key id, string to sign, signature, scope date, region, service,
+#: session token, signed header names, request time, presigned).
+Prepared = tuple[str, bytes, bytes, str, str, str, str | None, bytes, datetime, bool]
+
+# The Authorization header as every SDK writes it. Anything else (other
+# spacing, another order, SigV4A, a fourth component) is the verifier's.
+_AUTHORIZATION = re.compile(
+    rb"AWS4-HMAC-SHA256 Credential=([\x21-\x2b\x2d-\x7e]+), ?"
+    rb"SignedHeaders=([\x21-\x2b\x2d-\x7e]+), ?Signature=([0-9a-f]{64})"
+)
+_AMZ_DATE = re.compile(rb"\d{8}T\d{6}Z")
+_AMZ_DATE_TEXT = re.compile(r"[0-9]{8}T[0-9]{6}Z")
+_HEX64 = re.compile(rb"[0-9a-fA-F]{64}")
+_TOKEN = re.compile(rb"[\x21-\x7e]+")
+# Canonical header lines whose values might not canonicalize to themselves:
+# a byte outside printable ASCII, a space run, a trailing space (a leading
+# one is checked per value).
+_NOT_CANONICAL = re.compile(rb"[^\x20-\x7e\n]|  | \n")
+_SCOPE_PART = re.compile(r"[\x21-\x2e\x30-\x7e]+")
+# Parameters that make a query an auth mechanism (SigV2's included).
+_QUERY_AUTH_NAMES = frozenset({*_QUERY_SINGLETONS, "Signature", "AWSAccessKeyId"})
+_EXPIRES = re.compile(r"[1-9]\d{0,6}")
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")
+
+
+class FastVerifier:
+    """Accept the common SigV4 request shape from wire bytes, or return None.
+
+    Built over a :class:`~sigv4kit.Verifier` and applying its configuration;
+    see the module docstring for what it covers. ``None`` never means
+    "refused": it means "ask the verifier".
+    """
+
+    __slots__ = (
+        "_exempt",
+        "_max_skew",
+        "_regions",
+        "_services",
+        "_settings_for",
+        "_sigv4",
+    )
+
+    def __init__(self, verifier: Verifier) -> None:
+        config = verifier.config
+        self._max_skew: timedelta = config.max_skew
+        self._regions = config.regions
+        self._services = config.services
+        self._settings_for = config.settings_for
+        self._sigv4 = SigningAlgorithm.SIGV4 in config.algorithms
+        self._exempt = frozenset(name.encode("latin-1") for name in config.unsigned_amz_headers)
+
+    # -- step 1: everything the request alone decides ------------------------------------
+
+    def prepare(
+        self,
+        method: str,
+        raw_path: bytes,
+        query_string: bytes,
+        headers: Iterable[tuple[bytes, bytes]],
+        now: datetime,
+        body_sha256: str | None,
+    ) -> Prepared | None:
+        """Check a request of the common shape without its key.
+
+        ``body_sha256`` is the hex SHA-256 of the body when it is known
+        (an empty body), else None. Returns None whenever the general
+        verifier must decide.
+        """
+        if (
+            not self._sigv4
+            or type(now) is not datetime
+            or now.tzinfo is not UTC
+            or not method.isascii()
+            or not raw_path.isascii()
+            or not query_string.isascii()
+        ):
+            return None
+        # As SignedRequest.from_wire: a query left inside raw_path (httpx's
+        # ASGITransport) is the query when query_string is empty.
+        raw_path, _, extra_query = raw_path.partition(b"?")
+        if not raw_path:
+            return None
+        if extra_query and not query_string:
+            query_string = extra_query
+        index: dict[bytes, bytes] = {}
+        for name, value in headers:
+            lname = name.lower()
+            if lname in index or not lname.isascii():
+                return None  # repeated headers are joined by rules the verifier owns
+            index[lname] = value
+        query = query_string.decode("ascii")
+        pairs = encode_query_pairs(query) if query else []
+        authorization = index.get(b"authorization")
+        if authorization is not None:
+            for key, _ in pairs:
+                if key in _QUERY_AUTH_NAMES:
+                    return None  # two mechanisms: the verifier refuses
+            return self._prepare_header(method, raw_path, pairs, index, authorization, now,
+                                        body_sha256)
+        return self._prepare_query(method, raw_path, pairs, index, now, body_sha256)
+
+    def _prepare_header(
+        self,
+        method: str,
+        raw_path: bytes,
+        pairs: list[tuple[str, str]],
+        index: dict[bytes, bytes],
+        authorization: bytes,
+        now: datetime,
+        body_sha256: str | None,
+    ) -> Prepared | None:
+        # The verifier strips the value too; what remains here is ASCII.
+        match = _AUTHORIZATION.fullmatch(authorization.strip())
+        if match is None:
+            return None
+        credential, signed, signature = match.groups()
+        parts = credential.decode("ascii").split("/")
+        amz_date = index.get(b"x-amz-date")
+        if len(parts) != 5 or amz_date is None or not _AMZ_DATE.fullmatch(amz_date):
+            return None
+        access_key_id, day, region, service, terminal = parts
+        date_text = amz_date.decode("ascii")
+        request_time = self._scope_and_time(
+            access_key_id, day, region, service, terminal, date_text, now, None
+        )
+        if request_time is None:
+            return None
+        settings = self._settings_for(service)
+        token = index.get(b"x-amz-security-token")
+        if token is not None and not _TOKEN.fullmatch(token):
+            return None
+        payload_line = _payload_line(index.get(b"x-amz-content-sha256"), settings, body_sha256)
+        if payload_line is None:
+            return None
+        token_exempt = settings.session_token_mode is SessionTokenMode.EXCLUDE
+        block = self._header_block(index, signed, token_exempt)
+        if block is None:
+            return None
+        canonical = _canonical_request(method, raw_path, pairs, block, signed, payload_line,
+                                       settings)
+        return (
+            access_key_id,
+            _string_to_sign(amz_date, day, region, service, canonical),
+            signature,
+            day,
+            region,
+            service,
+            None if token is None else token.decode("ascii"),
+            signed,
+            request_time,
+            False,
+        )
+
+    def _prepare_query(
+        self,
+        method: str,
+        raw_path: bytes,
+        pairs: list[tuple[str, str]],
+        index: dict[bytes, bytes],
+        now: datetime,
+        body_sha256: str | None,
+    ) -> Prepared | None:
+        auth: dict[str, str] = {}
+        kept: list[tuple[str, str]] = []
+        for name, value in pairs:
+            if name in _QUERY_AUTH_NAMES:
+                if name in auth:
+                    return None  # repeated: the verifier refuses
+                # The strictly encoded value decodes to what the raw one does.
+                auth[name] = unquote(value) if "%" in value else value
+            if name != "X-Amz-Signature":
+                kept.append((name, value))
+        if len(auth) != len(_QUERY_AUTH_PARAMS) + ("X-Amz-Security-Token" in auth):
+            return None  # a parameter missing, SigV2, or SigV4A's region set
+        if any(name not in auth for name in _QUERY_AUTH_PARAMS):
+            return None
+        expires = auth["X-Amz-Expires"]
+        signature = auth["X-Amz-Signature"]
+        date_text = auth["X-Amz-Date"]
+        if (
+            auth["X-Amz-Algorithm"] != SigningAlgorithm.SIGV4.value
+            or not _EXPIRES.fullmatch(expires)
+            or int(expires) > MAX_PRESIGN_EXPIRES
+            or not _SIGNATURE.fullmatch(signature)
+            or not _AMZ_DATE_TEXT.fullmatch(date_text)
+        ):
+            return None
+        parts = auth["X-Amz-Credential"].split("/")
+        if len(parts) != 5:
+            return None
+        access_key_id, day, region, service, terminal = parts
+        request_time = self._scope_and_time(
+            access_key_id, day, region, service, terminal, date_text, now, int(expires)
+        )
+        if request_time is None:
+            return None
+        settings = self._settings_for(service)
+        token = auth.get("X-Amz-Security-Token")
+        if token is not None and settings.session_token_mode is SessionTokenMode.EXCLUDE:
+            return None  # the token stays out of the canonical query: the verifier's
+        if b"x-amz-content-sha256" in index:
+            return None
+        payload_line = _presigned_payload_line(settings, body_sha256)
+        if payload_line is None:
+            return None
+        signed = auth["X-Amz-SignedHeaders"].encode("utf-8")
+        block = self._header_block(index, signed, False)
+        if block is None:
+            return None
+        canonical = _canonical_request(method, raw_path, kept, block, signed, payload_line,
+                                       settings)
+        return (
+            access_key_id,
+            _string_to_sign(date_text.encode("ascii"), day, region, service, canonical),
+            signature.encode("ascii"),
+            day,
+            region,
+            service,
+            token,
+            signed,
+            request_time,
+            True,
+        )
+
+    def _scope_and_time(
+        self,
+        access_key_id: str,
+        day: str,
+        region: str,
+        service: str,
+        terminal: str,
+        date_text: str,
+        now: datetime,
+        expires: int | None,
+    ) -> datetime | None:
+        """The request time, when scope and time pass the verifier's checks."""
+        if (
+            not access_key_id
+            or terminal != "aws4_request"
+            or date_text[:8] != day
+            or not _SCOPE_PART.fullmatch(region)
+            or not _SCOPE_PART.fullmatch(service)
+            or (self._regions is not None and region not in self._regions)
+            or (self._services is not None and service not in self._services)
+        ):
+            return None
+        request_time = _parse_iso_basic(date_text)
+        if request_time is None:
+            return None
+        if expires is None:
+            if abs(now - request_time) > self._max_skew:
+                return None
+        elif request_time - now > self._max_skew or now > request_time + timedelta(
+            seconds=expires
+        ):
+            return None
+        return request_time
+
+    def _header_block(
+        self, index: dict[bytes, bytes], signed: bytes, token_exempt: bool
+    ) -> bytes | None:
+        """The canonical header lines, when every value canonicalizes to itself.
+
+        The signed names must be sorted, unique and all present, include
+        ``host``, and cover every ``x-amz-*`` header the verifier wants signed.
+        """
+        names = signed.split(b";")
+        previous = b""
+        for name in names:
+            if name <= previous or name not in index:
+                return None
+            previous = name
+        if b"host" not in names:
+            return None
+        exempt = self._exempt
+        for name in index:
+            if (
+                name.startswith(b"x-amz-")
+                and name not in names
+                and name not in exempt
+                and not (token_exempt and name == b"x-amz-security-token")
+            ):
+                return None
+        lines = []
+        for name in names:
+            value = index[name]
+            if value[:1] == b" ":
+                return None  # the verifier trims it
+            lines.append(name + b":" + value + b"\n")
+        block = b"".join(lines)
+        if block.count(b"\n") != len(names) or _NOT_CANONICAL.search(block):
+            return None
+        return block
+
+    # -- step 2: the key and the signature ---------------------------------------------------
+
+    @staticmethod
+    def finish(prepared: Prepared, key: KeyRecord | None, now: datetime) -> Identity | None:
+        """The identity, when the key is valid and the signature matches; else None."""
+        (access_key_id, string_to_sign, signature, day, region, service, token, signed,
+         request_time, presigned) = prepared
+        if (
+            key is None
+            or not key.active
+            or not hmac.compare_digest(
+                key.access_key_id.encode("utf-8"), access_key_id.encode("utf-8")
+            )
+        ):
+            return None
+        token_sha256 = key.session_token_sha256
+        if token_sha256 is not None:
+            if token is None:
+                return None
+            digest = hashlib.sha256(token.encode("utf-8")).hexdigest()
+            if not hmac.compare_digest(digest, token_sha256.lower()):
+                return None
+            expires_at = key.expires_at
+            if expires_at is not None:
+                if expires_at.tzinfo is None:
+                    expires_at = expires_at.replace(tzinfo=UTC)
+                if now >= expires_at:
+                    return None
+        elif token is not None:
+            return None
+        signing_key = _cached_signing_key(key.secret_access_key, day, region, service)
+        expected = hmac.digest(signing_key, string_to_sign, "sha256").hex().encode("ascii")
+        if not hmac.compare_digest(expected, signature):
+            return None
+        return Identity(
+            principal=key.principal,
+            access_key_id=key.access_key_id,
+            temporary=token_sha256 is not None,
+            region=region,
+            service=service,
+            signed_headers=tuple(signed.decode("utf-8").split(";")),
+            algorithm=SigningAlgorithm.SIGV4,
+            presigned=presigned,
+            request_time=request_time,
+        )
+
+    def verify_at(
+        self,
+        method: str,
+        raw_path: bytes,
+        query_string: bytes,
+        headers: Iterable[tuple[bytes, bytes]],
+        *,
+        key: KeyRecord | None,
+        now: datetime,
+        body_sha256: str | None,
+    ) -> Identity | None:
+        """Both steps with the key in hand: the identity, or None (ask the verifier)."""
+        prepared = self.prepare(method, raw_path, query_string, headers, now, body_sha256)
+        if prepared is None:
+            return None
+        return self.finish(prepared, key, now)
+
+
+def _canonical_request(
+    method: str,
+    raw_path: bytes,
+    pairs: list[tuple[str, str]],
+    block: bytes,
+    signed: bytes,
+    payload_line: bytes,
+    settings: SigningSettings,
+) -> bytes:
+    return b"%s\n%s\n%s\n%s\n%s\n%s" % (
+        method.upper().encode("ascii"),
+        canonical_uri(raw_path.decode("ascii"), settings).encode("ascii"),
+        canonical_query(pairs).encode("ascii"),
+        block,
+        signed,
+        payload_line,
+    )
+
+
+def _string_to_sign(
+    amz_date: bytes, day: str, region: str, service: str, canonical: bytes
+) -> bytes:
+    return b"AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s" % (
+        amz_date,
+        day.encode("ascii"),
+        region.encode("ascii"),
+        service.encode("ascii"),
+        hashlib.sha256(canonical).hexdigest().encode("ascii"),
+    )
+
+
+def _payload_line(
+    stated: bytes | None, settings: SigningSettings, body_sha256: str | None
+) -> bytes | None:
+    """The payload line of a header-signed request, when no rule is in doubt."""
+    if stated is None:
+        if settings.payload_checksum is PayloadChecksumKind.X_AMZ_CONTENT_SHA256:
+            return None  # the header is required: the verifier refuses
+        if settings.payload is PayloadMode.UNSIGNED:
+            return UNSIGNED_PAYLOAD.encode("ascii")
+        return None if body_sha256 is None else body_sha256.encode("ascii")
+    if stated == b"UNSIGNED-PAYLOAD":
+        if (
+            settings.payload is PayloadMode.UNSIGNED
+            or settings.payload_checksum is PayloadChecksumKind.X_AMZ_CONTENT_SHA256
+        ):
+            return stated
+        return None
+    if (
+        _HEX64.fullmatch(stated)
+        and body_sha256 is not None
+        and hmac.compare_digest(stated.lower(), body_sha256.lower().encode("ascii"))
+    ):
+        return stated
+    return None
+
+
+def _presigned_payload_line(settings: SigningSettings, body_sha256: str | None) -> bytes | None:
+    if settings.presigned_payload is PayloadMode.UNSIGNED:
+        return UNSIGNED_PAYLOAD.encode("ascii")
+    return None if body_sha256 is None else body_sha256.encode("ascii")
