@@ -72,7 +72,6 @@ _AUTHORIZATION = re.compile(
     rb"SignedHeaders=([\x21-\x2b\x2d-\x7e]+), ?Signature=([0-9a-f]{64})"
 )
 _AMZ_DATE = re.compile(rb"\d{8}T\d{6}Z")
-_AMZ_DATE_TEXT = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 _HEX64 = re.compile(rb"[0-9a-fA-F]{64}")
 _TOKEN = re.compile(rb"[\x21-\x7e]+")
 # Canonical header lines whose values might not canonicalize to themselves:
@@ -80,10 +79,21 @@ _TOKEN = re.compile(rb"[\x21-\x7e]+")
 # one is checked per value).
 _NOT_CANONICAL = re.compile(rb"[^\x20-\x7e\n]|  | \n")
 _SCOPE_PART = re.compile(r"[\x21-\x2e\x30-\x7e]+")
+_SCOPE_DATE = re.compile(r"[0-9]{8}")
 # Parameters that make a query an auth mechanism (SigV2's included).
 _QUERY_AUTH_NAMES = frozenset({*_QUERY_SINGLETONS, "Signature", "AWSAccessKeyId"})
 _EXPIRES = re.compile(r"[1-9]\d{0,6}")
 _SIGNATURE = re.compile(r"[0-9a-f]{64}")
+
+
+# Parsed credentials, dates and signed-header lists repeat from request to
+# request (one client, one second): each is checked once and remembered, in
+# maps bounded by clearing them when full.
+_MEMO_SIZE = 4096
+
+#: A checked credential: (access key id, scope date, region, service, rules,
+#: "date/region/service/aws4_request" as bytes).
+_Scope = tuple[str, str, str, str, SigningSettings, bytes]
 
 
 class FastVerifier:
@@ -95,11 +105,14 @@ class FastVerifier:
     """
 
     __slots__ = (
+        "_dates",
         "_exempt",
         "_max_skew",
         "_regions",
+        "_scopes",
         "_services",
         "_settings_for",
+        "_signed",
         "_sigv4",
     )
 
@@ -111,6 +124,9 @@ class FastVerifier:
         self._settings_for = config.settings_for
         self._sigv4 = SigningAlgorithm.SIGV4 in config.algorithms
         self._exempt = frozenset(name.encode("latin-1") for name in config.unsigned_amz_headers)
+        self._scopes: dict[str, _Scope | None] = {}
+        self._dates: dict[bytes, datetime | None] = {}
+        self._signed: dict[bytes, tuple[bytes, ...] | None] = {}
 
     # -- step 1: everything the request alone decides ------------------------------------
 
@@ -140,19 +156,19 @@ class FastVerifier:
             return None
         # As SignedRequest.from_wire: a query left inside raw_path (httpx's
         # ASGITransport) is the query when query_string is empty.
-        raw_path, _, extra_query = raw_path.partition(b"?")
+        if b"?" in raw_path:
+            raw_path, _, extra_query = raw_path.partition(b"?")
+            if extra_query and not query_string:
+                query_string = extra_query
         if not raw_path:
             return None
-        if extra_query and not query_string:
-            query_string = extra_query
         index: dict[bytes, bytes] = {}
         for name, value in headers:
             lname = name.lower()
             if lname in index or not lname.isascii():
                 return None  # repeated headers are joined by rules the verifier owns
             index[lname] = value
-        query = query_string.decode("ascii")
-        pairs = encode_query_pairs(query) if query else []
+        pairs = encode_query_pairs(query_string.decode("ascii")) if query_string else []
         authorization = index.get(b"authorization")
         if authorization is not None:
             for key, _ in pairs:
@@ -174,21 +190,17 @@ class FastVerifier:
     ) -> Prepared | None:
         # The verifier strips the value too; what remains here is ASCII.
         match = _AUTHORIZATION.fullmatch(authorization.strip())
-        if match is None:
+        amz_date = index.get(b"x-amz-date")
+        if match is None or amz_date is None:
             return None
         credential, signed, signature = match.groups()
-        parts = credential.decode("ascii").split("/")
-        amz_date = index.get(b"x-amz-date")
-        if len(parts) != 5 or amz_date is None or not _AMZ_DATE.fullmatch(amz_date):
+        scope = self._scope(credential.decode("ascii"))
+        if scope is None:
             return None
-        access_key_id, day, region, service, terminal = parts
-        date_text = amz_date.decode("ascii")
-        request_time = self._scope_and_time(
-            access_key_id, day, region, service, terminal, date_text, now, None
-        )
+        access_key_id, day, region, service, settings, scope_text = scope
+        request_time = self._request_time(amz_date, day, now, None)
         if request_time is None:
             return None
-        settings = self._settings_for(service)
         token = index.get(b"x-amz-security-token")
         if token is not None and not _TOKEN.fullmatch(token):
             return None
@@ -203,7 +215,7 @@ class FastVerifier:
                                        settings)
         return (
             access_key_id,
-            _string_to_sign(amz_date, day, region, service, canonical),
+            _string_to_sign(amz_date, scope_text, canonical),
             signature,
             day,
             region,
@@ -245,19 +257,17 @@ class FastVerifier:
             or not _EXPIRES.fullmatch(expires)
             or int(expires) > MAX_PRESIGN_EXPIRES
             or not _SIGNATURE.fullmatch(signature)
-            or not _AMZ_DATE_TEXT.fullmatch(date_text)
+            or not date_text.isascii()
         ):
             return None
-        parts = auth["X-Amz-Credential"].split("/")
-        if len(parts) != 5:
+        scope = self._scope(auth["X-Amz-Credential"])
+        if scope is None:
             return None
-        access_key_id, day, region, service, terminal = parts
-        request_time = self._scope_and_time(
-            access_key_id, day, region, service, terminal, date_text, now, int(expires)
-        )
+        access_key_id, day, region, service, settings, scope_text = scope
+        amz_date = date_text.encode("ascii")
+        request_time = self._request_time(amz_date, day, now, int(expires))
         if request_time is None:
             return None
-        settings = self._settings_for(service)
         token = auth.get("X-Amz-Security-Token")
         if token is not None and settings.session_token_mode is SessionTokenMode.EXCLUDE:
             return None  # the token stays out of the canonical query: the verifier's
@@ -274,7 +284,7 @@ class FastVerifier:
                                        settings)
         return (
             access_key_id,
-            _string_to_sign(date_text.encode("ascii"), day, region, service, canonical),
+            _string_to_sign(amz_date, scope_text, canonical),
             signature.encode("ascii"),
             day,
             region,
@@ -285,30 +295,48 @@ class FastVerifier:
             True,
         )
 
-    def _scope_and_time(
-        self,
-        access_key_id: str,
-        day: str,
-        region: str,
-        service: str,
-        terminal: str,
-        date_text: str,
-        now: datetime,
-        expires: int | None,
+    def _scope(self, credential: str) -> _Scope | None:
+        """The parts of a credential the verifier accepts, or None."""
+        scopes = self._scopes
+        try:
+            return scopes[credential]
+        except KeyError:
+            pass
+        scope: _Scope | None = None
+        parts = credential.split("/")
+        if len(parts) == 5:
+            access_key_id, day, region, service, terminal = parts
+            if (
+                access_key_id
+                and terminal == "aws4_request"
+                and _SCOPE_DATE.fullmatch(day)
+                and _SCOPE_PART.fullmatch(region)
+                and _SCOPE_PART.fullmatch(service)
+                and (self._regions is None or region in self._regions)
+                and (self._services is None or service in self._services)
+            ):
+                text = f"{day}/{region}/{service}/aws4_request".encode()
+                scope = (access_key_id, day, region, service, self._settings_for(service), text)
+        if len(scopes) >= _MEMO_SIZE:
+            scopes.clear()
+        scopes[credential] = scope
+        return scope
+
+    def _request_time(
+        self, amz_date: bytes, day: str, now: datetime, expires: int | None
     ) -> datetime | None:
-        """The request time, when scope and time pass the verifier's checks."""
-        if (
-            not access_key_id
-            or terminal != "aws4_request"
-            or date_text[:8] != day
-            or not _SCOPE_PART.fullmatch(region)
-            or not _SCOPE_PART.fullmatch(service)
-            or (self._regions is not None and region not in self._regions)
-            or (self._services is not None and service not in self._services)
-        ):
-            return None
-        request_time = _parse_iso_basic(date_text)
-        if request_time is None:
+        """The request time, when the date is the scope's and within the time window."""
+        dates = self._dates
+        try:
+            request_time = dates[amz_date]
+        except KeyError:
+            request_time = None
+            if _AMZ_DATE.fullmatch(amz_date):
+                request_time = _parse_iso_basic(amz_date.decode("ascii"))
+            if len(dates) >= _MEMO_SIZE:
+                dates.clear()
+            dates[amz_date] = request_time
+        if request_time is None or amz_date[:8] != day.encode("ascii"):
             return None
         if expires is None:
             if abs(now - request_time) > self._max_skew:
@@ -319,6 +347,27 @@ class FastVerifier:
             return None
         return request_time
 
+    def _signed_names(self, signed: bytes) -> tuple[bytes, ...] | None:
+        """The signed names when sorted, unique, non-empty and including ``host``."""
+        memo = self._signed
+        try:
+            return memo[signed]
+        except KeyError:
+            pass
+        names: tuple[bytes, ...] | None = tuple(signed.split(b";"))
+        previous = b""
+        for name in names or ():
+            if name <= previous:
+                names = None
+                break
+            previous = name
+        if names is not None and b"host" not in names:
+            names = None
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[signed] = names
+        return names
+
     def _header_block(
         self, index: dict[bytes, bytes], signed: bytes, token_exempt: bool
     ) -> bytes | None:
@@ -327,13 +376,8 @@ class FastVerifier:
         The signed names must be sorted, unique and all present, include
         ``host``, and cover every ``x-amz-*`` header the verifier wants signed.
         """
-        names = signed.split(b";")
-        previous = b""
-        for name in names:
-            if name <= previous or name not in index:
-                return None
-            previous = name
-        if b"host" not in names:
+        names = self._signed_names(signed)
+        if names is None:
             return None
         exempt = self._exempt
         for name in index:
@@ -346,9 +390,9 @@ class FastVerifier:
                 return None
         lines = []
         for name in names:
-            value = index[name]
-            if value[:1] == b" ":
-                return None  # the verifier trims it
+            value = index.get(name)
+            if value is None or value[:1] == b" ":
+                return None  # absent, or a value the verifier trims
             lines.append(name + b":" + value + b"\n")
         block = b"".join(lines)
         if block.count(b"\n") != len(names) or _NOT_CANONICAL.search(block):
@@ -438,14 +482,10 @@ def _canonical_request(
     )
 
 
-def _string_to_sign(
-    amz_date: bytes, day: str, region: str, service: str, canonical: bytes
-) -> bytes:
-    return b"AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s" % (
+def _string_to_sign(amz_date: bytes, scope: bytes, canonical: bytes) -> bytes:
+    return b"AWS4-HMAC-SHA256\n%s\n%s\n%s" % (
         amz_date,
-        day.encode("ascii"),
-        region.encode("ascii"),
-        service.encode("ascii"),
+        scope,
         hashlib.sha256(canonical).hexdigest().encode("ascii"),
     )
 

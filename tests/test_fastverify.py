@@ -376,10 +376,10 @@ async def _ok(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover 
 # -- signatures over text the verifier would canonicalize differently ------------------------
 
 
-def _hand_signed(lines: list[tuple[bytes, bytes]], wire_headers: list[tuple[bytes, bytes]]) -> Wire:
+def _hand_signed(lines: list[tuple[bytes, bytes]], wire_headers: list[tuple[bytes, bytes]],
+                 date: bytes = b"20240229T235958Z") -> Wire:
     """A GET whose signature covers ``lines`` verbatim (a signer that does not
     trim or join the way SigV4 says); the HMAC chain written out by hand."""
-    date = b"20240229T235958Z"
     names = b";".join(name for name, _ in lines)
     canonical = b"GET\n/\n\n" + b"".join(n + b":" + v + b"\n" for n, v in lines) + (
         b"\n" + names + b"\n" + hashlib.sha256(b"").hexdigest().encode()
@@ -459,3 +459,19 @@ def botocore_signed_example(*, presigned: bool) -> Wire:
         body=b"", key=_record(AKID, SECRET, None),
         verifier=Verifier(VerifierConfig(regions={"eu-west-3"})), now=NOW,
     )
+
+
+def test_date_of_another_day_than_the_scope_is_left_to_the_verifier() -> None:
+    # Three seconds after NOW, inside the skew window, but on the next day.
+    date = b"20240301T000001Z"
+    wire = _hand_signed([HOST, (b"x-amz-date", date)], [HOST], date=date)
+    assert _fast(wire, wire.key, NOW) is None
+    assert _general(wire, wire.key, NOW) == "AuthorizationHeaderMalformed"
+
+
+@pytest.mark.parametrize("presigned", [False, True])
+def test_unsigned_amz_header_is_left_to_the_verifier(presigned: bool) -> None:
+    wire = botocore_signed_example(presigned=presigned)
+    added = Wire(**{**wire.__dict__, "headers": (*wire.headers, (b"x-amz-meta-evil", b"1"))})
+    assert _fast(added, wire.key, NOW) is None
+    assert _general(added, wire.key, NOW) == "AccessDenied"
