@@ -82,6 +82,14 @@ _SCOPE_PART = re.compile(r"[\x21-\x2e\x30-\x7e]+")
 _SCOPE_DATE = re.compile(r"[0-9]{8}")
 # Parameters that make a query an auth mechanism (SigV2's included).
 _QUERY_AUTH_NAMES = frozenset({*_QUERY_SINGLETONS, "Signature", "AWSAccessKeyId"})
+_QUERY_AUTH_BYTES = frozenset(name.encode("ascii") for name in _QUERY_AUTH_NAMES)
+# A query of strictly encoded key=value pieces (no escapes, one '=' each).
+_PLAIN_QUERY = re.compile(
+    rb"[A-Za-z0-9\-._~]+=[A-Za-z0-9\-._~]*(?:&[A-Za-z0-9\-._~]+=[A-Za-z0-9\-._~]*)*"
+)
+# A path of unreserved characters with no empty, '.' or '..' segment: its own
+# canonical URI with and without normalization, single or double encoding.
+_PLAIN_PATH = re.compile(rb"/|(?:/[A-Za-z0-9\-_~][A-Za-z0-9\-._~]*)+/?")
 _EXPIRES = re.compile(r"[1-9]\d{0,6}")
 _SIGNATURE = re.compile(r"[0-9a-f]{64}")
 
@@ -107,6 +115,7 @@ class FastVerifier:
     __slots__ = (
         "_dates",
         "_exempt",
+        "_identities",
         "_max_skew",
         "_regions",
         "_scopes",
@@ -127,6 +136,7 @@ class FastVerifier:
         self._scopes: dict[str, _Scope | None] = {}
         self._dates: dict[bytes, datetime | None] = {}
         self._signed: dict[bytes, tuple[bytes, ...] | None] = {}
+        self._identities: dict[tuple[object, ...], Identity] = {}
 
     # -- step 1: everything the request alone decides ------------------------------------
 
@@ -162,27 +172,37 @@ class FastVerifier:
                 query_string = extra_query
         if not raw_path:
             return None
-        index: dict[bytes, bytes] = {}
-        for name, value in headers:
-            lname = name.lower()
-            if lname in index or not lname.isascii():
-                return None  # repeated headers are joined by rules the verifier owns
-            index[lname] = value
-        pairs = encode_query_pairs(query_string.decode("ascii")) if query_string else []
+        index = _header_index(headers)
+        if index is None:
+            return None  # repeated headers are joined by rules the verifier owns
         authorization = index.get(b"authorization")
-        if authorization is not None:
-            for key, _ in pairs:
-                if key in _QUERY_AUTH_NAMES:
-                    return None  # two mechanisms: the verifier refuses
-            return self._prepare_header(method, raw_path, pairs, index, authorization, now,
-                                        body_sha256)
-        return self._prepare_query(method, raw_path, pairs, index, now, body_sha256)
+        if authorization is None:
+            pairs = encode_query_pairs(query_string.decode("ascii")) if query_string else []
+            return self._prepare_query(method, raw_path, pairs, index, now, body_sha256)
+        # Two mechanisms at once: the verifier refuses.
+        if not query_string:
+            query = b""
+        elif _PLAIN_QUERY.fullmatch(query_string):
+            # Already canonical pieces, one '=' each: sorting them is all there is to do.
+            byte_pairs = [piece.partition(b"=")[::2] for piece in query_string.split(b"&")]
+            if any(key in _QUERY_AUTH_BYTES for key, _ in byte_pairs):
+                return None
+            query = query_string if len(byte_pairs) == 1 else b"&".join(
+                [key + b"=" + value for key, value in sorted(byte_pairs)]
+            )
+        else:
+            pairs = encode_query_pairs(query_string.decode("ascii"))
+            if any(key in _QUERY_AUTH_NAMES for key, _ in pairs):
+                return None
+            query = canonical_query(pairs).encode("ascii")
+        return self._prepare_header(method, raw_path, query, index, authorization, now,
+                                    body_sha256)
 
     def _prepare_header(
         self,
         method: str,
         raw_path: bytes,
-        pairs: list[tuple[str, str]],
+        query: bytes,
         index: dict[bytes, bytes],
         authorization: bytes,
         now: datetime,
@@ -211,7 +231,7 @@ class FastVerifier:
         block = self._header_block(index, signed, token_exempt)
         if block is None:
             return None
-        canonical = _canonical_request(method, raw_path, pairs, block, signed, payload_line,
+        canonical = _canonical_request(method, raw_path, query, block, signed, payload_line,
                                        settings)
         return (
             access_key_id,
@@ -280,8 +300,8 @@ class FastVerifier:
         block = self._header_block(index, signed, False)
         if block is None:
             return None
-        canonical = _canonical_request(method, raw_path, kept, block, signed, payload_line,
-                                       settings)
+        canonical = _canonical_request(method, raw_path, canonical_query(kept).encode("ascii"),
+                                       block, signed, payload_line, settings)
         return (
             access_key_id,
             _string_to_sign(amz_date, scope_text, canonical),
@@ -401,8 +421,7 @@ class FastVerifier:
 
     # -- step 2: the key and the signature ---------------------------------------------------
 
-    @staticmethod
-    def finish(prepared: Prepared, key: KeyRecord | None, now: datetime) -> Identity | None:
+    def finish(self, prepared: Prepared, key: KeyRecord | None, now: datetime) -> Identity | None:
         """The identity, when the key is valid and the signature matches; else None."""
         (access_key_id, string_to_sign, signature, day, region, service, token, signed,
          request_time, presigned) = prepared
@@ -433,17 +452,28 @@ class FastVerifier:
         expected = hmac.digest(signing_key, string_to_sign, "sha256").hex().encode("ascii")
         if not hmac.compare_digest(expected, signature):
             return None
-        return Identity(
-            principal=key.principal,
-            access_key_id=key.access_key_id,
-            temporary=token_sha256 is not None,
-            region=region,
-            service=service,
-            signed_headers=tuple(signed.decode("utf-8").split(";")),
-            algorithm=SigningAlgorithm.SIGV4,
-            presigned=presigned,
-            request_time=request_time,
-        )
+        # Identities are immutable and repeat (one client, one second): share them.
+        temporary = token_sha256 is not None
+        facts = (key.principal, key.access_key_id, temporary, region, service, signed,
+                 request_time, presigned)
+        identities = self._identities
+        identity = identities.get(facts)
+        if identity is None:
+            identity = Identity(
+                principal=key.principal,
+                access_key_id=key.access_key_id,
+                temporary=temporary,
+                region=region,
+                service=service,
+                signed_headers=tuple(signed.decode("utf-8").split(";")),
+                algorithm=SigningAlgorithm.SIGV4,
+                presigned=presigned,
+                request_time=request_time,
+            )
+            if len(identities) >= _MEMO_SIZE:
+                identities.clear()
+            identities[facts] = identity
+        return identity
 
     def verify_at(
         self,
@@ -463,19 +493,39 @@ class FastVerifier:
         return self.finish(prepared, key, now)
 
 
+def _header_index(headers: Iterable[tuple[bytes, bytes]]) -> dict[bytes, bytes] | None:
+    """Lower-case ASCII name -> value, or None when a name repeats or is not ASCII."""
+    pairs = headers if isinstance(headers, list) else list(headers)
+    index = dict(pairs)
+    names = b"".join(index)
+    if len(index) == len(pairs) and names.isascii() and names.islower():
+        return index  # what ASGI servers send: lower-case names, each once
+    index = {}
+    for name, value in pairs:
+        lname = name.lower()
+        if lname in index or not lname.isascii():
+            return None
+        index[lname] = value
+    return index
+
+
 def _canonical_request(
     method: str,
     raw_path: bytes,
-    pairs: list[tuple[str, str]],
+    query: bytes,
     block: bytes,
     signed: bytes,
     payload_line: bytes,
     settings: SigningSettings,
 ) -> bytes:
+    if _PLAIN_PATH.fullmatch(raw_path):
+        uri = raw_path  # what canonical_uri returns for it under any settings
+    else:
+        uri = canonical_uri(raw_path.decode("ascii"), settings).encode("ascii")
     return b"%s\n%s\n%s\n%s\n%s\n%s" % (
         method.upper().encode("ascii"),
-        canonical_uri(raw_path.decode("ascii"), settings).encode("ascii"),
-        canonical_query(pairs).encode("ascii"),
+        uri,
+        query,
         block,
         signed,
         payload_line,
