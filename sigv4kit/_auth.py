@@ -39,6 +39,7 @@ from ._chunked import (
 from ._credentials import Credentials
 from ._errors import SIGNING_RESULT_EXTENSION, parse_aws_error
 from ._exceptions import BodyNotReadableError, InvalidHeaderError, SigningError
+from ._fastsign import FastSigner
 from ._providers import CredentialsProvider, StaticCredentialsProvider
 from ._settings import (
     PayloadChecksumKind,
@@ -436,6 +437,8 @@ class SigV4Auth(httpx.Auth):
         self.correct_clock_skew = correct_clock_skew
         self.chunked = chunked
         self._offset = ClockOffset()
+        # The common request shape is signed from httpx's bytes (issue 15).
+        self._fast = FastSigner()
 
     def __repr__(self) -> str:
         if isinstance(self.credentials, Credentials):
@@ -458,16 +461,24 @@ class SigV4Auth(httpx.Auth):
     def _sign_with(
         self, request: httpx.Request, credentials: Credentials, payload_hash: str | None
     ) -> SigningResult:
-        result = sign_httpx_request(
-            request,
-            credentials=credentials,
-            region=self.region,
-            service=self.service,
-            now=self.now(),
-            settings=self.settings,
-            algorithm=self.algorithm,
-            payload_hash=payload_hash,
-        )
+        now = self.now()
+        result = None
+        if self.algorithm is SigningAlgorithm.SIGV4 and self.chunked is None:
+            result = self._fast.sign(
+                request, credentials=credentials, region=self.region, service=self.service,
+                settings=self.settings, now=now, payload_hash=payload_hash,
+            )
+        if result is None:
+            result = sign_httpx_request(
+                request,
+                credentials=credentials,
+                region=self.region,
+                service=self.service,
+                now=now,
+                settings=self.settings,
+                algorithm=self.algorithm,
+                payload_hash=payload_hash,
+            )
         request.extensions[SIGNING_RESULT_EXTENSION] = result
         if self.chunked is not None and payload_hash in _STREAMING_VALUES:
             _install_chunked(
