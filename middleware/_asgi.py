@@ -39,8 +39,9 @@ from sigv4kit import (
     derive_signing_key,
     derive_sigv4a_private_key,
 )
+from sigv4kit._fastverify import FastVerifier
 
-from ._fastpath import FastVerifier, verify_fast
+from ._fastpath import verify_fast
 from ._replay import ReplayDetected, ReplayGuard, ReplayGuardUnavailableError, replay_ttl
 from ._replay import request_signature as _request_signature
 from ._responses import ErrorFormat, new_request_id, render_error

@@ -19,7 +19,8 @@ from sigv4kit._fastverify import FastVerifier
 
 from ._store import AccessKeyStore, StoreUnavailableError
 
-__all__ = ["FastVerifier", "verify_fast"]
+# Internal to SigV4Middleware: not public API.
+__all__: list[str] = []
 
 
 def _empty_body(scope: MutableMapping[str, Any]) -> bool:

@@ -41,6 +41,7 @@ from urllib.parse import unquote
 from ._canonical import UNSIGNED_PAYLOAD, canonical_query, canonical_uri, encode_query_pairs
 from ._keys import KeyRecord
 from ._settings import (
+    PathNormalization,
     PayloadChecksumKind,
     PayloadMode,
     SessionTokenMode,
@@ -173,8 +174,13 @@ class FastVerifier:
         if not raw_path:
             return None
         index = _header_index(headers)
-        if index is None:
-            return None  # repeated headers are joined by rules the verifier owns
+        if (
+            index is None  # repeated headers are joined by rules the verifier owns
+            or not _utf8_values(index)  # refused by verifiers that read values as UTF-8
+            or b"x-amz-decoded-content-length" in index  # aws-chunked: the verifier's
+            or b"aws-chunked" in index.get(b"content-encoding", b"").lower()
+        ):
+            return None
         authorization = index.get(b"authorization")
         if authorization is None:
             pairs = encode_query_pairs(query_string.decode("ascii")) if query_string else []
@@ -233,6 +239,8 @@ class FastVerifier:
             return None
         canonical = _canonical_request(method, raw_path, query, block, signed, payload_line,
                                        settings)
+        if canonical is None:
+            return None
         return (
             access_key_id,
             _string_to_sign(amz_date, scope_text, canonical),
@@ -302,6 +310,8 @@ class FastVerifier:
             return None
         canonical = _canonical_request(method, raw_path, canonical_query(kept).encode("ascii"),
                                        block, signed, payload_line, settings)
+        if canonical is None:
+            return None
         return (
             access_key_id,
             _string_to_sign(amz_date, scope_text, canonical),
@@ -493,6 +503,18 @@ class FastVerifier:
         return self.finish(prepared, key, now)
 
 
+def _utf8_values(index: dict[bytes, bytes]) -> bool:
+    """True when every header value is valid UTF-8 (a newline cannot complete a sequence)."""
+    values = b"\n".join(index.values())
+    if values.isascii():
+        return True
+    try:
+        values.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _header_index(headers: Iterable[tuple[bytes, bytes]]) -> dict[bytes, bytes] | None:
     """Lower-case ASCII name -> value, or None when a name repeats or is not ASCII."""
     pairs = headers if isinstance(headers, list) else list(headers)
@@ -517,9 +539,11 @@ def _canonical_request(
     signed: bytes,
     payload_line: bytes,
     settings: SigningSettings,
-) -> bytes:
+) -> bytes | None:
     if _PLAIN_PATH.fullmatch(raw_path):
         uri = raw_path  # what canonical_uri returns for it under any settings
+    elif settings.path_normalization is PathNormalization.ENABLED:
+        return None  # dot or empty segments: whether they pass is the verifier's call
     else:
         uri = canonical_uri(raw_path.decode("ascii"), settings).encode("ascii")
     return b"%s\n%s\n%s\n%s\n%s\n%s" % (

@@ -475,3 +475,20 @@ def test_unsigned_amz_header_is_left_to_the_verifier(presigned: bool) -> None:
     added = Wire(**{**wire.__dict__, "headers": (*wire.headers, (b"x-amz-meta-evil", b"1"))})
     assert _fast(added, wire.key, NOW) is None
     assert _general(added, wire.key, NOW) == "AccessDenied"
+
+
+@pytest.mark.parametrize("extra", [(b"user-agent", b"caf\xe9"), (b"user-agent", b"\xc3"),
+                                   (b"content-encoding", b"aws-chunked"),
+                                   (b"x-amz-decoded-content-length", b"0")])
+def test_unusual_unsigned_headers_are_left_to_the_verifier(extra: tuple[bytes, bytes]) -> None:
+    # Bytes that are not UTF-8, and aws-chunked declarations, are the verifier's
+    # to judge (it refuses them under issue 12's rules), signed or not.
+    wire = botocore_signed_example(presigned=False)
+    added = Wire(**{**wire.__dict__, "headers": (*wire.headers, extra)})
+    assert _fast(added, wire.key, NOW) is None
+
+
+@pytest.mark.parametrize("path", [b"/a/../items", b"/a/./items", b"//items", b"/%2e%2e/items"])
+def test_paths_with_dot_or_empty_segments_are_left_to_the_verifier(path: bytes) -> None:
+    wire = botocore_signed_example(presigned=False)
+    assert _fast(Wire(**{**wire.__dict__, "raw_path": path}), wire.key, NOW) is None
