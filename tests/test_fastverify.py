@@ -80,8 +80,9 @@ def _record(akid: str, secret: str, token: str | None, **extra: Any) -> KeyRecor
 
 
 def _general(wire: Wire, key: KeyRecord | None, now: datetime) -> Identity | str:
-    request = SignedRequest.from_wire(wire.method, wire.raw_path, wire.query, wire.headers)
     try:
+        # (Verifiers that read header values as strict UTF-8 refuse here.)
+        request = SignedRequest.from_wire(wire.method, wire.raw_path, wire.query, wire.headers)
         return wire.verifier.verify_at(request, key=key, now=now, body=wire.body)
     except VerificationError as exc:
         return exc.code
