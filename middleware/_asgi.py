@@ -578,7 +578,7 @@ class SigV4Middleware:
         now = self.clock()
         if not self.trusted_proxies or not self._trusted(scope):
             # Fast path for the common shape; None means the general path decides.
-            fast = await verify_fast(self._fast, self.store, scope, now)
+            fast = await verify_fast(self._fast, self.verifier, self.store, scope, now)
             if fast is not None:
                 self._record_use(fast, now)
                 return fast, None

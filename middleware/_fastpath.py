@@ -14,7 +14,7 @@ from collections.abc import MutableMapping
 from datetime import datetime
 from typing import Any
 
-from sigv4kit import EMPTY_SHA256, Identity, KeyRecord
+from sigv4kit import EMPTY_SHA256, Identity, KeyRecord, Verifier
 from sigv4kit._fastverify import FastVerifier
 
 from ._store import AccessKeyStore, StoreUnavailableError
@@ -37,12 +37,16 @@ def _empty_body(scope: MutableMapping[str, Any]) -> bool:
 
 
 async def verify_fast(
-    fast: FastVerifier, store: AccessKeyStore, scope: MutableMapping[str, Any], now: datetime
+    fast: FastVerifier,
+    verifier: Verifier,
+    store: AccessKeyStore,
+    scope: MutableMapping[str, Any],
+    now: datetime,
 ) -> Identity | None:
-    """The identity of a request of the common shape, or None (ask the verifier)."""
+    """The identity of a request of the common shape, or None (ask ``verifier``)."""
     raw_path = scope.get("raw_path")
     method = scope.get("method")
-    if not raw_path or not isinstance(method, str):
+    if not raw_path or not isinstance(method, str) or fast.verifier is not verifier:
         return None
     prepared = fast.prepare(
         method,

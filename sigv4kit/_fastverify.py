@@ -114,6 +114,7 @@ class FastVerifier:
     """
 
     __slots__ = (
+        "_config",
         "_dates",
         "_exempt",
         "_identities",
@@ -124,10 +125,12 @@ class FastVerifier:
         "_settings_for",
         "_signed",
         "_sigv4",
+        "verifier",
     )
 
     def __init__(self, verifier: Verifier) -> None:
-        config = verifier.config
+        self.verifier = verifier
+        config = self._config = verifier.config
         self._max_skew: timedelta = config.max_skew
         self._regions = config.regions
         self._services = config.services
@@ -158,6 +161,7 @@ class FastVerifier:
         """
         if (
             not self._sigv4
+            or self.verifier.config is not self._config  # changed since: the verifier's
             or type(now) is not datetime
             or now.tzinfo is not UTC
             or not method.isascii()

@@ -493,3 +493,23 @@ def test_unusual_unsigned_headers_are_left_to_the_verifier(extra: tuple[bytes, b
 def test_paths_with_dot_or_empty_segments_are_left_to_the_verifier(path: bytes) -> None:
     wire = botocore_signed_example(presigned=False)
     assert _fast(Wire(**{**wire.__dict__, "raw_path": path}), wire.key, NOW) is None
+
+
+def test_a_verifier_configured_after_the_fact_is_not_bypassed() -> None:
+    wire = botocore_signed_example(presigned=False)
+    fast = FastVerifier(wire.verifier)
+    assert fast.verify_at(wire.method, wire.raw_path, wire.query, wire.headers, key=wire.key,
+                          now=NOW, body_sha256=hashlib.sha256(b"").hexdigest()) is not None
+    wire.verifier.config = VerifierConfig(regions={"us-west-2"})
+    assert fast.verify_at(wire.method, wire.raw_path, wire.query, wire.headers, key=wire.key,
+                          now=NOW, body_sha256=hashlib.sha256(b"").hexdigest()) is None
+    assert _general(wire, wire.key, NOW) == "AuthorizationHeaderMalformed"
+
+
+def test_middleware_with_a_replaced_verifier_answers_by_it() -> None:
+    wire = botocore_signed_example(presigned=False)
+    app = SigV4Middleware(_ok, store=MemoryKeyStore([wire.key]), clock=lambda: NOW,
+                          config=VerifierConfig(regions={"eu-west-3"}))
+    assert _status(app, wire)[0] == 200
+    app.verifier = Verifier(VerifierConfig(regions={"us-west-2"}))
+    assert _status(app, wire) == (400, b"AuthorizationHeaderMalformed")
