@@ -109,7 +109,7 @@ def _plain(spec: dict[str, Any]) -> bool:
     )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(requests())
 def test_fast_signature_is_sign_s(spec: dict[str, Any]) -> None:
     fast_request, fast, general_request, general = _sign_both(spec)
@@ -125,7 +125,7 @@ def test_fast_signature_is_sign_s(spec: dict[str, Any]) -> None:
     assert fast.authorization == general.authorization
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(requests())
 def test_fast_signature_is_botocore_s(spec: dict[str, Any]) -> None:
     if not _plain(spec) or spec["payload_hash"] is not None or spec["rules"] not in (

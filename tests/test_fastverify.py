@@ -237,7 +237,7 @@ def mutated(draw: st.DrawFn, wire: Wire) -> tuple[Wire, KeyRecord, datetime]:
     return changed, key, wire.now + timedelta(seconds=shift)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(SUITE).flatmap(mutated))
 def test_mutated_suite_requests_same_answer(case: tuple[Wire, KeyRecord, datetime]) -> None:
     wire, key, now = case
@@ -293,13 +293,13 @@ def botocore_signed(draw: st.DrawFn) -> Wire:
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(botocore_signed())
 def test_botocore_signed_same_answer(wire: Wire) -> None:
     _same_answer(wire)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(botocore_signed().flatmap(mutated))
 def test_mutated_botocore_signed_same_answer(case: tuple[Wire, KeyRecord, datetime]) -> None:
     wire, key, now = case
@@ -317,7 +317,7 @@ def _plain(wire: Wire) -> bool:
     )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(botocore_signed())
 def test_fast_path_accepts_plain_botocore_requests(wire: Wire) -> None:
     if _plain(wire):
@@ -358,7 +358,7 @@ def _status(app: SigV4Middleware, wire: Wire) -> tuple[int, bytes]:
     return asyncio.run(run())
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(botocore_signed().flatmap(mutated))
 def test_middleware_answers_as_without_fast_path(case: tuple[Wire, KeyRecord, datetime]) -> None:
     wire, key, now = case
