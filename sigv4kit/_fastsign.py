@@ -31,6 +31,7 @@ import httpx
 from ._canonical import EMPTY_SHA256, UNSIGNED_PAYLOAD, CanonicalRequest
 from ._credentials import Credentials
 from ._exceptions import SigningError
+from ._fastwire import PLAIN_PATH
 from ._settings import (
     PayloadChecksumKind,
     PayloadMode,
@@ -53,9 +54,6 @@ __all__: list[str] = []
 _AUTH_HEADERS = frozenset(
     {b"authorization", b"x-amz-date", b"x-amz-security-token", b"x-amz-region-set"}
 )
-# A path of unreserved characters with no empty, '.' or '..' segment: sent and
-# signed as it is under every setting.
-_PLAIN_PATH = re.compile(rb"/|(?:/[A-Za-z0-9\-_~][A-Za-z0-9\-._~]*)+/?")
 # A query of key=value pieces in strict encoding (unreserved characters and
 # upper-case escapes): canonicalize_query sends it unchanged.
 _PIECE = rb"(?:[A-Za-z0-9\-._~]|%[0-9A-F]{2})"
@@ -222,7 +220,7 @@ class FastSigner:
         path, _, query = raw_target.partition(b"?")
         if (
             method not in _COMMON_METHODS and not _METHOD.fullmatch(method)
-        ) or not _PLAIN_PATH.fullmatch(path):
+        ) or not PLAIN_PATH.fullmatch(path):
             return None
         if query:
             if not _PLAIN_QUERY.fullmatch(query) or (

@@ -38,12 +38,18 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
-from ._canonical import UNSIGNED_PAYLOAD, canonical_query, canonical_uri, encode_query_pairs
+from ._canonical import canonical_query, encode_query_pairs
+from ._fastwire import (
+    canonical_lines,
+    canonical_request,
+    header_index,
+    presigned_payload_line,
+    stated_payload_line,
+    string_to_sign,
+    utf8_values,
+)
 from ._keys import KeyRecord
 from ._settings import (
-    PathNormalization,
-    PayloadChecksumKind,
-    PayloadMode,
     SessionTokenMode,
     SigningAlgorithm,
     SigningSettings,
@@ -73,12 +79,7 @@ _AUTHORIZATION = re.compile(
     rb"SignedHeaders=([\x21-\x2b\x2d-\x7e]+), ?Signature=([0-9a-f]{64})"
 )
 _AMZ_DATE = re.compile(rb"\d{8}T\d{6}Z")
-_HEX64 = re.compile(rb"[0-9a-fA-F]{64}")
 _TOKEN = re.compile(rb"[\x21-\x7e]+")
-# Canonical header lines whose values might not canonicalize to themselves:
-# a byte outside printable ASCII, a space run, a trailing space (a leading
-# one is checked per value).
-_NOT_CANONICAL = re.compile(rb"[^\x20-\x7e\n]|  | \n")
 _SCOPE_PART = re.compile(r"[\x21-\x2e\x30-\x7e]+")
 _SCOPE_DATE = re.compile(r"[0-9]{8}")
 # Parameters that make a query an auth mechanism (SigV2's included).
@@ -88,9 +89,6 @@ _QUERY_AUTH_BYTES = frozenset(name.encode("ascii") for name in _QUERY_AUTH_NAMES
 _PLAIN_QUERY = re.compile(
     rb"[A-Za-z0-9\-._~]+=[A-Za-z0-9\-._~]*(?:&[A-Za-z0-9\-._~]+=[A-Za-z0-9\-._~]*)*"
 )
-# A path of unreserved characters with no empty, '.' or '..' segment: its own
-# canonical URI with and without normalization, single or double encoding.
-_PLAIN_PATH = re.compile(rb"/|(?:/[A-Za-z0-9\-_~][A-Za-z0-9\-._~]*)+/?")
 _EXPIRES = re.compile(r"[1-9]\d{0,6}")
 _SIGNATURE = re.compile(r"[0-9a-f]{64}")
 
@@ -177,10 +175,10 @@ class FastVerifier:
                 query_string = extra_query
         if not raw_path:
             return None
-        index = _header_index(headers)
+        index = header_index(headers)
         if (
             index is None  # repeated headers are joined by rules the verifier owns
-            or not _utf8_values(index)  # refused by verifiers that read values as UTF-8
+            or not utf8_values(index)  # refused by verifiers that read values as UTF-8
             or b"x-amz-decoded-content-length" in index  # aws-chunked: the verifier's
             or b"aws-chunked" in index.get(b"content-encoding", b"").lower()
         ):
@@ -234,20 +232,21 @@ class FastVerifier:
         token = index.get(b"x-amz-security-token")
         if token is not None and not _TOKEN.fullmatch(token):
             return None
-        payload_line = _payload_line(index.get(b"x-amz-content-sha256"), settings, body_sha256)
+        stated = index.get(b"x-amz-content-sha256")
+        payload_line = stated_payload_line(stated, settings, body_sha256)
         if payload_line is None:
             return None
         token_exempt = settings.session_token_mode is SessionTokenMode.EXCLUDE
         block = self._header_block(index, signed, token_exempt)
         if block is None:
             return None
-        canonical = _canonical_request(method, raw_path, query, block, signed, payload_line,
+        canonical = canonical_request(method, raw_path, query, block, signed, payload_line,
                                        settings)
         if canonical is None:
             return None
         return (
             access_key_id,
-            _string_to_sign(amz_date, scope_text, canonical),
+            string_to_sign(amz_date, scope_text, canonical),
             signature,
             day,
             region,
@@ -305,20 +304,20 @@ class FastVerifier:
             return None  # the token stays out of the canonical query: the verifier's
         if b"x-amz-content-sha256" in index:
             return None
-        payload_line = _presigned_payload_line(settings, body_sha256)
+        payload_line = presigned_payload_line(settings, body_sha256)
         if payload_line is None:
             return None
         signed = auth["X-Amz-SignedHeaders"].encode("utf-8")
         block = self._header_block(index, signed, False)
         if block is None:
             return None
-        canonical = _canonical_request(method, raw_path, canonical_query(kept).encode("ascii"),
+        canonical = canonical_request(method, raw_path, canonical_query(kept).encode("ascii"),
                                        block, signed, payload_line, settings)
         if canonical is None:
             return None
         return (
             access_key_id,
-            _string_to_sign(amz_date, scope_text, canonical),
+            string_to_sign(amz_date, scope_text, canonical),
             signature.encode("ascii"),
             day,
             region,
@@ -422,16 +421,7 @@ class FastVerifier:
                 and not (token_exempt and name == b"x-amz-security-token")
             ):
                 return None
-        lines = []
-        for name in names:
-            value = index.get(name)
-            if value is None or value[:1] == b" ":
-                return None  # absent, or a value the verifier trims
-            lines.append(name + b":" + value + b"\n")
-        block = b"".join(lines)
-        if block.count(b"\n") != len(names) or _NOT_CANONICAL.search(block):
-            return None
-        return block
+        return canonical_lines(index, names)
 
     # -- step 2: the key and the signature ---------------------------------------------------
 
@@ -505,96 +495,3 @@ class FastVerifier:
         if prepared is None:
             return None
         return self.finish(prepared, key, now)
-
-
-def _utf8_values(index: dict[bytes, bytes]) -> bool:
-    """True when every header value is valid UTF-8 (a newline cannot complete a sequence)."""
-    values = b"\n".join(index.values())
-    if values.isascii():
-        return True
-    try:
-        values.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _header_index(headers: Iterable[tuple[bytes, bytes]]) -> dict[bytes, bytes] | None:
-    """Lower-case ASCII name -> value, or None when a name repeats or is not ASCII."""
-    pairs = headers if isinstance(headers, list) else list(headers)
-    index = dict(pairs)
-    names = b"".join(index)
-    if len(index) == len(pairs) and names.isascii() and names.islower():
-        return index  # what ASGI servers send: lower-case names, each once
-    index = {}
-    for name, value in pairs:
-        lname = name.lower()
-        if lname in index or not lname.isascii():
-            return None
-        index[lname] = value
-    return index
-
-
-def _canonical_request(
-    method: str,
-    raw_path: bytes,
-    query: bytes,
-    block: bytes,
-    signed: bytes,
-    payload_line: bytes,
-    settings: SigningSettings,
-) -> bytes | None:
-    if _PLAIN_PATH.fullmatch(raw_path):
-        uri = raw_path  # what canonical_uri returns for it under any settings
-    elif settings.path_normalization is PathNormalization.ENABLED:
-        return None  # dot or empty segments: whether they pass is the verifier's call
-    else:
-        uri = canonical_uri(raw_path.decode("ascii"), settings).encode("ascii")
-    return b"%s\n%s\n%s\n%s\n%s\n%s" % (
-        method.upper().encode("ascii"),
-        uri,
-        query,
-        block,
-        signed,
-        payload_line,
-    )
-
-
-def _string_to_sign(amz_date: bytes, scope: bytes, canonical: bytes) -> bytes:
-    return b"AWS4-HMAC-SHA256\n%s\n%s\n%s" % (
-        amz_date,
-        scope,
-        hashlib.sha256(canonical).hexdigest().encode("ascii"),
-    )
-
-
-def _payload_line(
-    stated: bytes | None, settings: SigningSettings, body_sha256: str | None
-) -> bytes | None:
-    """The payload line of a header-signed request, when no rule is in doubt."""
-    if stated is None:
-        if settings.payload_checksum is PayloadChecksumKind.X_AMZ_CONTENT_SHA256:
-            return None  # the header is required: the verifier refuses
-        if settings.payload is PayloadMode.UNSIGNED:
-            return UNSIGNED_PAYLOAD.encode("ascii")
-        return None if body_sha256 is None else body_sha256.encode("ascii")
-    if stated == b"UNSIGNED-PAYLOAD":
-        if (
-            settings.payload is PayloadMode.UNSIGNED
-            or settings.payload_checksum is PayloadChecksumKind.X_AMZ_CONTENT_SHA256
-        ):
-            return stated
-        return None
-    if (
-        _HEX64.fullmatch(stated)
-        and body_sha256 is not None
-        and hmac.compare_digest(stated.lower(), body_sha256.lower().encode("ascii"))
-    ):
-        return stated
-    return None
-
-
-def _presigned_payload_line(settings: SigningSettings, body_sha256: str | None) -> bytes | None:
-    if settings.presigned_payload is PayloadMode.UNSIGNED:
-        return UNSIGNED_PAYLOAD.encode("ascii")
-    return None if body_sha256 is None else body_sha256.encode("ascii")
