@@ -19,6 +19,7 @@ from typing import Any
 from sigv4kit import Identity, KeyRecord, VerificationError, Verifier, VerifierConfig
 from sigv4kit.canonical import is_normalized_path
 from sigv4kit.verify import AccessDenied, InternalError, ServiceUnavailable
+from sigv4kit.verify._fast import FastVerifier
 
 from ..store.errors import StoreUnavailableError
 from ..store.protocols import AccessKeyStore
@@ -35,6 +36,7 @@ from .body import (
     present_decoded,
     stream_body,
 )
+from .fastpath import verify_fast
 from .identity import (
     AnonymousUser,
     CallerIdentity,
@@ -174,6 +176,8 @@ class SigV4Middleware:
             raise ValueError("body limits must be non-negative")
         self.app = app
         self.verifier = Verifier(config)
+        # The common request shape is verified from the scope's bytes (issue 15).
+        self._fast = FastVerifier(self.verifier)
         self.error_format = ErrorFormat(error_format)
         paths = list(exempt_paths)
         self.exempt_paths = frozenset(p for p in paths if not p.endswith("*"))
@@ -321,6 +325,12 @@ class SigV4Middleware:
     ) -> tuple[CallerIdentity, Body | None]:
         now = self.clock()
         verifier = self.verifier
+        if not self.trusted_proxies or not is_trusted(scope, self.trusted_proxies):
+            # Fast path for the common shape; None means the general path decides.
+            fast = await verify_fast(self._fast, verifier, self.store, scope, now)
+            if fast is not None:
+                self._record_use(fast[0], now)
+                return caller_identity(*fast), None
         cache_key: tuple[Any, ...] | None = None
         if self._verified.size:
             trusted = bool(self.trusted_proxies) and is_trusted(scope, self.trusted_proxies)

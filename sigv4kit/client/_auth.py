@@ -47,6 +47,7 @@ from ..signing._chunked import (
 from ..signing._credentials import Credentials
 from ..signing._signer import SigningResult
 from ._errors import SIGNING_RESULT_EXTENSION
+from ._fastsign import FastSigner
 from ._httpx import (
     _STREAMING_VALUES,
     DEFAULT_MAX_ATTEMPTS,
@@ -180,6 +181,7 @@ class SigV4Auth(httpx.Auth):
         self.chunked = chunked
         self._new_invocation_id = invocation_id or _uuid4_text
         self._offset = ClockOffset()
+        self._fast = FastSigner()  # the common shape, signed from httpx's bytes
 
     def __repr__(self) -> str:
         if isinstance(self.credentials, Credentials):
@@ -202,16 +204,23 @@ class SigV4Auth(httpx.Auth):
     def _sign_with(
         self, request: httpx.Request, credentials: Credentials, payload_hash: str | None
     ) -> SigningResult:
-        result = sign_httpx_request(
-            request,
-            credentials=credentials,
-            region=self.region,
-            service=self.service,
-            now=self.now(),
-            settings=self.settings,
-            algorithm=self.algorithm,
-            payload_hash=payload_hash,
-        )
+        now = self.now()
+        fast = self.algorithm is SigningAlgorithm.SIGV4 and self.chunked is None
+        result = self._fast.sign(
+            request, credentials=credentials, region=self.region, service=self.service,
+            settings=self.settings, now=now, payload_hash=payload_hash,
+        ) if fast else None
+        if result is None:
+            result = sign_httpx_request(
+                request,
+                credentials=credentials,
+                region=self.region,
+                service=self.service,
+                now=now,
+                settings=self.settings,
+                algorithm=self.algorithm,
+                payload_hash=payload_hash,
+            )
         request.extensions[SIGNING_RESULT_EXTENSION] = result
         if self.chunked is not None and payload_hash in _STREAMING_VALUES:
             _install_chunked(
