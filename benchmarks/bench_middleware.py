@@ -49,6 +49,7 @@ from typing import Any
 import httpx
 
 import sigv4kit
+import sigv4kit.signing
 
 AKID, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 CREDENTIALS = sigv4kit.Credentials(AKID, SECRET)
@@ -154,7 +155,7 @@ def floor_wrapper(app: ASGIApp) -> ASGIApp:
         scope_text = b"%s/%s/%s/aws4_request" % (day, region, service)
         key = keys.get(scope_text)
         if key is None:
-            key = keys[scope_text] = sigv4kit.derive_signing_key(
+            key = keys[scope_text] = sigv4kit.signing.derive_signing_key(
                 SECRET, day.decode(), region.decode(), service.decode()
             )
         string_to_sign = b"AWS4-HMAC-SHA256\n%s\n%s\n%s" % (
