@@ -27,8 +27,11 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
+# bench_middleware drives uvicorn with wrk (a Debian package): install it when missing.
 bench: $(STAMP)
+	command -v wrk >/dev/null || apt-get install -y wrk || sudo apt-get install -y wrk
 	$(BIN)/python benchmarks/bench_sign.py
+	$(BIN)/python benchmarks/bench_middleware.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

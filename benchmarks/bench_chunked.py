@@ -25,11 +25,12 @@ import threading
 import time
 from collections.abc import Iterator
 
-import sigv4kit
-from sigv4kit import ChecksumAlgorithm, ChunkChain, ChunkedEncoding, StreamingMode
+from sigv4kit import ChecksumAlgorithm, ChunkedEncoding, StreamingMode
+from sigv4kit.signing import ChunkChain, derive_signing_key, iter_encoded
+from sigv4kit.verify import AwsChunkedDecoder
 
 BLOCK = 1024 * 1024
-KEY = sigv4kit.derive_signing_key("secret", "20261127", "us-east-1", "s3")
+KEY = derive_signing_key("secret", "20261127", "us-east-1", "s3")
 SEED = "0" * 64
 ENCODING = ChunkedEncoding(mode=StreamingMode.SIGNED_TRAILER, checksum=ChecksumAlgorithm.CRC32)
 
@@ -47,8 +48,8 @@ def blocks(total: int) -> Iterator[bytes]:
         yield block
 
 
-def decoder() -> sigv4kit.AwsChunkedDecoder:
-    return sigv4kit.AwsChunkedDecoder(
+def decoder() -> AwsChunkedDecoder:
+    return AwsChunkedDecoder(
         mode=ENCODING.mode, chain=chain(), declared_trailers=("x-amz-checksum-crc32",),
     )
 
@@ -65,7 +66,7 @@ def sequential(total: int) -> float:
     start = time.perf_counter()
     dec = decoder()
     decoded = 0
-    for piece in sigv4kit.iter_encoded(blocks(total), ENCODING, chain()):
+    for piece in iter_encoded(blocks(total), ENCODING, chain()):
         for data in dec.feed(piece):
             decoded += len(data)
     dec.finish()
@@ -77,7 +78,7 @@ def pipelined(total: int) -> float:
     pieces: queue.Queue[bytes | memoryview | None] = queue.Queue(maxsize=64)
 
     def produce() -> None:
-        for piece in sigv4kit.iter_encoded(blocks(total), ENCODING, chain()):
+        for piece in iter_encoded(blocks(total), ENCODING, chain()):
             pieces.put(piece)
         pieces.put(None)
 

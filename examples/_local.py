@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
-from sigv4kit.middleware import MemoryKeyStore, new_access_key_id, new_secret_access_key
+from sigv4kit.middleware import MemoryKeyStore
+from sigv4kit.middleware.store.keygen import new_access_key_id, new_secret_access_key
 
 from examples.echo_service import create_app
 from sigv4kit import KeyRecord

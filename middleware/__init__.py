@@ -1,124 +1,98 @@
 """sigv4kit.middleware: the server half (ASGI verification middleware, key stores).
 
-Installed and imported as ``sigv4kit.middleware``. Modules here import each
-other relatively and the protocol core as ``sigv4kit``; the core never
-imports this package.
+Installed and imported as ``sigv4kit.middleware``. Subpackages follow the
+request path: :mod:`.asgi` (verify, authorize, hand to the app),
+:mod:`.store` (access keys, secrets, the SQL store and its migrations),
+:mod:`.iam` (policies and the IAM API). They import the protocol core as
+``sigv4kit``; the core never imports this package.
+
+This module's ``__all__`` is what a service needs: the middleware and its
+options, the authorizer seam and the caller identity, the replay guards,
+the access-log redactor, the stores with :func:`open_store` and the
+entities and errors their methods return or raise. Everything else stays
+importable from its module (``sigv4kit.middleware.store.keygen``, ...).
 """
 
 from __future__ import annotations
 
-from ._asgi import (
-    DEFAULT_MAX_BODY_SIZE,
-    DEFAULT_MEMORY_BODY_LIMIT,
-    DEFAULT_REPLAY_CACHE_SIZE,
+from typing import TYPE_CHECKING
+
+from ._lazy import load as _load
+from .asgi.authorize import AllowAuthenticated, Authorizer
+from .asgi.identity import (
     AnonymousUser,
+    CallerIdentity,
+    CallerKind,
+    CallerSession,
     SigV4Credentials,
-    SigV4Middleware,
     SigV4User,
 )
-from ._cache import KeyCache, KeyUse, UseBatch
-from ._crypto import (
-    ENVELOPE_VERSION,
-    MASTER_KEY_ENV,
-    MASTER_KEY_FILE_ENV,
-    MasterKey,
-    create_key_file,
-    envelope_key_id,
-    resolve_master_key,
-)
-from ._keygen import (
-    LONG_TERM_PREFIX,
-    TEMPORARY_PREFIX,
-    hash_session_token,
-    new_access_key_id,
-    new_secret_access_key,
-    new_session_token,
-    validate_access_key_id,
-    validate_principal_name,
-    validate_session_duration,
-)
-from ._logfilter import (
+from .asgi.logfilter import (
     AccessLogRedactor,
     install_access_log_redactor,
     redact_query_credentials,
 )
-from ._memory import MemoryKeyStore
-from ._replay import (
-    REPLAY_DETECTED_MESSAGE,
+from .asgi.middleware import (
+    DEFAULT_MAX_BODY_SIZE,
+    DEFAULT_MEMORY_BODY_LIMIT,
+    DEFAULT_VERIFIED_REQUEST_CACHE_SIZE,
+    SigV4Middleware,
+)
+from .asgi.replay import (
     MemoryReplayGuard,
     RedisReplayGuard,
     ReplayDetected,
     ReplayGuard,
     ReplayGuardUnavailableError,
-    replay_ttl,
-    request_signature,
 )
-from ._responses import (
-    MAX_ECHOED_VALUE,
-    MAX_ERROR_BODY,
-    ErrorFormat,
-    ErrorResponse,
-    new_request_id,
-    render_error,
-)
-from ._store import (
-    MAX_KEYS_PER_PRINCIPAL,
-    MAX_SESSION_SECONDS,
-    MIN_SESSION_SECONDS,
+from .asgi.responses import ErrorFormat, render_error
+from .store.entities import (
     AccessKeyInfo,
-    AccessKeyStore,
-    KeyLimitExceededError,
-    KeyManager,
-    KeyNotFoundError,
     KeyStatus,
-    MasterKeyError,
     NewAccessKey,
     Principal,
     PrincipalKind,
-    PrincipalNotFoundError,
     RotationResult,
+    SessionCredentials,
+)
+from .store.errors import (
+    KeyLimitExceededError,
+    KeyNotFoundError,
+    MasterKeyError,
+    PrincipalNotFoundError,
     SchemaVersionError,
     SecretDecryptionError,
-    SessionCredentials,
     StoreError,
     StoreNotFoundError,
     StoreUnavailableError,
-    store_time,
 )
-from .store.engine import postgres_conninfo_from_url
-from .store.postgres import POSTGRES_SCHEMA_VERSION, PostgresKeyStore
-from .store.sqlite import SCHEMA_VERSION, SQLiteKeyStore
-from .store.url import open_store, sqlite_path_from_url
+from .store.memory import MemoryKeyStore
+from .store.protocols import AccessKeyStore, KeyManager
+from .store.secrets import MasterKey
+from .store.url import open_store
+
+if TYPE_CHECKING:
+    from .store.postgres import PostgresKeyStore
+    from .store.sqlite import SQLiteKeyStore
 
 __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
     "DEFAULT_MEMORY_BODY_LIMIT",
-    "DEFAULT_REPLAY_CACHE_SIZE",
-    "ENVELOPE_VERSION",
-    "LONG_TERM_PREFIX",
-    "MASTER_KEY_ENV",
-    "MASTER_KEY_FILE_ENV",
-    "MAX_ECHOED_VALUE",
-    "MAX_ERROR_BODY",
-    "MAX_KEYS_PER_PRINCIPAL",
-    "MAX_SESSION_SECONDS",
-    "MIN_SESSION_SECONDS",
-    "POSTGRES_SCHEMA_VERSION",
-    "REPLAY_DETECTED_MESSAGE",
-    "SCHEMA_VERSION",
-    "TEMPORARY_PREFIX",
+    "DEFAULT_VERIFIED_REQUEST_CACHE_SIZE",
     "AccessKeyInfo",
     "AccessKeyStore",
     "AccessLogRedactor",
+    "AllowAuthenticated",
     "AnonymousUser",
+    "Authorizer",
+    "CallerIdentity",
+    "CallerKind",
+    "CallerSession",
     "ErrorFormat",
-    "ErrorResponse",
-    "KeyCache",
     "KeyLimitExceededError",
     "KeyManager",
     "KeyNotFoundError",
     "KeyStatus",
-    "KeyUse",
     "MasterKey",
     "MasterKeyError",
     "MemoryKeyStore",
@@ -143,25 +117,21 @@ __all__ = [
     "StoreError",
     "StoreNotFoundError",
     "StoreUnavailableError",
-    "UseBatch",
-    "create_key_file",
-    "envelope_key_id",
-    "hash_session_token",
     "install_access_log_redactor",
-    "new_access_key_id",
-    "new_request_id",
-    "new_secret_access_key",
-    "new_session_token",
     "open_store",
-    "postgres_conninfo_from_url",
     "redact_query_credentials",
     "render_error",
-    "replay_ttl",
-    "request_signature",
-    "resolve_master_key",
-    "sqlite_path_from_url",
-    "store_time",
-    "validate_access_key_id",
-    "validate_principal_name",
-    "validate_session_duration",
 ]
+
+#: Loaded on first use: they bring SQLAlchemy, Alembic and the drivers, which
+#: an app that only uses MemoryKeyStore or a custom store never needs (and
+#: which make up most of this package's import time).
+_LAZY = {"PostgresKeyStore": ".store.postgres", "SQLiteKeyStore": ".store.sqlite"}
+
+
+def __getattr__(name: str) -> object:
+    return _load(__name__, _LAZY, name, globals())
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,79 +1,15 @@
-"""sigv4kit: AWS Signature Version 4 and 4A, byte-identical to the AWS SDKs."""
+"""sigv4kit: AWS Signature Version 4 and 4A, byte-identical to the AWS SDKs.
+
+The names here are what a user needs: the httpx auth and presigning, credentials and
+their providers, retries, the client's AWS error family, the signer and its settings,
+the verifier's entry points and ``explain``. Everything else stays importable from the
+pipeline subpackages, for experts and tests: :mod:`sigv4kit.canonical`,
+:mod:`sigv4kit.signing`, :mod:`sigv4kit.verify` (including the server-side errors, one
+class per AWS error code), :mod:`sigv4kit.client`, :mod:`sigv4kit.explain`.
+"""
 
 from __future__ import annotations
 
-from ._auth import (
-    DEFAULT_MAX_BODY_BUFFER,
-    INVOCATION_ID_HEADER,
-    RESIGN_EXTENSION,
-    SDK_REQUEST_HEADER,
-    BodyTooLargeError,
-    Clock,
-    Resigner,
-    SigV4AAuth,
-    SigV4Auth,
-    presign,
-    sign_httpx_request,
-)
-from ._canonical import (
-    EMPTY_SHA256,
-    UNSIGNED_PAYLOAD,
-    CanonicalRequest,
-    canonical_header_value,
-    canonical_headers,
-    canonical_query,
-    canonical_uri,
-    canonicalize_query,
-    encode_path_once,
-    encode_query_pairs,
-    is_normalized_path,
-    normalize_path,
-    payload_sha256,
-    split_target,
-    uri_encode,
-)
-from ._checksums import Checksum, ChecksumAlgorithm, new_checksum
-from ._chunked import (
-    DEFAULT_CHUNK_SIZE,
-    MAX_CHUNK_SIZE,
-    MIN_CHUNK_SIZE,
-    SIGV4A_SIGNATURE_LENGTH,
-    AwsChunkedDecoder,
-    ChunkChain,
-    ChunkedBodyError,
-    ChunkedEncoding,
-    StreamingMode,
-    aiter_encoded,
-    canonical_trailers,
-    chunk_string_to_sign,
-    encoded_length,
-    iter_encoded,
-    trailer_string_to_sign,
-)
-from ._credentials import Credentials
-from ._endpoints import EndpointInferenceError, infer_region_service
-from ._errors import (
-    SIGNING_RESULT_EXTENSION,
-    THROTTLING_CODES,
-    AccessDeniedError,
-    AuthenticationError,
-    AWSErrorDetails,
-    AWSServiceError,
-    ClockSkewError,
-    ExpiredTokenError,
-    NotFoundError,
-    ServiceUnavailableError,
-    SignatureMismatchError,
-    ThrottlingError,
-    ValidationError,
-    async_raise_for_aws_error_hook,
-    error_class_for,
-    error_from_response,
-    first_difference,
-    parse_aws_error,
-    raise_for_aws_error,
-    raise_for_aws_error_hook,
-)
 from ._exceptions import (
     BodyNotReadableError,
     CredentialsError,
@@ -84,47 +20,7 @@ from ._exceptions import (
     SigningError,
     SigV4Error,
 )
-from ._explain import (
-    Cause,
-    Explanation,
-    Finding,
-    LineDiff,
-    explain,
-    first_line_diff,
-    recompute_signed,
-    render_explanation,
-)
-from ._keys import KeyRecord
-from ._providers import (
-    ADVISORY_REFRESH_WINDOW,
-    MANDATORY_REFRESH_WINDOW,
-    BotocoreCredentialsProvider,
-    ChainCredentialsProvider,
-    CredentialsNotFoundError,
-    CredentialsProvider,
-    EnvironmentCredentialsProvider,
-    ExpiringCredentials,
-    RefreshableCredentialsProvider,
-    SharedFilesCredentialsProvider,
-    StaticCredentialsProvider,
-    default_credentials_provider,
-    run_credential_process,
-)
-from ._rawrequest import RawRequest, parse_raw_request
-from ._retry import (
-    RETRY_ATTEMPTS_EXTENSION,
-    TRANSIENT_CODES,
-    AdaptiveRateLimiter,
-    BodyNotReplayableError,
-    RetryMode,
-    RetryPolicy,
-    RetryQuota,
-    RetryTransport,
-    backoff_delay,
-    server_retry_delay,
-)
 from ._settings import (
-    DEFAULT_UNSIGNED_HEADERS,
     PathNormalization,
     PayloadChecksumKind,
     PayloadMode,
@@ -134,86 +30,147 @@ from ._settings import (
     SigningAlgorithm,
     SigningSettings,
 )
-from ._signing import (
-    MAX_PRESIGN_EXPIRES,
-    CredentialScope,
-    SigningResult,
-    StringToSign,
-    amz_date,
-    calculate_signature,
-    derive_signing_key,
-    derive_sigv4a_private_key,
-    sign,
-    sign_sigv4a,
-    verify_sigv4a,
+from .canonical import (
+    EMPTY_SHA256,
+    UNSIGNED_PAYLOAD,
+    CanonicalRequest,
+    RawRequest,
+    parse_raw_request,
 )
-from ._skew import SKEW_THRESHOLD, ClockOffset, parse_http_date, skew_offset
-from ._verifier import (
-    DEFAULT_MAX_SKEW,
-    DEFAULT_SERVICE_SETTINGS,
-    DEFAULT_UNSIGNED_AMZ_HEADERS,
+from .client import (
+    AccessDeniedError,
+    AuthenticationError,
+    AWSErrorDetails,
+    AWSServiceError,
+    BodyNotReplayableError,
+    BodyTooLargeError,
+    BotocoreCredentialsProvider,
+    ChainCredentialsProvider,
+    ClockSkewError,
+    CredentialsNotFoundError,
+    CredentialsProvider,
+    EndpointInferenceError,
+    EnvironmentCredentialsProvider,
+    ExpiredTokenError,
+    ExpiringCredentials,
+    NotFoundError,
+    RefreshableCredentialsProvider,
+    RetryMode,
+    RetryPolicy,
+    RetryTransport,
+    ServiceUnavailableError,
+    SharedFilesCredentialsProvider,
+    SignatureMismatchError,
+    SigV4AAuth,
+    SigV4Auth,
+    StaticCredentialsProvider,
+    ThrottlingError,
+    ValidationError,
+    async_raise_for_aws_error_hook,
+    default_credentials_provider,
+    error_from_response,
+    infer_region_service,
+    parse_aws_error,
+    presign,
+    raise_for_aws_error,
+    raise_for_aws_error_hook,
+)
+from .explain import (
+    Cause,
+    Explanation,
+    Finding,
+    explain,
+    render_explanation,
+)
+from .signing import (
+    Checksum,
+    ChecksumAlgorithm,
+    ChunkedEncoding,
+    Credentials,
+    SigningResult,
+    StreamingMode,
+    StringToSign,
+    sign,
+)
+
+# Deprecated aliases: the server-side verification errors (one class per AWS error
+# code) live in sigv4kit.verify, so that sigv4kit.AccessDenied (the verifier's) and
+# sigv4kit.AccessDeniedError (a parsed AWS response) no longer sit side by side.
+# These names keep existing imports and ``except`` clauses working; they are not in
+# __all__. Import them from sigv4kit.verify.
+from .verify import (
+    AccessDenied as AccessDenied,
+)
+from .verify import (
+    AuthorizationHeaderMalformed as AuthorizationHeaderMalformed,
+)
+from .verify import (
+    AuthorizationQueryParametersError as AuthorizationQueryParametersError,
+)
+from .verify import (
+    ChunkedBodyError as ChunkedBodyError,
+)
+from .verify import (
+    EntityTooLarge as EntityTooLarge,
+)
+from .verify import (
+    ExpiredToken as ExpiredToken,
+)
+from .verify import (
     Identity,
     KeyLookup,
-    ParsedAuth,
+    KeyRecord,
     SignedRequest,
+    VerificationError,
     Verifier,
     VerifierConfig,
 )
-from ._verify_errors import (
-    AccessDenied,
-    AuthorizationHeaderMalformed,
-    AuthorizationQueryParametersError,
-    EntityTooLarge,
-    ExpiredToken,
-    IncompleteSignature,
-    InternalError,
-    InvalidAccessKeyId,
-    InvalidArgument,
-    InvalidRequest,
-    InvalidToken,
-    InvalidURI,
-    NotImplementedFeature,
-    RequestTimeTooSkewed,
-    ServiceUnavailable,
-    SignatureDoesNotMatch,
-    VerificationError,
-    XAmzContentSHA256Mismatch,
+from .verify import (
+    IncompleteSignature as IncompleteSignature,
+)
+from .verify import (
+    InternalError as InternalError,
+)
+from .verify import (
+    InvalidAccessKeyId as InvalidAccessKeyId,
+)
+from .verify import (
+    InvalidArgument as InvalidArgument,
+)
+from .verify import (
+    InvalidRequest as InvalidRequest,
+)
+from .verify import (
+    InvalidToken as InvalidToken,
+)
+from .verify import (
+    InvalidURI as InvalidURI,
+)
+from .verify import (
+    NotImplementedFeature as NotImplementedFeature,
+)
+from .verify import (
+    RequestTimeTooSkewed as RequestTimeTooSkewed,
+)
+from .verify import (
+    ServiceUnavailable as ServiceUnavailable,
+)
+from .verify import (
+    SignatureDoesNotMatch as SignatureDoesNotMatch,
+)
+from .verify import (
+    XAmzContentSHA256Mismatch as XAmzContentSHA256Mismatch,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ADVISORY_REFRESH_WINDOW",
-    "DEFAULT_CHUNK_SIZE",
-    "DEFAULT_MAX_BODY_BUFFER",
-    "DEFAULT_MAX_SKEW",
-    "DEFAULT_SERVICE_SETTINGS",
-    "DEFAULT_UNSIGNED_AMZ_HEADERS",
-    "DEFAULT_UNSIGNED_HEADERS",
     "EMPTY_SHA256",
-    "INVOCATION_ID_HEADER",
-    "MANDATORY_REFRESH_WINDOW",
-    "MAX_CHUNK_SIZE",
-    "MAX_PRESIGN_EXPIRES",
-    "MIN_CHUNK_SIZE",
-    "RESIGN_EXTENSION",
-    "RETRY_ATTEMPTS_EXTENSION",
-    "SDK_REQUEST_HEADER",
-    "SIGNING_RESULT_EXTENSION",
-    "SIGV4A_SIGNATURE_LENGTH",
-    "SKEW_THRESHOLD",
-    "THROTTLING_CODES",
-    "TRANSIENT_CODES",
     "UNSIGNED_PAYLOAD",
     "AWSErrorDetails",
     "AWSServiceError",
-    "AccessDenied",
     "AccessDeniedError",
-    "AdaptiveRateLimiter",
     "AuthenticationError",
-    "AuthorizationHeaderMalformed",
-    "AuthorizationQueryParametersError",
-    "AwsChunkedDecoder",
     "BodyNotReadableError",
     "BodyNotReplayableError",
     "BodyTooLargeError",
@@ -223,63 +180,41 @@ __all__ = [
     "ChainCredentialsProvider",
     "Checksum",
     "ChecksumAlgorithm",
-    "ChunkChain",
-    "ChunkedBodyError",
     "ChunkedEncoding",
-    "Clock",
-    "ClockOffset",
     "ClockSkewError",
-    "CredentialScope",
     "Credentials",
     "CredentialsError",
     "CredentialsNotFoundError",
     "CredentialsProvider",
     "EndpointInferenceError",
-    "EntityTooLarge",
     "EnvironmentCredentialsProvider",
-    "ExpiredToken",
     "ExpiredTokenError",
     "ExpiringCredentials",
     "Explanation",
     "Finding",
     "Identity",
-    "IncompleteSignature",
-    "InternalError",
-    "InvalidAccessKeyId",
-    "InvalidArgument",
     "InvalidExpiryError",
     "InvalidHeaderError",
-    "InvalidRequest",
     "InvalidRequestError",
     "InvalidTimeError",
-    "InvalidToken",
-    "InvalidURI",
     "KeyLookup",
     "KeyRecord",
-    "LineDiff",
     "NotFoundError",
-    "NotImplementedFeature",
-    "ParsedAuth",
     "PathNormalization",
     "PayloadChecksumKind",
     "PayloadMode",
     "PercentEncoding",
     "RawRequest",
     "RefreshableCredentialsProvider",
-    "RequestTimeTooSkewed",
-    "Resigner",
     "RetryMode",
     "RetryPolicy",
-    "RetryQuota",
     "RetryTransport",
-    "ServiceUnavailable",
     "ServiceUnavailableError",
     "SessionTokenMode",
     "SharedFilesCredentialsProvider",
     "SigV4AAuth",
     "SigV4Auth",
     "SigV4Error",
-    "SignatureDoesNotMatch",
     "SignatureLocation",
     "SignatureMismatchError",
     "SignedRequest",
@@ -295,53 +230,16 @@ __all__ = [
     "VerificationError",
     "Verifier",
     "VerifierConfig",
-    "XAmzContentSHA256Mismatch",
-    "aiter_encoded",
-    "amz_date",
     "async_raise_for_aws_error_hook",
-    "backoff_delay",
-    "calculate_signature",
-    "canonical_header_value",
-    "canonical_headers",
-    "canonical_query",
-    "canonical_trailers",
-    "canonical_uri",
-    "canonicalize_query",
-    "chunk_string_to_sign",
     "default_credentials_provider",
-    "derive_signing_key",
-    "derive_sigv4a_private_key",
-    "encode_path_once",
-    "encode_query_pairs",
-    "encoded_length",
-    "error_class_for",
     "error_from_response",
     "explain",
-    "first_difference",
-    "first_line_diff",
     "infer_region_service",
-    "is_normalized_path",
-    "iter_encoded",
-    "new_checksum",
-    "normalize_path",
     "parse_aws_error",
-    "parse_http_date",
     "parse_raw_request",
-    "payload_sha256",
     "presign",
     "raise_for_aws_error",
     "raise_for_aws_error_hook",
-    "recompute_signed",
     "render_explanation",
-    "run_credential_process",
-    "server_retry_delay",
     "sign",
-    "sign_httpx_request",
-    "sign_sigv4a",
-    "skew_offset",
-    "split_target",
-    "trailer_string_to_sign",
-    "uri_encode",
-    "verify_sigv4a",
 ]
-

@@ -11,8 +11,19 @@ Every exception sigv4kit raises derives from :class:`SigV4Error`::
      │    └── BodyNotReadableError     a body the signer cannot hash
      └── CredentialsError        credentials missing or malformed (also a ValueError)
 
-Client-side AWS error responses and server-side verification errors join the
-tree in their own modules.
+     ├── AWSServiceError         an AWS error response, parsed (client side; sigv4kit.client)
+     │    ├── ThrottlingError, AccessDeniedError, NotFoundError, ValidationError,
+     │    │   ServiceUnavailableError
+     │    └── AuthenticationError
+     │         └── SignatureMismatchError, ClockSkewError, ExpiredTokenError
+     └── VerificationError       a request the verifier refuses (server side; sigv4kit.verify)
+          └── one class per AWS error code, with AWS's name: AccessDenied,
+              ExpiredToken, SignatureDoesNotMatch, RequestTimeTooSkewed, ...
+
+The two families are told apart by namespace and name: the client's parsed errors end
+in ``Error`` and are exported by ``sigv4kit``; the verifier's carry the AWS code as
+their name and live in ``sigv4kit.verify`` (``sigv4kit.AccessDenied`` and its siblings
+remain as aliases of the same classes for code written before, outside ``__all__``).
 """
 
 from __future__ import annotations

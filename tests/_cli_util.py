@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from sigv4kit._cli import main
+from sigv4kit.cli._main import main
 
 REPO = Path(__file__).resolve().parent.parent
 

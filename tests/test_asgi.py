@@ -736,7 +736,7 @@ def test_replay_cache_rechecks_time_key_and_body() -> None:
     headers = [(k.lower().encode(), v.encode()) for k, v in signed.headers]
     assert _call(app, headers, body)[0] == 200
     assert _call(app, headers, body)[0] == 200  # replayed: served from the cache
-    assert len(app._replays) == 1
+    assert len(app._verified) == 1
     # Same headers, another body: the signature covers the body, so it fails.
     assert _call(app, headers, b"other body!")[0] == 403
     # The key's secret changes: the cached success is not trusted.
@@ -759,18 +759,22 @@ def test_replay_cache_rechecks_time_key_and_body() -> None:
 
 def test_replay_cache_is_bounded_and_can_be_disabled() -> None:
     store = _store()
-    app = SigV4Middleware(_ok_app, store=store, replay_cache_size=2)
+    app = SigV4Middleware(_ok_app, store=store, verified_request_cache_size=2)
+    # Signed bodies: requests the fast path leaves to the general path, which
+    # is the one that fills the cache.
+    body = b"signed body"
     for index in range(5):
         signed = sigv4kit.sign(
-            "POST", f"/r{index}", [("Host", "svc.local")], credentials=SIGV4,
-            region="us-east-1", service="execute-api", now=datetime.now(UTC),
+            "POST", f"/r{index}", [("Host", "svc.local"), ("Content-Length", str(len(body)))],
+            credentials=SIGV4, region="us-east-1", service="execute-api",
+            now=datetime.now(UTC), body=body,
         )
         headers = [(k.lower().encode(), v.encode()) for k, v in signed.headers]
-        assert _call(app, headers, path=f"/r{index}".encode())[0] == 200
-    assert len(app._replays) == 2
-    off = SigV4Middleware(_ok_app, store=store, replay_cache_size=0)
-    assert _call(off, headers, path=b"/r4")[0] == 200
-    assert off._replays == {}
+        assert _call(app, headers, body, path=f"/r{index}".encode())[0] == 200
+    assert len(app._verified) == 2
+    off = SigV4Middleware(_ok_app, store=store, verified_request_cache_size=0)
+    assert _call(off, headers, body, path=b"/r4")[0] == 200
+    assert len(off._verified) == 0
 
 
 def test_raw_path_fallback_reencodes_path() -> None:
@@ -801,7 +805,7 @@ def test_raw_path_fallback_reencodes_path() -> None:
 
 
 def test_echo_module_app_uses_the_store_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    from sigv4kit.middleware import _asgi
+    from sigv4kit.middleware.asgi import middleware as _asgi
 
     import examples.echo_service as echo
 

@@ -24,14 +24,8 @@ from defusedxml import ElementTree
 from sigv4kit.middleware import MemoryKeyStore, SigV4Middleware
 
 import sigv4kit
-from sigv4kit import (
-    ChecksumAlgorithm,
-    ChunkChain,
-    ChunkedEncoding,
-    KeyRecord,
-    SigningSettings,
-    StreamingMode,
-)
+from sigv4kit import ChecksumAlgorithm, ChunkedEncoding, KeyRecord, SigningSettings, StreamingMode
+from sigv4kit.signing import ChunkChain, derive_signing_key, encoded_length, iter_encoded
 
 AKID, SECRET = "AKIACHUNKEDEXAMPLE01", "chunked+secret/for/the/middleware/tests0"
 CREDS = sigv4kit.Credentials(AKID, SECRET)
@@ -257,13 +251,11 @@ def signed_upload(
     if encoding.mode.signed_chunks:
         sts = result.string_to_sign
         chain = ChunkChain(
-            signing_key=sigv4kit.derive_signing_key(SECRET, sts.scope.date, "us-east-1", "s3"),
-            amz_date=sts.amz_date,
-            scope=str(sts.scope),
-            seed_signature=result.signature,
+            signing_key=derive_signing_key(SECRET, sts.scope.date, "us-east-1", "s3"),
+            amz_date=sts.amz_date, scope=str(sts.scope), seed_signature=result.signature,
         )
-    body = b"".join(bytes(p) for p in sigv4kit.iter_encoded([data], encoding, chain))
-    assert len(body) == sigv4kit.encoded_length(len(data), encoding)
+    body = b"".join(bytes(p) for p in iter_encoded([data], encoding, chain))
+    assert len(body) == encoded_length(len(data), encoding)
     # Content-Length is left to httpx (unsigned), so a truncated body can be sent.
     return dict(result.headers), body
 
@@ -404,12 +396,10 @@ def test_presigned_url_with_signed_chunks(recorder: Recorder) -> None:
         )
         sts = result.string_to_sign
         chain = ChunkChain(
-            signing_key=sigv4kit.derive_signing_key(SECRET, sts.scope.date, "us-east-1", "s3"),
-            amz_date=sts.amz_date,
-            scope=str(sts.scope),
-            seed_signature=result.signature,
+            signing_key=derive_signing_key(SECRET, sts.scope.date, "us-east-1", "s3"),
+            amz_date=sts.amz_date, scope=str(sts.scope), seed_signature=result.signature,
         )
-        body = b"".join(bytes(p) for p in sigv4kit.iter_encoded([DATA], encoding, chain))
+        body = b"".join(bytes(p) for p in iter_encoded([DATA], encoding, chain))
         response = httpx.put(f"{url}{result.target}", headers=dict(headers[1:]), content=body)
     assert response.status_code == 200, response.text
     check_plain_body(recorder.calls[0])

@@ -14,6 +14,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
 
 import sigv4kit
+from sigv4kit.canonical import payload_sha256
+from sigv4kit.signing import derive_sigv4a_private_key, verify_sigv4a
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 CREDS = sigv4kit.Credentials("AKIAEXAMPLE", "secret/key+value", "session-token")
@@ -84,7 +86,7 @@ def test_s3_settings_match_botocore_s3_signer() -> None:
     signed = next(auth.sync_auth_flow(request))
     # S3 rules: no normalization ('//' kept), the key encoded strictly once.
     assert signed.url.raw_path == b"/dir//key%2Fpart%2B1.txt"
-    assert signed.headers["x-amz-content-sha256"] == sigv4kit.payload_sha256(b"body")
+    assert signed.headers["x-amz-content-sha256"] == payload_sha256(b"body")
     assert signed.headers["authorization"] == botocore_authorization(signed, s3=True)
 
 
@@ -111,8 +113,8 @@ def test_sigv4a_auth_verifies() -> None:
     assert request.headers["authorization"].startswith(
         "AWS4-ECDSA-P256-SHA256 Credential=AKIAEXAMPLE/20240501/svc/aws4_request, "
     )
-    key = sigv4kit.derive_sigv4a_private_key(CREDS.access_key_id, CREDS.secret_access_key)
-    assert sigv4kit.verify_sigv4a(key.public_key(), str(result.string_to_sign), result.signature)
+    key = derive_sigv4a_private_key(CREDS.access_key_id, CREDS.secret_access_key)
+    assert verify_sigv4a(key.public_key(), str(result.string_to_sign), result.signature)
 
 
 def test_presign_matches_botocore_s3_query_signer() -> None:

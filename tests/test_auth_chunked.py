@@ -15,13 +15,10 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
 
 import sigv4kit
-from sigv4kit import (
-    AwsChunkedDecoder,
-    ChecksumAlgorithm,
-    ChunkChain,
-    ChunkedEncoding,
-    StreamingMode,
-)
+from sigv4kit import ChecksumAlgorithm, ChunkedEncoding, StreamingMode
+from sigv4kit.canonical import payload_sha256
+from sigv4kit.signing import ChunkChain, derive_signing_key
+from sigv4kit.verify import AwsChunkedDecoder
 
 NOW = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)
 CREDS = sigv4kit.Credentials("AKIAEXAMPLECHUNKED00", "chunked/secret+key")
@@ -74,13 +71,9 @@ def check_upload(request: httpx.Request, body: bytes, encoding: ChunkedEncoding)
     assert "x-amz-decoded-content-length" in signed.group(1).split(";")
     chain = None
     if encoding.mode.signed_chunks:
-        key = sigv4kit.derive_signing_key(CREDS.secret_access_key, "20261127", "eu-west-1", "s3")
-        chain = ChunkChain(
-            signing_key=key,
-            amz_date="20261127T083000Z",
-            scope="20261127/eu-west-1/s3/aws4_request",
-            seed_signature=seed,
-        )
+        key = derive_signing_key(CREDS.secret_access_key, "20261127", "eu-west-1", "s3")
+        chain = ChunkChain(signing_key=key, amz_date="20261127T083000Z",
+                           scope="20261127/eu-west-1/s3/aws4_request", seed_signature=seed)
     trailers = (encoding.checksum.header_name,) if encoding.checksum else ()
     decoder = AwsChunkedDecoder(
         mode=encoding.mode, chain=chain, decoded_length=len(DATA), declared_trailers=trailers
@@ -168,7 +161,7 @@ def test_bytes_bodies_are_hashed_not_chunked() -> None:
     encoding = ChunkedEncoding(mode=StreamingMode.SIGNED)
     with httpx.Client(transport=httpx.MockTransport(handler), auth=auth(encoding)) as client:
         client.put("http://bucket.example.com/small", content=b"small")
-    assert seen[0].headers["x-amz-content-sha256"] == sigv4kit.payload_sha256(b"small")
+    assert seen[0].headers["x-amz-content-sha256"] == payload_sha256(b"small")
     assert "content-encoding" not in seen[0].headers
 
 

@@ -21,15 +21,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sigv4kit import (
-    RESIGN_EXTENSION,
-    SIGNING_RESULT_EXTENSION,
     BodyNotReadableError,
     BodyTooLargeError,
     Credentials,
     ExpiringCredentials,
     PayloadMode,
     RefreshableCredentialsProvider,
-    Resigner,
     RetryTransport,
     SigningResult,
     SigningSettings,
@@ -38,6 +35,7 @@ from sigv4kit import (
     StaticCredentialsProvider,
     presign,
 )
+from sigv4kit.client import RESIGN_EXTENSION, SIGNING_RESULT_EXTENSION, Resigner
 
 CREDS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
 T0 = datetime(2026, 5, 4, 10, 0, 0, tzinfo=UTC)

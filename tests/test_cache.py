@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sigv4kit.middleware import KeyCache, KeyUse, UseBatch
+from sigv4kit.middleware.store.cache import KeyCache, KeyUse, UseBatch
 
 from sigv4kit import KeyRecord
 

@@ -11,8 +11,9 @@ from awscrt import checksums as crt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sigv4kit import ChecksumAlgorithm, new_checksum
-from sigv4kit._checksums import py_crc32c, py_crc64nvme
+from sigv4kit import ChecksumAlgorithm
+from sigv4kit.signing import new_checksum
+from sigv4kit.signing._checksums import py_crc32c, py_crc64nvme
 
 CHECK_INPUT = b"123456789"
 # Check values from the CRC catalogue (reveng.sourceforge.io): CRC-32/ISO-HDLC,

@@ -17,21 +17,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sigv4kit
-from sigv4kit import (
-    AwsChunkedDecoder,
-    ChecksumAlgorithm,
+from sigv4kit import ChecksumAlgorithm, ChunkedEncoding, StreamingMode
+from sigv4kit.signing import (
+    SIGV4A_SIGNATURE_LENGTH,
     ChunkChain,
-    ChunkedBodyError,
-    ChunkedEncoding,
-    StreamingMode,
+    aiter_encoded,
+    derive_signing_key,
+    derive_sigv4a_private_key,
     encoded_length,
     iter_encoded,
 )
+from sigv4kit.verify import AwsChunkedDecoder, ChunkedBodyError
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 AMZ_DATE = "20130524T000000Z"
 SCOPE = "20130524/us-east-1/s3/aws4_request"
-KEY = sigv4kit.derive_signing_key(SECRET, "20130524", "us-east-1", "s3")
+KEY = derive_signing_key(SECRET, "20130524", "us-east-1", "s3")
 DATA = b"a" * 66560
 
 # Published by AWS (see the module docstring).
@@ -363,7 +364,7 @@ def test_round_trip(data: bytes, mode_index: int, chunk_size: int, pieces: int, 
     assert [name for name, _ in trailers] == list(names)
 
 
-V4A_KEY = sigv4kit.derive_sigv4a_private_key("AKIAIOSFODNN7EXAMPLE", SECRET)
+V4A_KEY = derive_sigv4a_private_key("AKIAIOSFODNN7EXAMPLE", SECRET)
 V4A_SCOPE = "20130524/s3/aws4_request"
 
 
@@ -392,7 +393,7 @@ def test_sigv4a_chunks_are_padded_and_chained() -> None:
     assert len(headers) == 3
     for line in headers:
         signature = line.partition(b"=")[2]
-        assert len(signature) == sigv4kit.SIGV4A_SIGNATURE_LENGTH
+        assert len(signature) == SIGV4A_SIGNATURE_LENGTH
         assert signature.rstrip(b"*").isalnum()
     decoder = AwsChunkedDecoder(
         mode=encoding.mode,
@@ -431,7 +432,7 @@ def test_async_encoder_matches_sync() -> None:
     async def collect() -> bytes:
         parts = []
         encoding = ChunkedEncoding(mode=StreamingMode.SIGNED)
-        async for piece in sigv4kit.aiter_encoded(source(), encoding, chain(SEED_1)):
+        async for piece in aiter_encoded(source(), encoding, chain(SEED_1)):
             parts.append(bytes(piece))
         return b"".join(parts)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from sigv4kit._cli import main
+from sigv4kit.cli._main import main
 
 VECTORS = Path(__file__).parent / "vectors" / "aws-c-auth" / "v4" / "get-vanilla"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sigv4kit.middleware import KeyStatus, MasterKey, SQLiteKeyStore
 
-from sigv4kit._cli import ExitCode, main
+from sigv4kit.cli._main import ExitCode, main
 
 AKIA_RE = re.compile(r"AKIA[A-Z2-7]{16}")
 ASIA_RE = re.compile(r"ASIA[A-Z2-7]{16}")
@@ -467,7 +467,7 @@ def test_subprocess_round_trip(tmp_path: Path) -> None:
 
 def test_core_does_not_import_the_server_half() -> None:
     code = (
-        "import sys, sigv4kit, sigv4kit._cli as c; c.build_parser(); "
+        "import sys, sigv4kit, sigv4kit.cli._main as c; c.build_parser(); "
         "print([m for m in sys.modules if m.startswith('sigv4kit.middleware')])"
     )
     result = subprocess.run(

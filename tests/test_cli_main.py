@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from _cli_util import REPO, run_cli, run_program
 
-from sigv4kit._cli import ExitCode
+from sigv4kit.cli._main import ExitCode
 
 GET = b"GET / HTTP/1.1\nHost: example.amazonaws.com\n\n"
 SIGN = (

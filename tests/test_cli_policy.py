@@ -2,7 +2,7 @@
 
 Expected outputs come from the AWS CLI reference's own example for
 ``aws iam simulate-custom-policy`` (awscli/examples/iam/simulate-custom-policy.rst)
-and from the options' documented behaviour; exit codes from ``sigv4kit._cli.ExitCode``.
+and from the options' documented behaviour; exit codes from ``sigv4kit.cli.ExitCode``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from _cli_util import run_cli, run_program
 from _policy_util import policy_text
 
-from sigv4kit._cli import ExitCode
+from sigv4kit.cli import ExitCode
 
 DOC_POLICY = (
     '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"dynamodb:*","Resource":"*",'

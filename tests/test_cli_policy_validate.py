@@ -159,7 +159,7 @@ def test_subprocess(tmp_path: Path) -> None:
 
 def test_policy_is_listed_without_loading_the_server_half() -> None:
     code = (
-        "import sys, contextlib, io, sigv4kit._cli as c\n"
+        "import sys, contextlib, io, sigv4kit.cli._main as c\n"
         "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
         "    c.main(['--help'])\n"
         "print('policy' in out.getvalue(), "
@@ -172,9 +172,12 @@ def test_policy_is_listed_without_loading_the_server_half() -> None:
 
 
 def test_missing_server_half_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sigv4kit._cli as cli
+    from importlib.metadata import EntryPoint
 
-    monkeypatch.setitem(cli.SERVER_COMMANDS, "policy", ("no.such.module", "validate policies"))
+    import sigv4kit.cli._hook as hook
+
+    missing = EntryPoint(name="policy", value="no.such.module:COMMAND", group=hook.COMMANDS_GROUP)
+    monkeypatch.setattr(hook, "command_entry_points", lambda: [missing])
     result = run_cli("policy", "validate", "-", stdin=IDENTITY.encode())
     assert result.code == 1
     assert result.err == "error: 'policy' needs the server half (sigv4kit.middleware)\n"

@@ -17,8 +17,8 @@ from _servers import run_uvicorn
 from sigv4kit.middleware import SigV4Middleware
 
 from examples.echo_service import create_app, echo
-from sigv4kit._cli import ExitCode
-from sigv4kit._cli_request import FileStream
+from sigv4kit.cli._main import ExitCode
+from sigv4kit.cli._request import FileStream
 
 KEYS = ("--access-key-id", AKID, "--secret-access-key", SECRET)
 SCOPE = ("--region", "us-east-1", "--service", "execute-api")
@@ -107,8 +107,8 @@ def test_progress_bar_only_when_asked() -> None:
 def test_progress_bar_for_large_uploads_on_a_terminal_only(
     base_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sigv4kit import _cli_request
-    from sigv4kit._cli import main
+    from sigv4kit.cli import _request as _cli_request
+    from sigv4kit.cli._main import main
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

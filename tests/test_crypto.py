@@ -15,12 +15,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sigv4kit.middleware import (
-    MASTER_KEY_ENV,
-    MASTER_KEY_FILE_ENV,
     MasterKey,
     MasterKeyError,
     SecretDecryptionError,
     SQLiteKeyStore,
+)
+from sigv4kit.middleware.store.secrets import (
+    MASTER_KEY_ENV,
+    MASTER_KEY_FILE_ENV,
     create_key_file,
     envelope_key_id,
     resolve_master_key,

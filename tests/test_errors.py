@@ -26,6 +26,8 @@ from sigv4kit import (
     parse_aws_error,
     raise_for_aws_error,
 )
+from sigv4kit.client import SIGNING_RESULT_EXTENSION
+from sigv4kit.client._errors import first_difference
 
 FIXED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 CREDS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token-xyz")
@@ -252,7 +254,7 @@ def test_signature_mismatch_redacts_the_session_token() -> None:
     )
     with httpx.Client(auth=auth, transport=httpx.MockTransport(handler)) as client:
         response = client.get("https://bucket.s3.amazonaws.com/a%20b.txt?x=1")
-    ours = str(response.request.extensions[sigv4kit.SIGNING_RESULT_EXTENSION].canonical_request)
+    ours = str(response.request.extensions[SIGNING_RESULT_EXTENSION].canonical_request)
     token_line = next(i for i, line in enumerate(ours.split("\n")) if "security-token" in line)
     lines = ours.split("\n")
     lines[token_line] = "x-amz-security-token:other-token"
@@ -327,12 +329,16 @@ async def test_raise_for_unread_async_response_explains() -> None:
             raise_for_aws_error(response)
 
 
-@pytest.mark.parametrize("module", ["_auth", "_errors", "_providers", "_retry", "_skew"])
+@pytest.mark.parametrize(
+    "module",
+    ["client._auth", "client._errors", "client._providers", "client._retry", "client._skew"],
+)
 def test_client_modules_are_exported(module: str) -> None:
     import importlib
 
     mod = importlib.import_module(f"sigv4kit.{module}")
-    assert [name for name in mod.__all__ if name not in sigv4kit.__all__] == []
+    # Issue 13: exported by the client subpackage; sigv4kit.__all__ holds the user subset.
+    assert [name for name in mod.__all__ if name not in sigv4kit.client.__all__] == []
     assert all(hasattr(mod, name) for name in mod.__all__)
 
 
@@ -351,3 +357,26 @@ def test_errors_pickle_without_the_response() -> None:
     )
     assert copy.response is None
     assert str(copy) == str(error)
+
+
+def test_first_difference_names_string_to_sign_lines() -> None:
+    # Issue 13: the client's copy named string-to-sign lines as canonical-request
+    # lines (line 3, the credential scope, read "canonical query string").
+    server = "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/iam/aws4_request\nabc"
+    ours = "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-west-2/iam/aws4_request\nabc"
+    assert first_difference(server, ours, string_to_sign=True) == (
+        "differs first at line 3 (credential scope): "
+        "service has '20150830/us-east-1/iam/aws4_request', "
+        "we signed '20150830/us-west-2/iam/aws4_request'"
+    )
+
+
+def test_first_difference_accepts_a_redacted_token_and_crlf_on_either_side() -> None:
+    # The client's copy reported the token line as different when one side was
+    # redacted, and split only the service's text on CRLF.
+    server = "GET\n/\n\nhost:x\nx-amz-security-token:secret\n\nhost;x-amz-security-token\nUNSIGNED"
+    ours = server.replace("secret", "** REDACTED **").replace("\n", "\r\n")
+    assert first_difference(server, ours) is None
+    assert first_difference(server, ours.replace("UNSIGNED", "e3b0")) == (
+        "differs first at line 8 (payload hash): service has 'UNSIGNED', we signed 'e3b0'"
+    )

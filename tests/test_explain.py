@@ -1,4 +1,4 @@
-"""``sigv4kit._explain``: every cause it names, on hand-made AWS-format error bodies.
+"""``sigv4kit.explain._explain``: every cause it names, on hand-made AWS-format error bodies.
 
 The service's side is written out by hand in the three AWS error formats
 (S3's REST-XML with <CanonicalRequest>, query-XML, JSON with the
@@ -303,7 +303,8 @@ def test_any_body_never_crashes(body: bytes) -> None:
 def test_recompute_signed_on_the_official_vectors() -> None:
     from pathlib import Path
 
-    from sigv4kit import parse_raw_request, recompute_signed
+    from sigv4kit import parse_raw_request
+    from sigv4kit.explain import recompute_signed
 
     base = Path(__file__).parent / "vectors" / "aws-c-auth" / "v4" / "get-vanilla-query"
     for kind in ("header", "query"):

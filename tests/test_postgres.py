@@ -34,11 +34,11 @@ from sigv4kit.middleware import (
     StoreError,
     StoreUnavailableError,
     open_store,
-    postgres_conninfo_from_url,
 )
+from sigv4kit.middleware.store.engine import postgres_conninfo_from_url
 
 import sigv4kit
-from sigv4kit._cli import ExitCode, main
+from sigv4kit.cli._main import ExitCode, main
 
 MASTER = MasterKey.generate()
 

@@ -22,7 +22,8 @@ import psycopg
 import pytest
 from _services import POSTGRES_DSN, REDIS_URL
 from _workers import ROOT, echo_workers
-from sigv4kit.middleware import MasterKey, postgres_conninfo_from_url
+from sigv4kit.middleware import MasterKey
+from sigv4kit.middleware.store.engine import postgres_conninfo_from_url
 
 import sigv4kit
 

@@ -28,8 +28,8 @@ from sigv4kit import (
     SigV4Auth,
     StaticCredentialsProvider,
     default_credentials_provider,
-    run_credential_process,
 )
+from sigv4kit.client import run_credential_process
 
 A = Credentials("AKIDA", "secretA")
 B = Credentials("AKIDB", "secretB", "tokenB")

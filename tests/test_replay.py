@@ -17,9 +17,8 @@ from sigv4kit.middleware import (
     ReplayGuard,
     ReplayGuardUnavailableError,
     SigV4Middleware,
-    replay_ttl,
-    request_signature,
 )
+from sigv4kit.middleware.asgi.replay import replay_ttl, request_signature
 
 import sigv4kit
 from sigv4kit import Identity, KeyRecord, SigningAlgorithm
@@ -165,7 +164,10 @@ async def send(app: Any, request: httpx.Request) -> httpx.Response:
 async def test_second_use_refused(replay_cache_size: int) -> None:
     # With the speed-up cache on, the replay takes the fast path: still refused.
     app = SigV4Middleware(
-        ok_app, store=store(), replay_guard=MemoryReplayGuard(), replay_cache_size=replay_cache_size
+        ok_app,
+        store=store(),
+        replay_guard=MemoryReplayGuard(),
+        verified_request_cache_size=replay_cache_size,
     )
     request = signed("http://svc/bucket/key")
     assert (await send(app, request)).status_code == 200

@@ -29,8 +29,12 @@ from sigv4kit.middleware import (
     SigV4Middleware,
 )
 
-import sigv4kit
 from sigv4kit import Credentials, KeyRecord, RetryPolicy, RetryTransport, SigV4Auth
+from sigv4kit.client import (
+    INVOCATION_ID_HEADER,
+    RETRY_ATTEMPTS_EXTENSION,
+    SDK_REQUEST_HEADER,
+)
 
 AKID = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -92,8 +96,8 @@ def _botocore_sdk_headers() -> dict[str, str]:
 
 def test_sdk_headers_have_botocores_format() -> None:
     boto = _botocore_sdk_headers()
-    assert boto[sigv4kit.SDK_REQUEST_HEADER] == "attempt=1; max=3"
-    assert UUID4.fullmatch(boto[sigv4kit.INVOCATION_ID_HEADER])
+    assert boto[SDK_REQUEST_HEADER] == "attempt=1; max=3"
+    assert UUID4.fullmatch(boto[INVOCATION_ID_HEADER])
     auth = SigV4Auth(CREDS, region="us-east-1", service="sqs")
     request = next(auth.sync_auth_flow(httpx.Request("POST", "https://h/", content=b"{}")))
     assert request.headers["amz-sdk-request"] == boto["amz-sdk-request"]
@@ -223,7 +227,7 @@ def test_retry_after_503_within_the_same_second_is_accepted(guarded: str) -> Non
     with httpx.Client(auth=auth, transport=transport) as client:
         response = client.get(f"{guarded}/flaky/fixed-clock")
     assert response.status_code == 200, response.text
-    assert response.extensions[sigv4kit.RETRY_ATTEMPTS_EXTENSION] == 1
+    assert response.extensions[RETRY_ATTEMPTS_EXTENSION] == 1
 
 
 def test_zero_backoff_retries_succeed_every_time(guarded: str) -> None:
@@ -253,7 +257,7 @@ async def _no_sleep(_: float) -> None:
 
 
 def test_invocation_ids_are_rfc_9562_version_4() -> None:
-    from sigv4kit._auth import _uuid4_text
+    from sigv4kit.client._httpx import _uuid4_text
 
     # uuid.UUID is the oracle for the text form, the version and the variant.
     for data in (bytes(16), b"\xff" * 16, bytes(range(16)), bytes(range(240, 256))):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from defusedxml import ElementTree
-from sigv4kit.middleware import ErrorFormat, new_request_id, render_error
+from sigv4kit.middleware import ErrorFormat, render_error
+from sigv4kit.middleware.asgi.responses import new_request_id
 
 import sigv4kit
 

@@ -16,14 +16,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sigv4kit import (
-    RETRY_ATTEMPTS_EXTENSION,
-    AdaptiveRateLimiter,
     BodyNotReplayableError,
     Credentials,
     RetryMode,
     RetryPolicy,
     RetryTransport,
     SigV4Auth,
+)
+from sigv4kit.client import (
+    RETRY_ATTEMPTS_EXTENSION,
+    AdaptiveRateLimiter,
     backoff_delay,
     server_retry_delay,
 )

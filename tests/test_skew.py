@@ -3,7 +3,8 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-from sigv4kit import SKEW_THRESHOLD, AWSErrorDetails, ClockOffset, parse_http_date, skew_offset
+from sigv4kit import AWSErrorDetails
+from sigv4kit.client import SKEW_THRESHOLD, ClockOffset, parse_http_date, skew_offset
 
 NOW = datetime(2026, 7, 1, 8, 0, 0, tzinfo=UTC)
 

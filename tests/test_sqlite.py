@@ -17,15 +17,15 @@ from pathlib import Path
 import httpx
 import pytest
 from sigv4kit.middleware import (
-    SCHEMA_VERSION,
     MasterKey,
     SchemaVersionError,
     SQLiteKeyStore,
     StoreError,
     StoreUnavailableError,
     open_store,
-    sqlite_path_from_url,
 )
+from sigv4kit.middleware.store.sqlite import SCHEMA_VERSION
+from sigv4kit.middleware.store.url import sqlite_path_from_url
 
 WORKER = Path(__file__).with_name("_store_worker.py")
 

@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 from sigv4kit.middleware import (
-    MASTER_KEY_FILE_ENV,
     AccessKeyStore,
     KeyLimitExceededError,
     KeyManager,
@@ -33,8 +32,8 @@ from sigv4kit.middleware import (
     PrincipalNotFoundError,
     SQLiteKeyStore,
     StoreError,
-    create_key_file,
 )
+from sigv4kit.middleware.store.secrets import MASTER_KEY_FILE_ENV, create_key_file
 
 from sigv4kit import KeyRecord
 
@@ -146,7 +145,7 @@ class _PostgresTableLock:
 
     def __init__(self, url: str | None) -> None:
         import psycopg
-        from sigv4kit.middleware import postgres_conninfo_from_url
+        from sigv4kit.middleware.store.engine import postgres_conninfo_from_url
 
         assert url is not None
         conninfo, self.schema = postgres_conninfo_from_url(url)

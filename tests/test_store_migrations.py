@@ -35,9 +35,9 @@ from sigv4kit.middleware import (
     SchemaVersionError,
     SigV4Middleware,
     SQLiteKeyStore,
-    postgres_conninfo_from_url,
 )
 from sigv4kit.middleware.store import schema
+from sigv4kit.middleware.store.engine import postgres_conninfo_from_url
 
 import sigv4kit
 
@@ -45,6 +45,36 @@ ROOT = Path(__file__).resolve().parent.parent
 #: main before the one store: the last commit with _sqlite.py and _postgres.py.
 LEGACY_COMMIT = "0e28da58072a136cca70b29640df3c7542f69a4f"
 MASTER = MasterKey.generate()
+
+
+#: The private modules the legacy code imports, and where their contents live now: the
+#: legacy store runs against today's classes (errors, MasterKey), as it did before the move.
+LEGACY_SIBLINGS = {
+    "_store": ("errors", "entities", "protocols"),
+    "_crypto": ("secrets",),
+    "_keygen": ("keygen",),
+    "_cache": ("cache",),
+}
+
+
+@contextlib.contextmanager
+def legacy_siblings() -> Any:
+    """``sigv4kit.middleware._store`` etc. as aliases of today's modules, for the legacy code."""
+    added = []
+    for old, new in LEGACY_SIBLINGS.items():
+        qualified = f"sigv4kit.middleware.{old}"
+        alias = ModuleType(qualified)
+        for part in new:
+            alias.__dict__.update(
+                vars(importlib.import_module(f"sigv4kit.middleware.store.{part}"))
+            )
+        sys.modules[qualified] = alias
+        added.append(qualified)
+    try:
+        yield
+    finally:
+        for qualified in added:
+            del sys.modules[qualified]
 
 
 def legacy_module(name: str, tmp_path: Path) -> ModuleType:
@@ -64,7 +94,8 @@ def legacy_module(name: str, tmp_path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[qualified] = module
     try:
-        spec.loader.exec_module(module)
+        with legacy_siblings():
+            spec.loader.exec_module(module)
     finally:
         del sys.modules[qualified]
     return module

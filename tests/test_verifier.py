@@ -31,6 +31,7 @@ from sigv4kit import (
     VerifierConfig,
     parse_raw_request,
 )
+from sigv4kit.canonical import is_normalized_path
 
 VECTORS = Path(__file__).parent / "vectors"
 WHEN = datetime(2015, 8, 30, 12, 36, tzinfo=UTC)
@@ -686,7 +687,7 @@ def test_naive_key_expiry_is_read_as_utc() -> None:
     ("/a%2F%2Fb", False), ("a/b", False), ("*", False), ("/.hidden/x..y/...", True),
 ])
 def test_is_normalized_path(path: str, normal: bool) -> None:
-    assert sigv4kit.is_normalized_path(path) is normal
+    assert is_normalized_path(path) is normal
 
 
 def test_verifier_refuses_a_path_that_only_normalizes_to_the_signed_one() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import sigv4kit
-from sigv4kit import _verifier, _verify_errors
+from sigv4kit.verify import _errors as _verify_errors
+from sigv4kit.verify import _verifier
 
 # Codes and statuses from S3's error table (docs: ErrorResponses), see VERIFIERS.md §3.
 TABLE = {
@@ -68,6 +69,8 @@ def test_all_sorted_and_exported(module: object) -> None:
     names = module.__all__  # type: ignore[attr-defined]
     assert names == sorted(names)
     for name in names:
-        assert getattr(sigv4kit, name) is getattr(module, name)
-        assert name in sigv4kit.__all__
+        # Issue 13: the verifier's names are exported by sigv4kit.verify (their
+        # namespace); test_public_api checks the old top-level error names still alias them.
+        assert getattr(sigv4kit.verify, name) is getattr(module, name)
+        assert name in sigv4kit.verify.__all__
     assert set(TABLE) <= set(_verify_errors.__all__)

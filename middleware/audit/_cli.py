@@ -11,7 +11,8 @@
 * ``sigv4kit audit lookup TARGET`` takes the options of ``aws cloudtrail
   lookup-events`` and prints its JSON output shape or a table.
 
-Registered into the ``sigv4kit`` command by ``sigv4kit._cli``.
+Registered into the ``sigv4kit`` command through
+the ``sigv4kit.commands`` entry points (``middleware/cli/``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sigv4kit._cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams, validated
+from sigv4kit.cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams, validated
 
 from ._files import lookup_directory, verify_directory
 from ._integrity import AuditIntegrityError, generate_signing_key, load_verify_key

@@ -6,7 +6,8 @@ creates the account if needed, a user with the managed policy
 prints ``account_id``, ``user``, ``arn``, ``access_key_id`` and
 ``secret_access_key``: the only time the secret is shown. From there, boto3's
 ``iam`` client and the AWS CLI manage everything through ``sigv4kit serve``.
-The group is registered into the ``sigv4kit`` command by ``sigv4kit._cli``.
+The group is registered into the ``sigv4kit`` command through
+the ``sigv4kit.commands`` entry points (``middleware/cli/``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import json
 from typing import Any
 
 from sigv4kit import SigV4Error
-from sigv4kit._cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams
+from sigv4kit.cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams
 
 __all__ = ["ADMIN_POLICY_DOCUMENT", "ADMIN_POLICY_NAME", "add_parser", "bootstrap"]
 

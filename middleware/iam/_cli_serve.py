@@ -7,7 +7,8 @@
 
 One endpoint serves every registered service; a request goes to the app of
 the service its signature is scoped to (``.../us-east-1/iam/aws4_request``).
-The command is registered into ``sigv4kit`` by ``sigv4kit._cli``.
+The command is registered into ``sigv4kit`` through
+the ``sigv4kit.commands`` entry points (``middleware/cli/``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sigv4kit import VerifierConfig
-from sigv4kit._cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams
+from sigv4kit.cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams
 
 __all__ = ["add_parser", "build_app", "run_serve"]
 

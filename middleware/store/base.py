@@ -6,7 +6,7 @@ the raw driver connection (sqlite3, psycopg), because SQLAlchemy's async
 layer would triple a cache miss's cost (see docs/store.md, Performance).
 
 Imports: SQLAlchemy, :mod:`.schema`, :mod:`.keys`, :mod:`.masterkeys`,
-:mod:`.._cache`, the core's :class:`~sigv4kit.KeyRecord`.
+:mod:`.cache`, the core's :class:`~sigv4kit.KeyRecord`.
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sigv4kit import KeyRecord
-
-from .._cache import KeyCache, KeyUse, UseBatch
-from .._store import KeyStatus
+from .cache import KeyCache, KeyUse, UseBatch
+from .entities import KeyStatus, PrincipalKind, StoredKey
 from .keys import LOOKUP_ID_RE, KeyAdmin
 from .masterkeys import MasterKeys
-from .schema import ENVELOPE, access_keys, principals, to_utc
+from .schema import ENVELOPE, access_keys, principals, sessions, to_utc
 
 __all__ = ["SQLKeyStore", "lookup_sql"]
 
+# One row per key: the secret, the holder (account, id, kind, path, root)
+# and, for temporary keys, the session (an outer join on its primary key).
 _LOOKUP = (
     sa.select(
         principals.c.name,
@@ -35,8 +35,20 @@ _LOOKUP = (
         ENVELOPE,
         access_keys.c.expires_at,
         access_keys.c.session_token_sha256,
+        principals.c.account_id,
+        principals.c.principal_id,
+        principals.c.kind,
+        principals.c.path,
+        principals.c.is_root,
+        sessions.c.issued_at,
+        sessions.c.role_session_name,
+        sessions.c.mfa_authenticated,
     )
-    .select_from(access_keys.join(principals))
+    .select_from(
+        access_keys.join(principals).outerjoin(
+            sessions, sessions.c.access_key_id == access_keys.c.access_key_id
+        )
+    )
     .where(access_keys.c.access_key_id == sa.bindparam("kid"))
 )
 
@@ -80,17 +92,26 @@ class SQLKeyStore(KeyAdmin):
     def _wanted(access_key_id: object) -> bool:
         return isinstance(access_key_id, str) and LOOKUP_ID_RE.fullmatch(access_key_id) is not None
 
-    def _record(self, access_key_id: str, row: Sequence[Any] | None) -> KeyRecord | None:
+    def _record(self, access_key_id: str, row: Sequence[Any] | None) -> StoredKey | None:
         if row is None:
             return None
-        name, status, envelope, expires_at, token_sha256 = row
-        return KeyRecord(
+        (name, status, envelope, expires_at, token_sha256, account_id, principal_id,
+         kind, path, is_root, issued_at, session_name, mfa) = row  # fmt: skip
+        return StoredKey(
             access_key_id=access_key_id,
             secret_access_key=self._keys.open(bytes(envelope), access_key_id),
             principal=name,
             active=status == KeyStatus.ACTIVE.value,
             session_token_sha256=token_sha256,
             expires_at=to_utc(expires_at),
+            account_id=account_id,
+            principal_id=principal_id,
+            principal_kind=PrincipalKind(kind),
+            principal_path=path,
+            root=bool(is_root),
+            session_issued_at=to_utc(issued_at),
+            session_name=session_name,
+            mfa_authenticated=bool(mfa),
         )
 
     def _note(self, access_key_id: str, at: datetime, region: str, service: str) -> bool:

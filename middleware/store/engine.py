@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from .._store import StoreError, StoreUnavailableError
+from .errors import StoreError, StoreUnavailableError
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection

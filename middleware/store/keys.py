@@ -1,13 +1,13 @@
 """Every key-management operation, written once over SQLAlchemy Core.
 
-:class:`KeyAdmin` implements :class:`~.._store.KeyManager` for both
+:class:`KeyAdmin` implements :class:`~.protocols.KeyManager` for both
 databases: the principals (:class:`~.principals.PrincipalAdmin`), the keys
 (here) and the master key (:class:`~.masterkeys.MasterKeyAdmin`). A backend
 (:mod:`.sqlite`, :mod:`.postgres`) supplies the transport (``_read``,
 ``_write``; see :mod:`.principals`) and the cache it evicts from.
 
 Imports: SQLAlchemy, :mod:`.schema`, :mod:`.principals`, :mod:`.masterkeys`,
-:mod:`.._keygen`, the store entities.
+:mod:`.keygen`, the store entities.
 """
 
 from __future__ import annotations
@@ -21,7 +21,17 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .._keygen import (
+from .entities import (
+    MAX_KEYS_PER_PRINCIPAL,
+    AccessKeyInfo,
+    KeyStatus,
+    NewAccessKey,
+    RotationResult,
+    SessionCredentials,
+)
+from .entities import store_time as _now
+from .errors import KeyLimitExceededError, KeyNotFoundError, PrincipalNotFoundError, StoreError
+from .keygen import (
     LONG_TERM_PREFIX,
     TEMPORARY_PREFIX,
     hash_session_token,
@@ -30,19 +40,6 @@ from .._keygen import (
     new_session_token,
     validate_session_duration,
 )
-from .._store import (
-    MAX_KEYS_PER_PRINCIPAL,
-    AccessKeyInfo,
-    KeyLimitExceededError,
-    KeyNotFoundError,
-    KeyStatus,
-    NewAccessKey,
-    PrincipalNotFoundError,
-    RotationResult,
-    SessionCredentials,
-    StoreError,
-)
-from .._store import store_time as _now
 from .masterkeys import MasterKeyAdmin, foreign_envelopes
 from .principals import IN_ACCOUNT, Op, PrincipalAdmin, bytewise
 from .schema import UTCDateTime, access_keys, principals, sessions
@@ -125,7 +122,7 @@ def _check_import(access_key_id: str, secret_access_key: str) -> None:
 
 
 class KeyAdmin(PrincipalAdmin, MasterKeyAdmin):
-    """:class:`~.._store.KeyManager` over SQLAlchemy Core; see the module docstring."""
+    """:class:`~.protocols.KeyManager` over SQLAlchemy Core; see the module docstring."""
 
     @staticmethod
     async def _long_term_ids(conn: AsyncConnection, pid: str) -> list[str]:

@@ -1,6 +1,6 @@
 """Which master key opens which secret: the store's one copy of that logic.
 
-A store holds one master key (:class:`~.._crypto.MasterKey`). When another
+A store holds one master key (:class:`~.secrets.MasterKey`). When another
 process re-wraps the secrets (``sigv4kit keys rewrap``), rows name a key
 this process does not hold; if the key came from a file, the file (and,
 during a rewrap of the default key file, its pending ``<file>.new``) is
@@ -9,7 +9,7 @@ SQLite's default key file beside the database is owned by the store: a
 rewrap writes the new key to ``<db>.key.new`` first and renames it after the
 commit; a rename interrupted by a crash is finished on the next open.
 
-Imports: SQLAlchemy, :mod:`.schema`, :mod:`.._crypto`, the store errors.
+Imports: SQLAlchemy, :mod:`.schema`, :mod:`.secrets`, the store errors.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from typing import TypeVar
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .._cache import KeyCache
-from .._crypto import MasterKey, create_key_file, envelope_key_id
-from .._store import MasterKeyError, SecretDecryptionError
+from .cache import KeyCache
+from .errors import MasterKeyError, SecretDecryptionError
 from .schema import ENVELOPE, access_keys, mfa_devices
+from .secrets import MasterKey, create_key_file, envelope_key_id
 
 _K = access_keys.c
 

@@ -26,7 +26,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from .._store import SchemaVersionError
+from .errors import SchemaVersionError
 
 __all__ = ["BASELINE", "HEAD", "current_revision", "upgrade"]
 

@@ -9,7 +9,7 @@ it is back the cache is cleared again (changes before ``LISTEN`` were not
 heard). A heartbeat every ``heartbeat`` seconds notices a silently dead
 connection. SQLAlchemy has no ``LISTEN``: this stays on the raw driver.
 
-Imports: psycopg (through :mod:`.engine`), :mod:`.._cache`.
+Imports: psycopg (through :mod:`.engine`), :mod:`.cache`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._cache import KeyCache
+from .cache import KeyCache
 from .engine import postgres_connect, require_psycopg
 
 if TYPE_CHECKING:

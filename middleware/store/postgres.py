@@ -40,8 +40,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sigv4kit import KeyRecord
 
-from .._crypto import MASTER_KEY_FILE_ENV, MasterKey, resolve_master_key
-from .._store import SecretDecryptionError, StoreError, StoreUnavailableError
 from . import migrate
 from .base import SQLKeyStore, lookup_sql
 from .engine import (
@@ -51,9 +49,11 @@ from .engine import (
     require_psycopg,
     unavailable,
 )
+from .errors import SecretDecryptionError, StoreError, StoreUnavailableError
 from .keys import Op, foreign_envelopes, last_used_update
 from .masterkeys import MasterKeys
 from .pg_listen import ChangeListener
+from .secrets import MASTER_KEY_FILE_ENV, MasterKey, resolve_master_key
 
 if TYPE_CHECKING:
     from psycopg_pool import AsyncConnectionPool

@@ -11,7 +11,7 @@ default account (:data:`~.schema.DEFAULT_ACCOUNT_ID`), where a name is
 unique across users and roles (IAM allows a user and a role to share a
 name; the schema does, this API does not yet).
 
-Imports: SQLAlchemy, :mod:`.schema`, :mod:`.._keygen`, the store entities.
+Imports: SQLAlchemy, :mod:`.schema`, :mod:`.keygen`, the store entities.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .._cache import KeyCache
-from .._keygen import new_access_key_id, validate_principal_name
-from .._store import Principal, PrincipalKind, PrincipalNotFoundError, StoreError
-from .._store import store_time as _now
+from .cache import KeyCache
+from .entities import Principal, PrincipalKind
+from .entities import store_time as _now
+from .errors import PrincipalNotFoundError, StoreError
+from .keygen import new_access_key_id, validate_principal_name
 from .masterkeys import MasterKeys
 from .schema import DEFAULT_ACCOUNT_ID, PREFIXES, access_keys, accounts, principals, roles
 

@@ -11,7 +11,7 @@ rewrite. The history that creates these tables is in ``migrations/``; this
 module is what the code queries and must match the head revision (a test
 compares them).
 
-Imports: SQLAlchemy only.
+Imports: SQLAlchemy and :mod:`.entities` (the default account, ARNs).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+
+from .entities import DEFAULT_ACCOUNT_ID, principal_arn
 
 __all__ = [
     "DEFAULT_ACCOUNT_ID",
@@ -52,9 +54,6 @@ __all__ = [
     "to_utc",
 ]
 
-#: The account today's principals belong to (and the key-management API
-#: works in) until the IAM issues add account administration.
-DEFAULT_ACCOUNT_ID = "000000000000"
 
 #: Unique-id prefixes, as IAM issues them ("Unique identifiers", IAM User
 #: Guide, reference_identifiers.html#identifiers-prefixes).
@@ -437,8 +436,3 @@ cache_generation = sa.Table(
 # Read as bytes whatever SQLite's storage class: a tampered value (text) must
 # be refused by the envelope check, not break the driver's decoding.
 ENVELOPE = sa.cast(access_keys.c.secret_envelope, sa.LargeBinary).label("secret_envelope")
-
-
-def principal_arn(account_id: str, kind: str, path: str, name: str) -> str:
-    """``arn:aws:iam::ACCOUNT:user/PATH/NAME`` (or ``role``) of a principal."""
-    return f"arn:aws:iam::{account_id}:{kind}{path}{name}"

@@ -35,14 +35,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sigv4kit import KeyRecord
 
-from .._crypto import MASTER_KEY_ENV, MASTER_KEY_FILE_ENV, MasterKey, resolve_master_key
-from .._store import StoreError, StoreUnavailableError
 from . import migrate
 from .base import SQLKeyStore, lookup_sql
 from .engine import WRITE, sqlite_async_engine, sqlite_connect, sqlite_sync_engine, unavailable
+from .errors import StoreError, StoreUnavailableError
 from .keys import Op, foreign_envelopes, last_used_update
 from .masterkeys import MasterKeys
 from .schema import access_keys, cache_generation
+from .secrets import MASTER_KEY_ENV, MASTER_KEY_FILE_ENV, MasterKey, resolve_master_key
 
 __all__ = ["SCHEMA_VERSION", "SQLiteKeyStore"]
 

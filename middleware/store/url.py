@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
-from .._store import AccessKeyStore, StoreError, StoreNotFoundError, StoreUnavailableError
+from .errors import StoreError, StoreNotFoundError, StoreUnavailableError
+from .protocols import AccessKeyStore
 
 __all__ = ["open_store", "sqlite_path_from_url"]
 

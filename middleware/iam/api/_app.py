@@ -36,7 +36,7 @@ from urllib.parse import quote
 
 from sigv4kit import SigV4Error
 
-from ..._store import StoreUnavailableError
+from ...store.errors import StoreUnavailableError
 from ._query import parse_query_request
 from ._response import serialize_error, serialize_response
 from ._shapes import QueryError

@@ -1,0 +1,343 @@
+"""Signing fast path: the common httpx request, signed straight from its bytes.
+
+:func:`~sigv4kit.sign` is the one source of truth: it validates every
+input, canonicalizes any request and returns inspectable objects (the
+canonical request and string to sign print as their wire text). Most
+requests an httpx client signs have one shape, though: SigV4 in headers, a
+path and query already in canonical encoding, each header once with a
+printable ASCII value that canonicalizes to itself, no earlier signature.
+:class:`FastSigner` signs that shape from httpx's raw URL and raw headers,
+building the canonical request and the string to sign as bytes, with the
+date strings derived once per second and no per-call dataclasses.
+
+Anything else returns None and the caller runs :func:`~sigv4kit.sign`. What
+the fast path returns is a :class:`~sigv4kit.SigningResult` whose fields are
+built by :func:`~sigv4kit.sign` itself from the same inputs the first time
+one is read (error diagnostics, the CLI, debug logging): the headers it puts
+on the request are those ``sign()`` computes (a property test compares both,
+and botocore).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from datetime import UTC, datetime
+from functools import cache
+
+import httpx
+
+from .._exceptions import SigningError
+from .._settings import (
+    PayloadChecksumKind,
+    PayloadMode,
+    SessionTokenMode,
+    SignatureLocation,
+    SigningSettings,
+)
+from ..canonical._fastwire import PLAIN_PATH
+from ..canonical._request import EMPTY_SHA256, UNSIGNED_PAYLOAD, CanonicalRequest
+from ..signing._credentials import Credentials
+from ..signing._signer import (
+    SigningResult,
+    StringToSign,
+    _cached_signing_key,
+    _check_scope_part,
+    amz_date,
+    sign,
+)
+
+# Internal: the httpx auth's fast path, not public API.
+__all__: list[str] = []
+
+_AUTH_HEADERS = frozenset(
+    {b"authorization", b"x-amz-date", b"x-amz-security-token", b"x-amz-region-set"}
+)
+# A query of key=value pieces in strict encoding (unreserved characters and
+# upper-case escapes): canonicalize_query sends it unchanged.
+_PIECE = rb"(?:[A-Za-z0-9\-._~]|%[0-9A-F]{2})"
+_PLAIN_QUERY = re.compile(rb"%s+=%s*(?:&%s+=%s*)*" % ((_PIECE,) * 4))
+# An escape of an unreserved character is not strict (it is sent decoded).
+_UNRESERVED_ESCAPE = re.compile(rb"%(?:2[DE]|3[0-9]|4[1-9A-F]|5[0-9AF]|6[1-9A-F]|7[0-9AE])")
+# Header lines whose values might not canonicalize to themselves.
+# (bytes.translate deletes the allowed bytes; whatever is left is not allowed.)
+_PRINTABLE_OR_NEWLINE = bytes(range(0x20, 0x7F)) + b"\n"
+_COMMON_METHODS = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"})
+_METHOD = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+#: What sign() needs to rebuild a fast signature's result: method, target,
+#: raw headers, credentials, region, service, time,
+#: payload line, settings.
+_Arguments = tuple[
+    str, str, list[tuple[bytes, bytes]], Credentials, str, str, datetime, str,
+    SigningSettings,
+]
+
+
+class _LazySigningResult(SigningResult):
+    """A :class:`SigningResult` that ``sign()`` fills in when it is first read."""
+
+    __slots__ = ("_arguments", "_built")
+    _arguments: _Arguments
+    _built: SigningResult | None
+
+    def __init__(self, arguments: _Arguments) -> None:
+        object.__setattr__(self, "_arguments", arguments)
+        object.__setattr__(self, "_built", None)
+
+    def _result(self) -> SigningResult:
+        built: SigningResult | None = self._built
+        if built is None:
+            (method, target, raw, credentials, region, service, now, payload,
+             settings) = self._arguments
+            # What sign_httpx_request passes: the headers as httpx decodes them.
+            headers = httpx.Headers(raw).multi_items()
+            built = sign(method, target, headers, credentials=credentials, region=region,
+                         service=service, now=now, payload_hash=payload, settings=settings)
+            object.__setattr__(self, "_built", built)
+        return built
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _LazySigningResult):
+            other = other._result()
+        return self._result() == other
+
+    def __hash__(self) -> int:
+        return hash(self._result())
+
+    def __repr__(self) -> str:
+        return repr(self._result())
+
+    @property
+    def canonical_request(self) -> CanonicalRequest:
+        return self._result().canonical_request
+
+    @property
+    def string_to_sign(self) -> StringToSign:
+        return self._result().string_to_sign
+
+    @property
+    def signature(self) -> str:
+        return self._result().signature
+
+    @property
+    def target(self) -> str:
+        return self._result().target
+
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        return self._result().headers
+
+    @property
+    def added_headers(self) -> tuple[tuple[str, str], ...]:
+        return self._result().added_headers
+
+    @property
+    def removed_headers(self) -> frozenset[str]:
+        return self._result().removed_headers
+
+    @property
+    def authorization(self) -> str | None:
+        return self._result().authorization
+
+
+#: (region, service, settings, enabled, add x-amz-content-sha256, sign the
+#: token, headers an earlier signature left, unsigned header names).
+_Config = tuple[str, str, SigningSettings, bool, bool, bool, frozenset[bytes], frozenset[bytes]]
+
+
+def _configure(region: str, service: str, settings: SigningSettings) -> _Config:
+    """Check region, service and settings once, when they change."""
+    try:
+        _check_scope_part("region", region)
+        _check_scope_part("service", service)
+        enabled = region.isascii() and service.isascii()
+    except SigningError:  # sign() raises it for every request
+        enabled = False
+    add_content_sha = settings.payload_checksum is PayloadChecksumKind.X_AMZ_CONTENT_SHA256
+    return (
+        region,
+        service,
+        settings,
+        enabled and settings.signature_location is SignatureLocation.HEADERS,
+        add_content_sha,
+        settings.session_token_mode is SessionTokenMode.INCLUDE,
+        _AUTH_HEADERS | ({b"x-amz-content-sha256"} if add_content_sha else set()),
+        frozenset(name.encode("ascii") for name in settings.unsigned_headers),
+    )
+
+
+class FastSigner:
+    """Sign the common httpx request shape with SigV4 in headers, or return None.
+
+    One per auth object: region, service and settings are checked when they
+    change, not per request. ``None`` means "use :func:`~sigv4kit.sign`".
+    """
+
+    __slots__ = ("_config", "_second")
+
+    def __init__(self) -> None:
+        self._config = _configure("", "", SigningSettings())
+        # (whole second, region, service, X-Amz-Date, scope date, scope).
+        self._second: tuple[int, str, str, bytes, str, bytes] = (-1, "", "", b"", "", b"")
+
+    def _date(self, now: datetime, region: str, service: str) -> tuple[bytes, str, bytes]:
+        """X-Amz-Date, the scope date and the credential scope, derived once per second."""
+        second = int(now.timestamp())
+        cached = self._second
+        if cached[0] == second and cached[1] is region and cached[2] is service:
+            return cached[3], cached[4], cached[5]
+        text = amz_date(now)
+        day = text[:8]
+        scope = f"{day}/{region}/{service}/aws4_request".encode("ascii")
+        # One tuple, replaced whole (threads sharing the auth).
+        self._second = (second, region, service, text.encode("ascii"), day, scope)
+        return self._second[3], day, scope
+
+    def sign(
+        self,
+        request: httpx.Request,
+        *,
+        credentials: Credentials,
+        region: str,
+        service: str,
+        settings: SigningSettings,
+        now: datetime,
+        payload_hash: str | None,
+    ) -> SigningResult | None:
+        """Sign ``request`` in place and return its result, or None (use ``sign()``)."""
+        config = self._config
+        if region is not config[0] or service is not config[1] or settings is not config[2]:
+            # One tuple, replaced whole: threads sharing the auth see one or the other.
+            self._config = config = _configure(region, service, settings)
+        _, _, _, enabled, add_content_sha, include_token, removed, unsigned = config
+        if not enabled or type(now) is not datetime or now.tzinfo is not UTC:
+            return None
+        method = request.method
+        raw_target = request.url.raw_path
+        path, _, query = raw_target.partition(b"?")
+        if (
+            method not in _COMMON_METHODS and not _METHOD.fullmatch(method)
+        ) or not PLAIN_PATH.fullmatch(path):
+            return None
+        if query:
+            if not _PLAIN_QUERY.fullmatch(query) or (
+                b"%" in query and _UNRESERVED_ESCAPE.search(query)
+            ):
+                return None
+            pieces = [piece.partition(b"=")[::2] for piece in query.split(b"&")]
+            query = b"&".join([key + b"=" + value for key, value in sorted(pieces)])
+        access_key_id = credentials.access_key_id
+        token = credentials.session_token
+        if not access_key_id.isascii():
+            return None
+        headers = request.headers
+        raw = headers.raw
+        lines: dict[bytes, bytes] = {}
+        for name, value in raw:
+            lname = name.lower()
+            if lname in removed:
+                return None  # an earlier signature: sign() replaces it
+            if lname in unsigned:
+                if b"\r" in value or b"\n" in value or b"\x00" in value:
+                    return None  # sign_httpx_request refuses it
+            elif lname in lines or value[:1] == b" ":
+                return None  # repeated (sign() joins them) or to be trimmed
+            else:
+                lines[lname] = value
+        if b"host" not in lines:
+            return None  # sign() explains
+        payload = _payload(request, payload_hash, settings)
+        if payload is None:
+            return None
+        date, day, scope = self._date(now, region, service)
+        lines[b"x-amz-date"] = date
+        token_bytes = b"" if token is None else token.encode("utf-8")
+        if token is not None and include_token:
+            lines[b"x-amz-security-token"] = token_bytes
+        if add_content_sha:
+            lines[b"x-amz-content-sha256"] = payload.encode("ascii")
+        names = sorted(lines)
+        block = b"".join([name + b":" + lines[name] + b"\n" for name in names])
+        if (
+            block.count(b"\n") != len(names)
+            or block.translate(None, _PRINTABLE_OR_NEWLINE)
+            or b"  " in block
+            or b" \n" in block
+        ):
+            return None
+        signed = b";".join(names)
+        canonical = b"%s\n%s\n%s\n%s\n%s\n%s" % (
+            method.encode("ascii"), path, query, block, signed, payload.encode("ascii"),
+        )
+        string_to_sign = b"AWS4-HMAC-SHA256\n%s\n%s\n%s" % (
+            date, scope, hashlib.sha256(canonical).hexdigest().encode("ascii")
+        )
+        key = _cached_signing_key(credentials.secret_access_key, day, region, service)
+        signature = hmac.digest(key, string_to_sign, "sha256").hex()
+        arguments: _Arguments = (
+            method,
+            raw_target.decode("ascii"),
+            raw,
+            credentials,
+            region,
+            service,
+            now,
+            payload,
+            settings,
+        )
+        added = [(b"X-Amz-Date", date)]
+        if token is not None and include_token:
+            added.append((b"X-Amz-Security-Token", token_bytes))
+        if add_content_sha:
+            added.append((b"x-amz-content-sha256", payload.encode("ascii")))
+        if token is not None and not include_token:
+            added.append((b"X-Amz-Security-Token", token_bytes))
+        added.append((b"Authorization", b"AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, "
+                      b"Signature=%s" % (access_key_id.encode("ascii"), scope, signed,
+                                         signature.encode("ascii"))))
+        _append_headers(headers, added)
+        return _LazySigningResult(arguments)
+
+def _append_headers(headers: httpx.Headers, added: list[tuple[bytes, bytes]]) -> None:
+    """Add headers known to be absent, as ``headers[name] = value`` would.
+
+    ``__setitem__`` scans the whole list for each name to replace earlier
+    copies; these names were checked absent, so appending is the same change.
+    httpx keeps (raw name, lower-case name, value) triples in ``_list``;
+    should that ever change, the public assignment is used.
+    """
+    if _headers_are_triples():
+        headers._list.extend([(name, name.lower(), value) for name, value in added])
+        return
+    for name, value in added:  # pragma: no cover - other httpx internals
+        headers[name.decode("ascii")] = value.decode("utf-8")
+
+
+@cache
+def _headers_are_triples() -> bool:
+    """True when httpx.Headers keeps (raw name, lower-case name, value) in ``_list``."""
+    sample = httpx.Headers([(b"X-A", b"1")])
+    return getattr(sample, "_list", None) == [(b"X-A", b"x-a", b"1")]
+
+
+
+def _payload(
+    request: httpx.Request, payload_hash: str | None, settings: SigningSettings
+) -> str | None:
+    """The payload line, as sign() would choose it; None to leave it to sign()."""
+    if payload_hash is not None:
+        if not payload_hash.isascii() or not payload_hash or any(
+            c.isspace() for c in payload_hash
+        ):
+            return None
+        return payload_hash
+    if settings.payload is PayloadMode.UNSIGNED:
+        return UNSIGNED_PAYLOAD
+    try:
+        body = request.content
+    except httpx.RequestNotRead:
+        return None  # sign_httpx_request explains
+    return hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
