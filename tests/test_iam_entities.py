@@ -958,7 +958,7 @@ async def test_role_snapshot(iam: IAMStore) -> None:
 
 async def test_postgres_announces_iam_changes(pg_url: str) -> None:
     import psycopg
-    from sigv4kit.middleware import postgres_conninfo_from_url
+    from sigv4kit.middleware.store.engine import postgres_conninfo_from_url
 
     store = PostgresKeyStore(pg_url, master_key=MasterKey.generate(), listen=False)
     try:
