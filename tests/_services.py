@@ -14,9 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-POSTGRES_DSN = os.environ.get(
-    "SIGV4KIT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
-)
+POSTGRES_DSN = os.environ.get("SIGV4KIT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("SIGV4KIT_TEST_REDIS", "redis://127.0.0.1:6379/0")
 SKIP_ENV = "SIGV4KIT_SKIP_SERVICES"
 

@@ -52,15 +52,19 @@ class Recorder:
             if not message.get("more_body"):
                 break
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        self.calls.append({"body": bytes(body), "headers": headers,
-                           "disconnected": disconnected})
+        self.calls.append({"body": bytes(body), "headers": headers, "disconnected": disconnected})
         if disconnected:
             return
         # Answer as S3's PutObject does: an empty 200 (botocore treats a
         # non-XML 200 body from PutObject as an error in disguise).
         digest = hashlib.sha256(bytes(body)).hexdigest().encode()
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"x-body-sha256", digest), (b"content-length", b"0")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"x-body-sha256", digest), (b"content-length", b"0")],
+            }
+        )
         await send({"type": "http.response.body", "body": b""})
 
 
@@ -70,8 +74,9 @@ def recorder() -> Recorder:
 
 
 def make_app(recorder: Recorder, **options: Any) -> SigV4Middleware:
-    store = MemoryKeyStore([KeyRecord(access_key_id=AKID, secret_access_key=SECRET,
-                                      principal="uploader")])
+    store = MemoryKeyStore(
+        [KeyRecord(access_key_id=AKID, secret_access_key=SECRET, principal="uploader")]
+    )
     return SigV4Middleware(recorder, store=store, memory_body_limit=64 * 1024, **options)
 
 
@@ -89,20 +94,23 @@ ENCODINGS = [
 
 
 @pytest.mark.parametrize(
-    "encoding", ENCODINGS,
+    "encoding",
+    ENCODINGS,
     ids=lambda e: f"{e.mode.name}-{e.checksum.name if e.checksum else 'none'}",
 )
 def test_sigv4kit_client_uploads_every_mode(recorder: Recorder, encoding: ChunkedEncoding) -> None:
-    auth = sigv4kit.SigV4Auth(CREDS, region="us-east-1", service="s3",
-                              settings=SigningSettings.s3(), chunked=encoding)
+    auth = sigv4kit.SigV4Auth(
+        CREDS, region="us-east-1", service="s3", settings=SigningSettings.s3(), chunked=encoding
+    )
 
     def pieces() -> Iterator[bytes]:
         for i in range(0, len(DATA), 5000):
             yield DATA[i : i + 5000]
 
     with run_uvicorn(make_app(recorder)) as url, httpx.Client(auth=auth) as client:
-        response = client.put(f"{url}/bucket/object.bin", content=pieces(),
-                              headers={"Content-Length": str(len(DATA))})
+        response = client.put(
+            f"{url}/bucket/object.bin", content=pieces(), headers={"Content-Length": str(len(DATA))}
+        )
     assert response.status_code == 200, response.text
     assert response.headers["x-body-sha256"] == hashlib.sha256(DATA).hexdigest()
     check_plain_body(recorder.calls[0])
@@ -111,24 +119,37 @@ def test_sigv4kit_client_uploads_every_mode(recorder: Recorder, encoding: Chunke
 
 @pytest.mark.parametrize(
     "encoding",
-    [ChunkedEncoding(mode=StreamingMode.SIGV4A_SIGNED),
-     ChunkedEncoding(mode=StreamingMode.SIGV4A_SIGNED_TRAILER, checksum=ChecksumAlgorithm.CRC32C)],
+    [
+        ChunkedEncoding(mode=StreamingMode.SIGV4A_SIGNED),
+        ChunkedEncoding(
+            mode=StreamingMode.SIGV4A_SIGNED_TRAILER, checksum=ChecksumAlgorithm.CRC32C
+        ),
+    ],
     ids=lambda e: e.mode.name,
 )
 def test_sigv4a_client_uploads(recorder: Recorder, encoding: ChunkedEncoding) -> None:
-    auth = sigv4kit.SigV4AAuth(CREDS, region_set=["us-east-1", "eu-west-1"], service="s3",
-                               settings=SigningSettings.s3(), chunked=encoding)
+    auth = sigv4kit.SigV4AAuth(
+        CREDS,
+        region_set=["us-east-1", "eu-west-1"],
+        service="s3",
+        settings=SigningSettings.s3(),
+        chunked=encoding,
+    )
     with run_uvicorn(make_app(recorder)) as url, httpx.Client(auth=auth) as client:
-        response = client.put(f"{url}/bucket/v4a.bin", content=iter([DATA[:100000], DATA[100000:]]),
-                              headers={"Content-Length": str(len(DATA))})
+        response = client.put(
+            f"{url}/bucket/v4a.bin",
+            content=iter([DATA[:100000], DATA[100000:]]),
+            headers={"Content-Length": str(len(DATA))},
+        )
     assert response.status_code == 200, response.text
     check_plain_body(recorder.calls[0])
 
 
 async def test_async_client_upload(recorder: Recorder) -> None:
     encoding = ChunkedEncoding(mode=StreamingMode.SIGNED_TRAILER, checksum=ChecksumAlgorithm.CRC32)
-    auth = sigv4kit.SigV4Auth(CREDS, region="us-east-1", service="s3",
-                              settings=SigningSettings.s3(), chunked=encoding)
+    auth = sigv4kit.SigV4Auth(
+        CREDS, region="us-east-1", service="s3", settings=SigningSettings.s3(), chunked=encoding
+    )
 
     async def pieces() -> Any:
         for i in range(0, len(DATA), 30000):
@@ -136,8 +157,11 @@ async def test_async_client_upload(recorder: Recorder) -> None:
 
     with run_uvicorn(make_app(recorder)) as url:
         async with httpx.AsyncClient(auth=auth) as client:
-            response = await client.put(f"{url}/bucket/async.bin", content=pieces(),
-                                        headers={"Content-Length": str(len(DATA))})
+            response = await client.put(
+                f"{url}/bucket/async.bin",
+                content=pieces(),
+                headers={"Content-Length": str(len(DATA))},
+            )
     assert response.status_code == 200, response.text
     check_plain_body(recorder.calls[0])
 
@@ -147,19 +171,28 @@ def self_signed(directory: Path) -> tuple[str, str]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.now(UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return str(cert_path), str(key_path)
 
 
@@ -170,8 +203,12 @@ def test_boto3_put_object_over_https_sends_aws_chunked(recorder: Recorder, tmp_p
     app = make_app(recorder)
     with run_uvicorn(app, ssl_certfile=cert, ssl_keyfile=key) as url:
         s3 = boto3.client(
-            "s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id=AKID,
-            aws_secret_access_key=SECRET, verify=cert,
+            "s3",
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id=AKID,
+            aws_secret_access_key=SECRET,
+            verify=cert,
             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
         )
         try:
@@ -200,8 +237,15 @@ def signed_upload(
         headers.append(("x-amz-trailer", encoding.checksum.header_name))
     now = datetime.now(UTC)
     result = sigv4kit.sign(
-        "PUT", "/bucket/hand.bin", headers, credentials=CREDS, region="us-east-1",
-        service="s3", now=now, settings=SigningSettings.s3(), payload_hash=encoding.mode.value,
+        "PUT",
+        "/bucket/hand.bin",
+        headers,
+        credentials=CREDS,
+        region="us-east-1",
+        service="s3",
+        now=now,
+        settings=SigningSettings.s3(),
+        payload_hash=encoding.mode.value,
     )
     chain = None
     if encoding.mode.signed_chunks:
@@ -229,8 +273,11 @@ SIGNED_CRC = ChunkedEncoding(mode=StreamingMode.SIGNED_TRAILER, checksum=Checksu
     [
         (lambda b: b[:1000] + bytes([b[1000] ^ 1]) + b[1001:], 403, "SignatureDoesNotMatch"),
         (lambda b: b[: len(b) // 2], 400, "IncompleteBody"),
-        (lambda b: b.replace(b"x-amz-checksum-crc32:", b"x-amz-checksum-crc33:"), 400,
-         "MalformedTrailerError"),
+        (
+            lambda b: b.replace(b"x-amz-checksum-crc32:", b"x-amz-checksum-crc33:"),
+            400,
+            "MalformedTrailerError",
+        ),
     ],
     ids=["data-byte", "truncated", "trailer-name"],
 )
@@ -299,9 +346,22 @@ def test_aws_cli_s3_cp_uploads_aws_chunked(recorder: Recorder, tmp_path: Path) -
     env.pop("AWS_PROFILE", None)
     with run_uvicorn(make_app(recorder), ssl_certfile=cert, ssl_keyfile=key) as url:
         proc = subprocess.run(
-            [str(aws), "s3", "cp", str(source), "s3://bucket/cli.bin",
-             "--endpoint-url", url, "--ca-bundle", cert],
-            env=env, capture_output=True, text=True, timeout=120, check=False,
+            [
+                str(aws),
+                "s3",
+                "cp",
+                str(source),
+                "s3://bucket/cli.bin",
+                "--endpoint-url",
+                url,
+                "--ca-bundle",
+                cert,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
     assert proc.returncode == 0, proc.stderr
     call = recorder.calls[0]
@@ -321,8 +381,14 @@ def test_presigned_url_with_signed_chunks(recorder: Recorder) -> None:
             ("x-amz-content-sha256", encoding.mode.value),
         ]
         result = sigv4kit.sign(
-            "PUT", "/bucket/presigned.bin", headers, credentials=CREDS, region="us-east-1",
-            service="s3", now=datetime.now(UTC), payload_hash=encoding.mode.value,
+            "PUT",
+            "/bucket/presigned.bin",
+            headers,
+            credentials=CREDS,
+            region="us-east-1",
+            service="s3",
+            now=datetime.now(UTC),
+            payload_hash=encoding.mode.value,
             settings=SigningSettings.s3().replace(
                 signature_location=sigv4kit.SignatureLocation.QUERY
             ),

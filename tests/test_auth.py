@@ -33,8 +33,9 @@ def botocore_authorization(request: httpx.Request, s3: bool = False) -> str:
         if name.lower() not in skip:
             aws.headers[name] = value
     cls = S3SigV4Auth if s3 else SigV4Auth
-    signer = cls(BotoCredentials("AKIAEXAMPLE", "secret/key+value", "session-token"),
-                 "svc", "us-east-1")
+    signer = cls(
+        BotoCredentials("AKIAEXAMPLE", "secret/key+value", "session-token"), "svc", "us-east-1"
+    )
     with mock.patch("botocore.auth.get_current_datetime", return_value=NOW.replace(tzinfo=None)):
         signer.add_auth(aws)
     return str(aws.headers["Authorization"])
@@ -43,7 +44,9 @@ def botocore_authorization(request: httpx.Request, s3: bool = False) -> str:
 def test_sync_flow_signs_what_httpx_sends() -> None:
     auth = sigv4kit.SigV4Auth(CREDS, region="us-east-1", service="svc", clock=clock)
     request = httpx.Request(
-        "POST", "https://example.com:8443/a b/c?z=1&y=a+b&x=%2f", content=b"hello",
+        "POST",
+        "https://example.com:8443/a b/c?z=1&y=a+b&x=%2f",
+        content=b"hello",
         headers={"X-Custom": "  two   spaces "},
     )
     signed = next(auth.sync_auth_flow(request))
@@ -71,11 +74,15 @@ async def test_async_flow() -> None:
 
 def test_s3_settings_match_botocore_s3_signer() -> None:
     auth = sigv4kit.SigV4Auth(
-        CREDS, region="us-east-1", service="svc", settings=sigv4kit.SigningSettings.s3(),
+        CREDS,
+        region="us-east-1",
+        service="svc",
+        settings=sigv4kit.SigningSettings.s3(),
         clock=clock,
     )
-    request = httpx.Request("PUT", "http://bucket.example.com/dir//key%2Fpart+1.txt",
-                            content=b"body")
+    request = httpx.Request(
+        "PUT", "http://bucket.example.com/dir//key%2Fpart+1.txt", content=b"body"
+    )
     signed = next(auth.sync_auth_flow(request))
     # S3 rules: no normalization ('//' kept), the key encoded strictly once.
     assert signed.url.raw_path == b"/dir//key%2Fpart%2B1.txt"
@@ -85,8 +92,7 @@ def test_s3_settings_match_botocore_s3_signer() -> None:
 
 def test_resigning_replaces_the_earlier_signature() -> None:
     times = iter([NOW, NOW + timedelta(seconds=5)])
-    auth = sigv4kit.SigV4Auth(CREDS, region="us-east-1", service="svc",
-                              clock=lambda: next(times))
+    auth = sigv4kit.SigV4Auth(CREDS, region="us-east-1", service="svc", clock=lambda: next(times))
     request = httpx.Request("GET", "https://example.com/")
     auth.sign(request)
     first = request.headers["authorization"]
@@ -113,16 +119,22 @@ def test_sigv4a_auth_verifies() -> None:
 
 def test_presign_matches_botocore_s3_query_signer() -> None:
     url = sigv4kit.presign(
-        "GET", "https://bucket.s3.amazonaws.com/reports/q3 2024.csv", credentials=CREDS,
-        region="us-east-1", service="s3", settings=sigv4kit.SigningSettings.s3(),
-        expires_in=600, now=NOW,
+        "GET",
+        "https://bucket.s3.amazonaws.com/reports/q3 2024.csv",
+        credentials=CREDS,
+        region="us-east-1",
+        service="s3",
+        settings=sigv4kit.SigningSettings.s3(),
+        expires_in=600,
+        now=NOW,
     )
     query = parse_qs(urlsplit(url).query)
     assert query["X-Amz-Expires"] == ["600"]
     assert query["X-Amz-Security-Token"] == ["session-token"]
     aws = AWSRequest(method="GET", url="https://bucket.s3.amazonaws.com/reports/q3%202024.csv")
-    signer = S3SigV4QueryAuth(BotoCredentials("AKIAEXAMPLE", "secret/key+value",
-                                              "session-token"), "s3", "us-east-1", 600)
+    signer = S3SigV4QueryAuth(
+        BotoCredentials("AKIAEXAMPLE", "secret/key+value", "session-token"), "s3", "us-east-1", 600
+    )
     with mock.patch("botocore.auth.get_current_datetime", return_value=NOW.replace(tzinfo=None)):
         signer.add_auth(aws)
     assert query["X-Amz-Signature"] == parse_qs(urlsplit(aws.url).query)["X-Amz-Signature"]
@@ -130,8 +142,9 @@ def test_presign_matches_botocore_s3_query_signer() -> None:
 
 def test_presign_accepts_other_timezones() -> None:
     paris = timezone(timedelta(hours=2))
-    a = sigv4kit.presign("GET", "https://h/", credentials=CREDS, region="r", service="s",
-                         now=NOW.astimezone(paris))
+    a = sigv4kit.presign(
+        "GET", "https://h/", credentials=CREDS, region="r", service="s", now=NOW.astimezone(paris)
+    )
     b = sigv4kit.presign("GET", "https://h/", credentials=CREDS, region="r", service="s", now=NOW)
     assert a == b
 
@@ -139,21 +152,41 @@ def test_presign_accepts_other_timezones() -> None:
 @pytest.mark.parametrize("expires", [0, -1, 604801, 3.5, True])
 def test_presign_expiry_out_of_range(expires: object) -> None:
     with pytest.raises(sigv4kit.InvalidExpiryError, match="expires_in"):
-        sigv4kit.presign("GET", "https://h/", credentials=CREDS, region="r", service="s",
-                         expires_in=expires, now=NOW)  # type: ignore[arg-type]
+        sigv4kit.presign(
+            "GET",
+            "https://h/",
+            credentials=CREDS,
+            region="r",
+            service="s",
+            expires_in=expires,
+            now=NOW,
+        )  # type: ignore[arg-type]
 
 
 def test_presign_limits_are_inclusive() -> None:
     for expires in (1, 604800):
-        url = sigv4kit.presign("GET", "https://h/", credentials=CREDS, region="r",
-                               service="s", expires_in=expires, now=NOW)
+        url = sigv4kit.presign(
+            "GET",
+            "https://h/",
+            credentials=CREDS,
+            region="r",
+            service="s",
+            expires_in=expires,
+            now=NOW,
+        )
         assert f"X-Amz-Expires={expires}&" in url
 
 
 def test_naive_datetime_is_refused() -> None:
     with pytest.raises(sigv4kit.InvalidTimeError, match="timezone-aware"):
-        sigv4kit.presign("GET", "https://h/", credentials=CREDS, region="r", service="s",
-                         now=datetime(2024, 1, 1))
+        sigv4kit.presign(
+            "GET",
+            "https://h/",
+            credentials=CREDS,
+            region="r",
+            service="s",
+            now=datetime(2024, 1, 1),
+        )
     auth = sigv4kit.SigV4Auth(CREDS, region="r", service="s", clock=lambda: datetime(2024, 1, 1))
     with pytest.raises(sigv4kit.InvalidTimeError):
         auth.sign(httpx.Request("GET", "https://h/"))
@@ -189,8 +222,11 @@ async def test_unread_async_stream_body_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"region": ""}, "region"), ({"region": "us east"}, "region"),
-     ({"service": "a/b"}, "service")],
+    [
+        ({"region": ""}, "region"),
+        ({"region": "us east"}, "region"),
+        ({"service": "a/b"}, "service"),
+    ],
 )
 def test_bad_scope_parts(kwargs: dict[str, str], message: str) -> None:
     params = {"region": "us-east-1", "service": "svc", **kwargs}
@@ -205,8 +241,16 @@ def test_missing_host_is_refused() -> None:
 
 def test_non_bytes_body_is_refused() -> None:
     with pytest.raises(sigv4kit.SigningError, match="body must be bytes"):
-        sigv4kit.sign("GET", "/", [("Host", "h")], credentials=CREDS, region="r",
-                      service="s", now=NOW, body="text")  # type: ignore[arg-type]
+        sigv4kit.sign(
+            "GET",
+            "/",
+            [("Host", "h")],
+            credentials=CREDS,
+            region="r",
+            service="s",
+            now=NOW,
+            body="text",
+        )  # type: ignore[arg-type]
 
 
 def test_credentials_redact_secrets() -> None:
@@ -217,9 +261,7 @@ def test_credentials_redact_secrets() -> None:
     assert "secret" not in repr(sigv4kit.SigV4Auth(CREDS, region="r", service="s"))
 
 
-@pytest.mark.parametrize(
-    "args", [("", "s"), ("AKID", ""), ("AK/ID", "s"), ("AKID", "s", "")]
-)
+@pytest.mark.parametrize("args", [("", "s"), ("AKID", ""), ("AK/ID", "s"), ("AKID", "s", "")])
 def test_bad_credentials(args: tuple[str, ...]) -> None:
     with pytest.raises(sigv4kit.CredentialsError):
         sigv4kit.Credentials(*args)
@@ -232,8 +274,13 @@ def test_settings_refuse_unsigning_host() -> None:
 
 def test_unsigned_headers_are_not_signed_but_sent() -> None:
     result = sigv4kit.sign(
-        "GET", "/", [("Host", "h"), ("User-Agent", "x/1"), ("X-Amzn-Trace-Id", "Root=1")],
-        credentials=CREDS, region="r", service="s", now=NOW,
+        "GET",
+        "/",
+        [("Host", "h"), ("User-Agent", "x/1"), ("X-Amzn-Trace-Id", "Root=1")],
+        credentials=CREDS,
+        region="r",
+        service="s",
+        now=NOW,
     )
     assert result.canonical_request.signed_headers == "host;x-amz-date;x-amz-security-token"
     assert ("User-Agent", "x/1") in result.headers
@@ -241,9 +288,11 @@ def test_unsigned_headers_are_not_signed_but_sent() -> None:
 
 def test_default_port_dropped_and_ipv6_kept() -> None:
     auth = sigv4kit.SigV4Auth(CREDS, region="r", service="s", clock=clock)
-    for url, host in [("https://example.com:443/", "example.com"),
-                      ("http://[::1]:8080/", "[::1]:8080"),
-                      ("http://example.com:80/", "example.com")]:
+    for url, host in [
+        ("https://example.com:443/", "example.com"),
+        ("http://[::1]:8080/", "[::1]:8080"),
+        ("http://example.com:80/", "example.com"),
+    ]:
         request = httpx.Request("GET", url)
         result = auth.sign(request)
         assert dict(result.canonical_request.headers)["host"] == host

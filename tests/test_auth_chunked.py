@@ -27,8 +27,12 @@ DATA = bytes(range(256)) * 700  # 179200 bytes: two full 64 KiB chunks and a tai
 
 def auth(encoding: ChunkedEncoding) -> sigv4kit.SigV4Auth:
     return sigv4kit.SigV4Auth(
-        CREDS, region="eu-west-1", service="s3", settings=sigv4kit.SigningSettings.s3(),
-        clock=lambda: NOW, chunked=encoding,
+        CREDS,
+        region="eu-west-1",
+        service="s3",
+        settings=sigv4kit.SigningSettings.s3(),
+        clock=lambda: NOW,
+        chunked=encoding,
     )
 
 
@@ -47,8 +51,9 @@ def botocore_seed(request: httpx.Request, body_hash: str) -> str:
             aws.headers[name] = value
     aws.headers["X-Amz-Content-SHA256"] = body_hash
     with mock.patch("botocore.auth.get_current_datetime", return_value=NOW.replace(tzinfo=None)):
-        SigV4Auth(BotoCredentials(CREDS.access_key_id, CREDS.secret_access_key), "s3",
-                    "eu-west-1").add_auth(aws)
+        SigV4Auth(
+            BotoCredentials(CREDS.access_key_id, CREDS.secret_access_key), "s3", "eu-west-1"
+        ).add_auth(aws)
     return str(aws.headers["Authorization"]).rpartition("Signature=")[2]
 
 
@@ -70,8 +75,9 @@ def check_upload(request: httpx.Request, body: bytes, encoding: ChunkedEncoding)
         chain = ChunkChain(signing_key=key, amz_date="20261127T083000Z",
                            scope="20261127/eu-west-1/s3/aws4_request", seed_signature=seed)
     trailers = (encoding.checksum.header_name,) if encoding.checksum else ()
-    decoder = AwsChunkedDecoder(mode=encoding.mode, chain=chain, decoded_length=len(DATA),
-                                declared_trailers=trailers)
+    decoder = AwsChunkedDecoder(
+        mode=encoding.mode, chain=chain, decoded_length=len(DATA), declared_trailers=trailers
+    )
     decoded = b"".join(bytes(p) for p in decoder.feed(body))
     assert decoder.finish() is not None
     assert decoded == DATA
@@ -83,8 +89,9 @@ def check_upload(request: httpx.Request, body: bytes, encoding: ChunkedEncoding)
         ChunkedEncoding(mode=StreamingMode.SIGNED),
         ChunkedEncoding(mode=StreamingMode.SIGNED_TRAILER, checksum=ChecksumAlgorithm.CRC32C),
         ChunkedEncoding(mode=StreamingMode.UNSIGNED_TRAILER, checksum=ChecksumAlgorithm.SHA256),
-        ChunkedEncoding(mode=StreamingMode.SIGNED_TRAILER, checksum=ChecksumAlgorithm.CRC64NVME,
-                        chunk_size=8192),
+        ChunkedEncoding(
+            mode=StreamingMode.SIGNED_TRAILER, checksum=ChecksumAlgorithm.CRC64NVME, chunk_size=8192
+        ),
     ],
     ids=lambda e: f"{e.mode.name}-{e.checksum.name if e.checksum else 'none'}-{e.chunk_size}",
 )
@@ -96,8 +103,11 @@ def test_sync_iterator_upload(encoding: ChunkedEncoding) -> None:
         return httpx.Response(200)
 
     with httpx.Client(transport=httpx.MockTransport(handler), auth=auth(encoding)) as client:
-        client.put("http://bucket.example.com/big.bin", content=pieces(),
-                   headers={"Content-Length": str(len(DATA))})
+        client.put(
+            "http://bucket.example.com/big.bin",
+            content=pieces(),
+            headers={"Content-Length": str(len(DATA))},
+        )
     check_upload(seen[0][0], seen[0][1], encoding)
 
 
@@ -114,10 +124,14 @@ async def test_async_iterator_upload() -> None:
         seen.append((request, await request.aread()))
         return httpx.Response(200)
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler),
-                                 auth=auth(encoding)) as client:
-        await client.put("http://bucket.example.com/k", content=source(),
-                         headers={"Content-Length": str(len(DATA))})
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(handler), auth=auth(encoding)
+    ) as client:
+        await client.put(
+            "http://bucket.example.com/k",
+            content=source(),
+            headers={"Content-Length": str(len(DATA))},
+        )
     check_upload(seen[0][0], seen[0][1], encoding)
 
 
@@ -129,8 +143,10 @@ def test_file_object_upload_takes_its_length_from_the_file() -> None:
         seen.append((request, request.read()))
         return httpx.Response(200)
 
-    with httpx.Client(transport=httpx.MockTransport(handler), auth=auth(encoding)) as client, \
-            io.BytesIO(DATA) as handle:
+    with (
+        httpx.Client(transport=httpx.MockTransport(handler), auth=auth(encoding)) as client,
+        io.BytesIO(DATA) as handle,
+    ):
         client.put("http://bucket.example.com/file.bin", content=handle)
     check_upload(seen[0][0], seen[0][1], encoding)
 
@@ -150,9 +166,13 @@ def test_bytes_bodies_are_hashed_not_chunked() -> None:
 
 
 def test_unknown_length_is_refused_with_the_fix() -> None:
-    with httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200)),
-                      auth=auth(ChunkedEncoding(mode=StreamingMode.SIGNED))) as client, \
-            pytest.raises(sigv4kit.BodyNotReadableError, match="Content-Length"):
+    with (
+        httpx.Client(
+            transport=httpx.MockTransport(lambda r: httpx.Response(200)),
+            auth=auth(ChunkedEncoding(mode=StreamingMode.SIGNED)),
+        ) as client,
+        pytest.raises(sigv4kit.BodyNotReadableError, match="Content-Length"),
+    ):
         client.put("http://bucket.example.com/k", content=pieces())
 
 
@@ -161,17 +181,29 @@ def test_a_body_shorter_than_declared_fails_while_sending() -> None:
         request.read()
         return httpx.Response(200)
 
-    with httpx.Client(transport=httpx.MockTransport(handler),
-                      auth=auth(ChunkedEncoding(mode=StreamingMode.SIGNED))) as client, \
-            pytest.raises(sigv4kit.BodyNotReadableError, match="not its declared"):
-        client.put("http://bucket.example.com/k", content=pieces(),
-                   headers={"Content-Length": str(len(DATA) + 1)})
+    with (
+        httpx.Client(
+            transport=httpx.MockTransport(handler),
+            auth=auth(ChunkedEncoding(mode=StreamingMode.SIGNED)),
+        ) as client,
+        pytest.raises(sigv4kit.BodyNotReadableError, match="not its declared"),
+    ):
+        client.put(
+            "http://bucket.example.com/k",
+            content=pieces(),
+            headers={"Content-Length": str(len(DATA) + 1)},
+        )
 
 
 def test_chunk_signature_kind_must_match_the_auth() -> None:
     with pytest.raises(sigv4kit.SigningError, match="SigV4AAuth"):
-        sigv4kit.SigV4Auth(CREDS, region="eu-west-1", service="s3",
-                           chunked=ChunkedEncoding(mode=StreamingMode.SIGV4A_SIGNED))
+        sigv4kit.SigV4Auth(
+            CREDS,
+            region="eu-west-1",
+            service="s3",
+            chunked=ChunkedEncoding(mode=StreamingMode.SIGV4A_SIGNED),
+        )
     with pytest.raises(sigv4kit.SigningError, match="SigV4Auth"):
-        sigv4kit.SigV4AAuth(CREDS, region_set="*", service="s3",
-                            chunked=ChunkedEncoding(mode=StreamingMode.SIGNED))
+        sigv4kit.SigV4AAuth(
+            CREDS, region_set="*", service="s3", chunked=ChunkedEncoding(mode=StreamingMode.SIGNED)
+        )

@@ -60,9 +60,19 @@ def documented_body(
     sigs: tuple[str, str, str], trailer: bytes = b"", trailer_sig: str = ""
 ) -> bytes:
     body = (
-        b"10000;chunk-signature=" + sigs[0].encode() + b"\r\n" + b"a" * 65536 + b"\r\n"
-        + b"400;chunk-signature=" + sigs[1].encode() + b"\r\n" + b"a" * 1024 + b"\r\n"
-        + b"0;chunk-signature=" + sigs[2].encode() + b"\r\n"
+        b"10000;chunk-signature="
+        + sigs[0].encode()
+        + b"\r\n"
+        + b"a" * 65536
+        + b"\r\n"
+        + b"400;chunk-signature="
+        + sigs[1].encode()
+        + b"\r\n"
+        + b"a" * 1024
+        + b"\r\n"
+        + b"0;chunk-signature="
+        + sigs[2].encode()
+        + b"\r\n"
     )
     if trailer:
         body += trailer + b"\r\nx-amz-trailer-signature:" + trailer_sig.encode() + b"\r\n"
@@ -87,7 +97,9 @@ def decode(
     step: int = 4096,
 ) -> tuple[bytes, list[tuple[str, str]]]:
     decoder = AwsChunkedDecoder(
-        mode=mode, chain=chain(seed) if seed else None, decoded_length=length,
+        mode=mode,
+        chain=chain(seed) if seed else None,
+        decoded_length=length,
         declared_trailers=trailers,
     )
     out = bytearray()
@@ -107,17 +119,27 @@ def test_seed_signatures_come_from_the_signer() -> None:
     when = datetime(2013, 5, 24, tzinfo=UTC)
     creds = sigv4kit.Credentials("AKIAIOSFODNN7EXAMPLE", SECRET)
     first = sigv4kit.sign(
-        "PUT", "/examplebucket/chunkObject.txt", [*common, ("Content-Length", "66824")],
-        credentials=creds, region="us-east-1", service="s3", now=when,
-        payload_hash=StreamingMode.SIGNED.value, settings=sigv4kit.SigningSettings.s3(),
+        "PUT",
+        "/examplebucket/chunkObject.txt",
+        [*common, ("Content-Length", "66824")],
+        credentials=creds,
+        region="us-east-1",
+        service="s3",
+        now=when,
+        payload_hash=StreamingMode.SIGNED.value,
+        settings=sigv4kit.SigningSettings.s3(),
     )
     assert first.signature == SEED_1
     second = sigv4kit.sign(
         "PUT",
         "/examplebucket/chunkObject.txt",
         [*common, ("x-amz-trailer", "x-amz-checksum-crc32c")],
-        credentials=creds, region="us-east-1", service="s3", now=when,
-        payload_hash=StreamingMode.SIGNED_TRAILER.value, settings=sigv4kit.SigningSettings.s3(),
+        credentials=creds,
+        region="us-east-1",
+        service="s3",
+        now=when,
+        payload_hash=StreamingMode.SIGNED_TRAILER.value,
+        settings=sigv4kit.SigningSettings.s3(),
     )
     assert second.signature == SEED_2
 
@@ -135,7 +157,10 @@ def test_encoder_reproduces_the_documented_bodies() -> None:
 def test_decoder_accepts_the_documented_bodies_in_any_slicing(step: int) -> None:
     assert decode(BODY_1, StreamingMode.SIGNED, SEED_1, step=step) == (DATA, [])
     data, trailers = decode(
-        BODY_2, StreamingMode.SIGNED_TRAILER, SEED_2, trailers=("x-amz-checksum-crc32c",),
+        BODY_2,
+        StreamingMode.SIGNED_TRAILER,
+        SEED_2,
+        trailers=("x-amz-checksum-crc32c",),
         step=step,
     )
     assert data == DATA
@@ -160,9 +185,12 @@ TAMPERED_1 = {
     ),
     "chunks reordered": chunk(A2, CHUNK_SIGS_1[1]) + chunk(A1, CHUNK_SIGS_1[0]) + FINAL_1,
     "chunk replaced by a longer one": chunk(A1, CHUNK_SIGS_1[0])
-    + chunk(b"a" * 8192, CHUNK_SIGS_1[1]) + FINAL_1,
-    "cut at a chunk boundary": chunk(A1, CHUNK_SIGS_1[0]) + b"0;chunk-signature="
-    + CHUNK_SIGS_1[1].encode() + b"\r\n\r\n",
+    + chunk(b"a" * 8192, CHUNK_SIGS_1[1])
+    + FINAL_1,
+    "cut at a chunk boundary": chunk(A1, CHUNK_SIGS_1[0])
+    + b"0;chunk-signature="
+    + CHUNK_SIGS_1[1].encode()
+    + b"\r\n\r\n",
 }
 
 
@@ -194,7 +222,8 @@ TAMPERED_2 = {
     ),
     "trailer dropped": (BODY_2.replace(TRAILER_2 + b"\r\n", b"", 1), "MalformedTrailerError"),
     "trailer signature changed": (
-        BODY_2.replace(TRAILER_SIG_2.encode(), SEED_2.encode(), 1), "SignatureDoesNotMatch"
+        BODY_2.replace(TRAILER_SIG_2.encode(), SEED_2.encode(), 1),
+        "SignatureDoesNotMatch",
     ),
     "trailer signature missing": (
         BODY_2.replace(b"x-amz-trailer-signature:" + TRAILER_SIG_2.encode() + b"\r\n", b"", 1),
@@ -219,19 +248,29 @@ def unsigned_body(data: bytes, checksum_line: bytes) -> bytes:
 def test_unsigned_trailer_checksum_is_checked() -> None:
     # CRC32 of 66560 'a' is 0xb0ae18ec (zlib.crc32), base64 'sK4Y7A=='.
     good = unsigned_body(DATA, b"x-amz-checksum-crc32:sK4Y7A==")
-    data, trailers = decode(good, StreamingMode.UNSIGNED_TRAILER, None,
-                            trailers=("x-amz-checksum-crc32",), length=None)
+    data, trailers = decode(
+        good, StreamingMode.UNSIGNED_TRAILER, None, trailers=("x-amz-checksum-crc32",), length=None
+    )
     assert data == DATA
     assert trailers == [("x-amz-checksum-crc32", "sK4Y7A==")]
     with pytest.raises(ChunkedBodyError) as wrong:
-        decode(unsigned_body(DATA, b"x-amz-checksum-crc32:AAAAAA=="),
-               StreamingMode.UNSIGNED_TRAILER, None, trailers=("x-amz-checksum-crc32",))
+        decode(
+            unsigned_body(DATA, b"x-amz-checksum-crc32:AAAAAA=="),
+            StreamingMode.UNSIGNED_TRAILER,
+            None,
+            trailers=("x-amz-checksum-crc32",),
+        )
     assert (wrong.value.code, wrong.value.message) == (
-        "BadDigest", "The crc32 you specified did not match the calculated checksum."
+        "BadDigest",
+        "The crc32 you specified did not match the calculated checksum.",
     )
     with pytest.raises(ChunkedBodyError) as invalid:
-        decode(unsigned_body(DATA, b"x-amz-checksum-crc32:not base64!"),
-               StreamingMode.UNSIGNED_TRAILER, None, trailers=("x-amz-checksum-crc32",))
+        decode(
+            unsigned_body(DATA, b"x-amz-checksum-crc32:not base64!"),
+            StreamingMode.UNSIGNED_TRAILER,
+            None,
+            trailers=("x-amz-checksum-crc32",),
+        )
     assert invalid.value.code == "InvalidRequest"
     assert "x-amz-checksum-crc32" in invalid.value.message
 
@@ -241,8 +280,7 @@ def test_unsigned_trailer_checksum_is_checked() -> None:
     [
         # Two 100-byte chunks, the first correctly signed: the size rule fails.
         (
-            chunk(b"a" * 100, chain(SEED_1).sign_chunk(b"a" * 100))
-            + chunk(b"a" * 100, "0" * 64),
+            chunk(b"a" * 100, chain(SEED_1).sign_chunk(b"a" * 100)) + chunk(b"a" * 100, "0" * 64),
             "InvalidChunkSizeError",
         ),
         (b"zz;chunk-signature=" + b"0" * 64 + b"\r\n", "InvalidChunkSizeError"),
@@ -306,10 +344,15 @@ def test_round_trip(data: bytes, mode_index: int, chunk_size: int, pieces: int, 
     names = (algorithm.header_name,) if algorithm else ()
     if mode.sigv4a:
         body = b"".join(bytes(p) for p in iter_encoded(parts, encoding, v4a_chain(private=True)))
-        decoder = AwsChunkedDecoder(mode=mode, chain=v4a_chain(private=False),
-                                    decoded_length=len(data), declared_trailers=names)
-        out = b"".join(bytes(p) for i in range(0, len(body), step)
-                       for p in decoder.feed(body[i : i + step]))
+        decoder = AwsChunkedDecoder(
+            mode=mode,
+            chain=v4a_chain(private=False),
+            decoded_length=len(data),
+            declared_trailers=names,
+        )
+        out = b"".join(
+            bytes(p) for i in range(0, len(body), step) for p in decoder.feed(body[i : i + step])
+        )
         assert (out, [n for n, _ in decoder.finish()]) == (data, list(names))
         assert len(body) == encoded_length(len(data), encoding)
         return
@@ -327,15 +370,24 @@ V4A_SCOPE = "20130524/s3/aws4_request"
 
 def v4a_chain(*, private: bool) -> ChunkChain:
     if private:
-        return ChunkChain(ecdsa_private_key=V4A_KEY, amz_date=AMZ_DATE, scope=V4A_SCOPE,
-                          seed_signature="30440220" + "ab" * 34)
-    return ChunkChain(ecdsa_public_key=V4A_KEY.public_key(), amz_date=AMZ_DATE,
-                      scope=V4A_SCOPE, seed_signature="30440220" + "ab" * 34)
+        return ChunkChain(
+            ecdsa_private_key=V4A_KEY,
+            amz_date=AMZ_DATE,
+            scope=V4A_SCOPE,
+            seed_signature="30440220" + "ab" * 34,
+        )
+    return ChunkChain(
+        ecdsa_public_key=V4A_KEY.public_key(),
+        amz_date=AMZ_DATE,
+        scope=V4A_SCOPE,
+        seed_signature="30440220" + "ab" * 34,
+    )
 
 
 def test_sigv4a_chunks_are_padded_and_chained() -> None:
-    encoding = ChunkedEncoding(mode=StreamingMode.SIGV4A_SIGNED_TRAILER,
-                               checksum=ChecksumAlgorithm.CRC32)
+    encoding = ChunkedEncoding(
+        mode=StreamingMode.SIGV4A_SIGNED_TRAILER, checksum=ChecksumAlgorithm.CRC32
+    )
     body = b"".join(bytes(p) for p in iter_encoded([DATA], encoding, v4a_chain(private=True)))
     headers = [line for line in body.split(b"\r\n") if b"chunk-signature=" in line]
     assert len(headers) == 3
@@ -343,17 +395,23 @@ def test_sigv4a_chunks_are_padded_and_chained() -> None:
         signature = line.partition(b"=")[2]
         assert len(signature) == SIGV4A_SIGNATURE_LENGTH
         assert signature.rstrip(b"*").isalnum()
-    decoder = AwsChunkedDecoder(mode=encoding.mode, chain=v4a_chain(private=False),
-                                decoded_length=len(DATA),
-                                declared_trailers=("x-amz-checksum-crc32",))
+    decoder = AwsChunkedDecoder(
+        mode=encoding.mode,
+        chain=v4a_chain(private=False),
+        decoded_length=len(DATA),
+        declared_trailers=("x-amz-checksum-crc32",),
+    )
     assert b"".join(bytes(p) for p in decoder.feed(body)) == DATA
     decoder.finish()
     # A chunk signed for another position in the chain is refused.
     first, second = headers[0].partition(b"=")[2], headers[1].partition(b"=")[2]
     swapped = body.replace(first, b"X" * 144, 1).replace(second, first, 1)
     swapped = swapped.replace(b"X" * 144, second, 1)
-    decoder = AwsChunkedDecoder(mode=encoding.mode, chain=v4a_chain(private=False),
-                                declared_trailers=("x-amz-checksum-crc32",))
+    decoder = AwsChunkedDecoder(
+        mode=encoding.mode,
+        chain=v4a_chain(private=False),
+        declared_trailers=("x-amz-checksum-crc32",),
+    )
     with pytest.raises(ChunkedBodyError) as info:
         decoder.feed(swapped)
     assert info.value.code == "SignatureDoesNotMatch"

@@ -30,8 +30,14 @@ ERROR = (
 
 
 def test_verify_and_explain_colour_only_on_a_terminal() -> None:
-    verify = ("verify", str(VECTORS / "header-signed-request.txt"),
-              "--secret-access-key", SECRET, "--time", "2015-08-30T12:36:00Z")
+    verify = (
+        "verify",
+        str(VECTORS / "header-signed-request.txt"),
+        "--secret-access-key",
+        SECRET,
+        "--time",
+        "2015-08-30T12:36:00Z",
+    )
     assert "\x1b[" not in run(io.StringIO(), *verify)
     assert "\x1b[1m" in run(Terminal(), *verify)
     explain = ("explain", "-", "--request", str(VECTORS / "header-signed-request.txt"))

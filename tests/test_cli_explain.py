@@ -86,7 +86,9 @@ def send(
     url = httpx.URL(base + "/").copy_with(raw_path=(target or request.target).encode())
     with httpx.Client() as client:
         return client.request(
-            request.method, url, headers=headers,
+            request.method,
+            url,
+            headers=headers,
             content=request.body if body is None else body,
         )
 
@@ -240,8 +242,15 @@ def test_unsigned_request_arguments_signed_at_the_services_time(
     error = tmp_path / "error.xml"
     error.write_bytes(response.content)
     result = run_cli(
-        "explain", str(error), "--url", f"{base_url}/a%20b", "--s3",
-        "--region", "us-east-1", "--service", "execute-api",
+        "explain",
+        str(error),
+        "--url",
+        f"{base_url}/a%20b",
+        "--s3",
+        "--region",
+        "us-east-1",
+        "--service",
+        "execute-api",
     )
     assert result.code == 0, result.err
     assert "line 2 (canonical URI)" in result.out
@@ -301,9 +310,19 @@ def curl_signed(base: str, target: str, tmp_path: Path) -> tuple[Path, Path]:
     path = shutil.which("curl")
     assert path is not None, "curl is part of the machine image"
     proc = subprocess.run(
-        [path, "--silent", "--verbose", "--aws-sigv4", "aws:amz:us-east-1:execute-api",
-         "--user", f"{AKID}:{SECRET}", base + target],
-        capture_output=True, timeout=60, check=False,
+        [
+            path,
+            "--silent",
+            "--verbose",
+            "--aws-sigv4",
+            "aws:amz:us-east-1:execute-api",
+            "--user",
+            f"{AKID}:{SECRET}",
+            base + target,
+        ],
+        capture_output=True,
+        timeout=60,
+        check=False,
     )
     sent = [line[2:] for line in proc.stderr.decode().splitlines() if line.startswith("> ")]
     assert sent[0] == f"GET {target} HTTP/1.1"

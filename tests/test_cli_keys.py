@@ -517,8 +517,7 @@ def test_a_mistyped_sqlite_store_is_refused_and_not_created(
 
 def test_verify_with_an_existing_store_still_works(url: str, tmp_path: Path) -> None:
     assert cli("keys", "create", "--principal", "alice", "--store", url).code == 0
-    r = cli_stdin("verify", "-", "--store", url, "--time", "2015-08-30T12:36:00Z",
-                  stdin=SIGNED_GET)
+    r = cli_stdin("verify", "-", "--store", url, "--time", "2015-08-30T12:36:00Z", stdin=SIGNED_GET)
     assert r.code == ExitCode.AWS_ERROR
     assert "InvalidAccessKeyId" in r.out  # AKIDEXAMPLE is not in this store
 
@@ -581,8 +580,7 @@ def test_show_one_key_never_its_secret(url: str) -> None:
     assert re.search(r"^principal +alice$", text.out, re.MULTILINE)
     for output in (shown, text):
         assert created["secret_access_key"] not in output.out + output.err
-    session = cli("keys", "create-session", "--principal", "alice", "--store", url,
-                  "--json").json()
+    session = cli("keys", "create-session", "--principal", "alice", "--store", url, "--json").json()
     temp = cli("keys", "show", session["access_key_id"], "--store", url)
     assert re.search(r"^type +temporary$", temp.out, re.MULTILINE)
     assert session["session_token"] not in temp.out + temp.err

@@ -11,8 +11,15 @@ from _cli_util import REPO, run_cli, run_program
 from sigv4kit.cli._main import ExitCode
 
 GET = b"GET / HTTP/1.1\nHost: example.amazonaws.com\n\n"
-SIGN = ("sign", "--access-key-id", "AKIDEXAMPLE", "--secret-access-key", "secret",
-        "--time", "2015-08-30T12:36:00Z")
+SIGN = (
+    "sign",
+    "--access-key-id",
+    "AKIDEXAMPLE",
+    "--secret-access-key",
+    "secret",
+    "--time",
+    "2015-08-30T12:36:00Z",
+)
 
 
 def test_version() -> None:
@@ -40,8 +47,9 @@ def test_version() -> None:
         (["explain", "-", "--region", "eu/west"], "argument --region"),
     ],
 )
-def test_every_usage_error_exits_2(argv: list[str], message: str, tmp_path: Path,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_usage_error_exits_2(
+    argv: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SIGV4KIT_STORE", raising=False)
     r = run_cli(*argv, stdin=GET)
@@ -59,8 +67,9 @@ def test_sign_prints_no_blank_line_after_the_signed_request() -> None:
     assert not last.endswith("\n\n")
     assert last.splitlines()[-1].startswith("Authorization:AWS4-HMAC-SHA256 Credential=")
     # With a body, the body ends the output, after the blank line ending the headers.
-    with_body = run_cli(*SIGN, "--region", "us-east-1", "--service", "service",
-                        stdin=GET + b"hello")
+    with_body = run_cli(
+        *SIGN, "--region", "us-east-1", "--service", "service", stdin=GET + b"hello"
+    )
     assert with_body.out.endswith("\n\nhello\n")
 
 

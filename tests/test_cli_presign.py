@@ -25,9 +25,20 @@ def base_url() -> Iterator[str]:
 
 def test_official_vector() -> None:
     # aws-c-auth v4/get-vanilla/query-signed-request.txt, signature e93c787e...
-    r = run_cli("presign", "GET", "https://example.amazonaws.com/", *CREDS,
-                "--region", "us-east-1", "--service", "service",
-                "--time", "2015-08-30T12:36:00Z", "--expires", "3600")
+    r = run_cli(
+        "presign",
+        "GET",
+        "https://example.amazonaws.com/",
+        *CREDS,
+        "--region",
+        "us-east-1",
+        "--service",
+        "service",
+        "--time",
+        "2015-08-30T12:36:00Z",
+        "--expires",
+        "3600",
+    )
     assert r.code == 0, r.err
     query = parse_qs(urlsplit(r.out.strip()).query)
     assert query["X-Amz-Signature"] == [
@@ -61,15 +72,28 @@ def test_cannot_infer() -> None:
 
 def test_bad_expiry_and_url() -> None:
     args = ("--region", "us-east-1", "--service", "s3", *CREDS)
-    assert run_cli("presign", "GET", "https://b.s3.amazonaws.com/k", *args,
-                   "--expires", "0").code == 1
+    assert (
+        run_cli("presign", "GET", "https://b.s3.amazonaws.com/k", *args, "--expires", "0").code == 1
+    )
     assert run_cli("presign", "GET", "not a url", *args).code == 2
 
 
 def test_presigned_url_works_against_a_real_service(base_url: str) -> None:
-    r = run_cli("presign", "GET", f"{base_url}/files/a.txt", "--access-key-id", AKID,
-                "--secret-access-key", SECRET, "--region", "us-east-1", "--service", "s3",
-                "--expires", "60")
+    r = run_cli(
+        "presign",
+        "GET",
+        f"{base_url}/files/a.txt",
+        "--access-key-id",
+        AKID,
+        "--secret-access-key",
+        SECRET,
+        "--region",
+        "us-east-1",
+        "--service",
+        "s3",
+        "--expires",
+        "60",
+    )
     assert r.code == 0, r.err
     response = httpx.get(r.out.strip())
     assert response.status_code == 200, response.text
@@ -78,9 +102,22 @@ def test_presigned_url_works_against_a_real_service(base_url: str) -> None:
 
 
 def test_sigv4a_presigned_url_works_against_a_real_service(base_url: str) -> None:
-    r = run_cli("presign", "GET", f"{base_url}/x", "--access-key-id", AKID,
-                "--secret-access-key", SECRET, "--region", "*", "--service", "s3",
-                "--sigv4a", "--expires", "60")
+    r = run_cli(
+        "presign",
+        "GET",
+        f"{base_url}/x",
+        "--access-key-id",
+        AKID,
+        "--secret-access-key",
+        SECRET,
+        "--region",
+        "*",
+        "--service",
+        "s3",
+        "--sigv4a",
+        "--expires",
+        "60",
+    )
     assert r.code == 0, r.err
     signed = httpx.URL(r.out.strip())
     assert signed.params["X-Amz-Algorithm"] == "AWS4-ECDSA-P256-SHA256"
@@ -89,11 +126,21 @@ def test_sigv4a_presigned_url_works_against_a_real_service(base_url: str) -> Non
 
 
 def test_as_a_subprocess_with_environment_credentials(base_url: str) -> None:
-    r = run_program("presign", "GET", f"{base_url}/x", "--region", "us-east-1",
-                    "--service", "execute-api",
-                    env={"AWS_ACCESS_KEY_ID": AKID, "AWS_SECRET_ACCESS_KEY": SECRET,
-                         "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE":
-                         "/nonexistent"})
+    r = run_program(
+        "presign",
+        "GET",
+        f"{base_url}/x",
+        "--region",
+        "us-east-1",
+        "--service",
+        "execute-api",
+        env={
+            "AWS_ACCESS_KEY_ID": AKID,
+            "AWS_SECRET_ACCESS_KEY": SECRET,
+            "AWS_CONFIG_FILE": "/nonexistent",
+            "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+        },
+    )
     assert r.code == 0, r.err
     assert httpx.get(r.out.strip()).status_code == 200
 

@@ -32,8 +32,14 @@ def base_url() -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def no_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                 "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"):
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
@@ -47,8 +53,17 @@ def test_get(base_url: str) -> None:
 
 
 def test_headers_and_data(base_url: str) -> None:
-    r = run_cli("request", "POST", f"{base_url}/put", *KEYS, *SCOPE,
-                "-H", "Content-Type: application/json", "-d", '{"a": 1}')
+    r = run_cli(
+        "request",
+        "POST",
+        f"{base_url}/put",
+        *KEYS,
+        *SCOPE,
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        '{"a": 1}',
+    )
     assert r.code == 0, r.err
     assert json.loads(r.out)["body_sha256"] == hashlib.sha256(b'{"a": 1}').hexdigest()
 
@@ -60,8 +75,19 @@ def test_data_binary_file_is_streamed_and_signed(
     data = bytes(range(256)) * 4096  # 1 MiB
     path = tmp_path / "upload.bin"
     path.write_bytes(data)
-    r = run_cli("request", "PUT", f"{base_url}/upload.bin", *KEYS, "--region", "us-east-1",
-                "--service", service, "--data-binary", f"@{path}", "--json")
+    r = run_cli(
+        "request",
+        "PUT",
+        f"{base_url}/upload.bin",
+        *KEYS,
+        "--region",
+        "us-east-1",
+        "--service",
+        service,
+        "--data-binary",
+        f"@{path}",
+        "--json",
+    )
     assert r.code == 0, r.out + r.err
     doc = json.loads(r.out)
     assert json.loads(doc["body"])["body_sha256"] == hashlib.sha256(data).hexdigest()
@@ -105,8 +131,19 @@ def test_progress_bar_for_large_uploads_on_a_terminal_only(
 
 
 def test_verbose_shows_what_was_signed_with_the_token_redacted(base_url: str) -> None:
-    r = run_cli("request", "GET", f"{base_url}/", "--access-key-id", TEMP_AKID,
-                "--secret-access-key", SECRET, "--session-token", TOKEN, *SCOPE, "-v")
+    r = run_cli(
+        "request",
+        "GET",
+        f"{base_url}/",
+        "--access-key-id",
+        TEMP_AKID,
+        "--secret-access-key",
+        SECRET,
+        "--session-token",
+        TOKEN,
+        *SCOPE,
+        "-v",
+    )
     assert r.code == 0, r.err
     assert "== Canonical request ==\nGET\n/\n" in r.err
     assert "== String to sign ==\nAWS4-HMAC-SHA256\n" in r.err
@@ -116,8 +153,17 @@ def test_verbose_shows_what_was_signed_with_the_token_redacted(base_url: str) ->
 
 
 def test_sigv4a(base_url: str) -> None:
-    r = run_cli("request", "GET", f"{base_url}/", *KEYS, "--sigv4a",
-                "--region", "*", "--service", "execute-api")
+    r = run_cli(
+        "request",
+        "GET",
+        f"{base_url}/",
+        *KEYS,
+        "--sigv4a",
+        "--region",
+        "*",
+        "--service",
+        "execute-api",
+    )
     assert r.code == 0, r.err
 
 
@@ -182,8 +228,17 @@ def test_a_streamed_file_is_not_resent(tmp_path: Path) -> None:
     path = tmp_path / "f.bin"
     path.write_bytes(b"data" * 1000)
     with run_uvicorn(SigV4Middleware(busy, store=key_store())) as url:
-        r = run_cli("request", "PUT", f"{url}/f", *KEYS, *SCOPE, "--data-binary", f"@{path}",
-                    "--retries", "1")
+        r = run_cli(
+            "request",
+            "PUT",
+            f"{url}/f",
+            *KEYS,
+            *SCOPE,
+            "--data-binary",
+            f"@{path}",
+            "--retries",
+            "1",
+        )
     assert r.code == 1
     assert "error:" in r.err
     assert "Traceback" not in r.err
@@ -195,16 +250,22 @@ def test_aws_host_inferred_and_json_error_explained() -> None:
     message = (
         "Credential should be scoped to a valid region. \n\nThe String-to-Sign should have "
         "been\n'AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/eu-west-1/sts/aws4_request\n"
-        + "0" * 64 + "'\n"
+        + "0" * 64
+        + "'\n"
     )
     route = respx.get(url__startswith="https://sts.us-east-1.amazonaws.com/").mock(
         return_value=httpx.Response(
             403, json={"__type": "SignatureDoesNotMatch", "message": message}
         )
     )
-    r = run_cli("request", "GET",
-                "https://sts.us-east-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15",
-                *KEYS, "--retries", "0")
+    r = run_cli(
+        "request",
+        "GET",
+        "https://sts.us-east-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15",
+        *KEYS,
+        "--retries",
+        "0",
+    )
     assert route.called
     sent = route.calls.last.request
     assert "/us-east-1/sts/aws4_request" in sent.headers["authorization"]
@@ -218,8 +279,12 @@ def test_usage_errors(base_url: str) -> None:
     assert "pass --region and --service" in no_region.err
     assert run_cli("request", "GET", "ftp://x/", *KEYS, *SCOPE).code == 2
     assert run_cli("request", "GET", f"{base_url}/", *KEYS, *SCOPE, "-H", "bad").code == 2
-    assert run_cli("request", "GET", f"{base_url}/", *KEYS, *SCOPE,
-                   "--data-binary", "@/nonexistent").code == 3
+    assert (
+        run_cli(
+            "request", "GET", f"{base_url}/", *KEYS, *SCOPE, "--data-binary", "@/nonexistent"
+        ).code
+        == 3
+    )
     assert run_cli("request", "GET", f"{base_url}/", "--access-key-id", AKID, *SCOPE).code == 2
     down = run_cli("request", "GET", "http://127.0.0.1:9/", *KEYS, *SCOPE, "--retries", "0")
     assert down.code == 1
@@ -227,9 +292,12 @@ def test_usage_errors(base_url: str) -> None:
 
 
 def test_as_a_subprocess(base_url: str, tmp_path: Path) -> None:
-    env = {"AWS_ACCESS_KEY_ID": AKID, "AWS_SECRET_ACCESS_KEY": SECRET,
-           "AWS_CONFIG_FILE": str(tmp_path / "c"), "AWS_SHARED_CREDENTIALS_FILE":
-           str(tmp_path / "c")}
+    env = {
+        "AWS_ACCESS_KEY_ID": AKID,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_CONFIG_FILE": str(tmp_path / "c"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "c"),
+    }
     r = run_program("request", "GET", f"{base_url}/sub", *SCOPE, env=env)
     assert r.code == 0, r.err
     assert json.loads(r.out)["path"] == "/sub"

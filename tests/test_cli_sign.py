@@ -26,11 +26,16 @@ def case_args(case: CrtCase) -> list[str]:
         "sign",
         "-",
         "--json",
-        "--access-key-id", creds["access_key_id"],
-        "--secret-access-key", creds["secret_access_key"],
-        "--region", ctx["region"],
-        "--service", ctx["service"],
-        "--time", ctx["timestamp"],
+        "--access-key-id",
+        creds["access_key_id"],
+        "--secret-access-key",
+        creds["secret_access_key"],
+        "--region",
+        ctx["region"],
+        "--service",
+        ctx["service"],
+        "--time",
+        ctx["timestamp"],
     ]
     if creds.get("token"):
         args += ["--session-token", creds["token"]]
@@ -111,8 +116,16 @@ def test_credentials_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", creds["access_key_id"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", creds["secret_access_key"])
     monkeypatch.setenv("AWS_SESSION_TOKEN", creds["token"])
-    args = ["sign", "--json", "--region", "us-east-1", "--service", "service",
-            "--time", "2015-08-30T12:36:00Z"]
+    args = [
+        "sign",
+        "--json",
+        "--region",
+        "us-east-1",
+        "--service",
+        "service",
+        "--time",
+        "2015-08-30T12:36:00Z",
+    ]
     code, out, _ = run_cli(args, case.request_bytes())
     assert code == ExitCode.OK
     assert json.loads(out)["signature"] == case.read("signature.txt").strip()
@@ -128,8 +141,18 @@ def test_credentials_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     ],
 )
 def test_bad_options_are_precise(extra: list[str], message: str) -> None:
-    args = ["sign", "--access-key-id", "AKID", "--secret-access-key", "s",
-            "--region", "us-east-1", "--service", "svc", *extra]
+    args = [
+        "sign",
+        "--access-key-id",
+        "AKID",
+        "--secret-access-key",
+        "s",
+        "--region",
+        "us-east-1",
+        "--service",
+        "svc",
+        *extra,
+    ]
     code, out, err = run_cli(args, b"GET / HTTP/1.1\nHost:h\n\n")
     assert code in (ExitCode.USAGE, ExitCode.ERROR)
     assert message in err
@@ -156,8 +179,17 @@ def test_missing_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     ],
 )
 def test_bad_requests_are_precise(raw: bytes, message: str) -> None:
-    args = ["sign", "--access-key-id", "AKID", "--secret-access-key", "s",
-            "--region", "us-east-1", "--service", "svc"]
+    args = [
+        "sign",
+        "--access-key-id",
+        "AKID",
+        "--secret-access-key",
+        "s",
+        "--region",
+        "us-east-1",
+        "--service",
+        "svc",
+    ]
     code, _, err = run_cli(args, raw)
     assert code in (ExitCode.BAD_INPUT, ExitCode.ERROR)
     assert message in err

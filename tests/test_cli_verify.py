@@ -24,12 +24,17 @@ def expected(name: str, part: str, kind: str = "header") -> str:
 
 @pytest.mark.parametrize(
     ("name", "kind"),
-    [("get-vanilla", "header"), ("get-vanilla-query-order-key-case", "header"),
-     ("post-x-www-form-urlencoded", "header"), ("get-vanilla", "query")],
+    [
+        ("get-vanilla", "header"),
+        ("get-vanilla-query-order-key-case", "header"),
+        ("post-x-www-form-urlencoded", "header"),
+        ("get-vanilla", "query"),
+    ],
 )
 def test_official_requests_verify(name: str, kind: str) -> None:
-    r = run_cli("verify", str(case(name, kind)), "--secret-access-key", SECRET,
-                "--time", WHEN, "--json")
+    r = run_cli(
+        "verify", str(case(name, kind)), "--secret-access-key", SECRET, "--time", WHEN, "--json"
+    )
     assert r.code == 0, r.out + r.err
     doc = json.loads(r.out)
     assert doc["verified"] is True
@@ -49,13 +54,24 @@ def test_human_output() -> None:
 
 @pytest.mark.parametrize(
     ("fmt", "marker"),
-    [("s3-xml", "<Code>SignatureDoesNotMatch</Code>"),
-     ("query-xml", "<Type>Sender</Type><Code>SignatureDoesNotMatch</Code>"),
-     ("json", '"__type": "SignatureDoesNotMatch"')],
+    [
+        ("s3-xml", "<Code>SignatureDoesNotMatch</Code>"),
+        ("query-xml", "<Type>Sender</Type><Code>SignatureDoesNotMatch</Code>"),
+        ("json", '"__type": "SignatureDoesNotMatch"'),
+    ],
 )
 def test_wrong_secret_prints_the_middlewares_error(fmt: str, marker: str) -> None:
-    r = run_cli("verify", str(case("get-vanilla")), "--secret-access-key", "wrong",
-                "--time", WHEN, "--format", fmt, "--json")
+    r = run_cli(
+        "verify",
+        str(case("get-vanilla")),
+        "--secret-access-key",
+        "wrong",
+        "--time",
+        WHEN,
+        "--format",
+        fmt,
+        "--json",
+    )
     assert r.code == 4
     doc = json.loads(r.out)
     assert doc["verified"] is False
@@ -74,15 +90,43 @@ def test_default_time_is_now_so_an_old_capture_is_too_skewed() -> None:
 
 
 def test_region_and_service_acceptance_sets() -> None:
-    r = run_cli("verify", str(case("get-vanilla")), "--secret-access-key", SECRET,
-                "--time", WHEN, "--region", "eu-west-1", "--region", "eu-central-1")
+    r = run_cli(
+        "verify",
+        str(case("get-vanilla")),
+        "--secret-access-key",
+        SECRET,
+        "--time",
+        WHEN,
+        "--region",
+        "eu-west-1",
+        "--region",
+        "eu-central-1",
+    )
     assert r.code == 4
     assert "AuthorizationHeaderMalformed" in r.out
-    ok = run_cli("verify", str(case("get-vanilla")), "--secret-access-key", SECRET,
-                 "--time", WHEN, "--region", "us-east-1", "--service", "service")
+    ok = run_cli(
+        "verify",
+        str(case("get-vanilla")),
+        "--secret-access-key",
+        SECRET,
+        "--time",
+        WHEN,
+        "--region",
+        "us-east-1",
+        "--service",
+        "service",
+    )
     assert ok.code == 0
-    other = run_cli("verify", str(case("get-vanilla")), "--secret-access-key", SECRET,
-                    "--time", WHEN, "--service", "s3")
+    other = run_cli(
+        "verify",
+        str(case("get-vanilla")),
+        "--secret-access-key",
+        SECRET,
+        "--time",
+        WHEN,
+        "--service",
+        "s3",
+    )
     assert other.code == 4
 
 
@@ -103,8 +147,15 @@ def test_s3_rules() -> None:
 
 
 def test_unsigned_request() -> None:
-    r = run_cli("verify", "-", "--secret-access-key", SECRET, "--time", WHEN,
-                stdin=(VECTORS / "get-vanilla" / "request.txt").read_bytes())
+    r = run_cli(
+        "verify",
+        "-",
+        "--secret-access-key",
+        SECRET,
+        "--time",
+        WHEN,
+        stdin=(VECTORS / "get-vanilla" / "request.txt").read_bytes(),
+    )
     assert r.code == 4
     assert "403 AccessDenied" in r.out
 
@@ -125,9 +176,19 @@ def test_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert created.code == 0, created.err
     key = json.loads(created.out)
     signed = run_cli(
-        "sign", str(VECTORS / "get-vanilla" / "request.txt"), "--json",
-        "--access-key-id", key["access_key_id"], "--secret-access-key", key["secret_access_key"],
-        "--region", "us-east-1", "--service", "service", "--time", WHEN,
+        "sign",
+        str(VECTORS / "get-vanilla" / "request.txt"),
+        "--json",
+        "--access-key-id",
+        key["access_key_id"],
+        "--secret-access-key",
+        key["secret_access_key"],
+        "--region",
+        "us-east-1",
+        "--service",
+        "service",
+        "--time",
+        WHEN,
     )
     doc = json.loads(signed.out)
     raw = "GET / HTTP/1.1\n" + "".join(f"{k}:{v}\n" for k, v in doc["headers"]) + "\n"
@@ -137,17 +198,29 @@ def test_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     unknown = run_cli("verify", str(case("get-vanilla")), "--store", url, "--time", WHEN)
     assert unknown.code == 4
     assert "InvalidAccessKeyId" in unknown.out
-    assert run_cli("verify", "-", "--store", "nosuchscheme://x", "--time", WHEN,
-                   stdin=raw.encode()).code == 2
+    assert (
+        run_cli(
+            "verify", "-", "--store", "nosuchscheme://x", "--time", WHEN, stdin=raw.encode()
+        ).code
+        == 2
+    )
 
 
 def test_as_a_subprocess() -> None:
-    r = run_program("verify", str(case("get-vanilla")), "--secret-access-key", SECRET,
-                    "--time", WHEN)
+    r = run_program(
+        "verify", str(case("get-vanilla")), "--secret-access-key", SECRET, "--time", WHEN
+    )
     assert r.code == 0, r.err
     assert "principal: AKIDEXAMPLE" in r.out
-    bad = run_program("verify", "-", "--secret-access-key", "wrong", "--time", WHEN,
-                      stdin=case("get-vanilla").read_bytes())
+    bad = run_program(
+        "verify",
+        "-",
+        "--secret-access-key",
+        "wrong",
+        "--time",
+        WHEN,
+        stdin=case("get-vanilla").read_bytes(),
+    )
     assert bad.code == 4
     assert "SignatureDoesNotMatch" in bad.out
 
@@ -168,22 +241,36 @@ def test_malformed_decoded_content_length_is_reported_as_malformed(value: str) -
 
     def signed(headers: list[tuple[str, str]]) -> bytes:
         result = sign(
-            "PUT", "/bucket/key", [("Host", "s3.amazonaws.com"), *headers],
-            credentials=Credentials("AKIDEXAMPLE", "secret"), region="us-east-1",
-            service="s3", now=datetime(2015, 8, 30, 12, 36, tzinfo=UTC),
-            settings=SigningSettings.s3(), payload_hash="STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+            "PUT",
+            "/bucket/key",
+            [("Host", "s3.amazonaws.com"), *headers],
+            credentials=Credentials("AKIDEXAMPLE", "secret"),
+            region="us-east-1",
+            service="s3",
+            now=datetime(2015, 8, 30, 12, 36, tzinfo=UTC),
+            settings=SigningSettings.s3(),
+            payload_hash="STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
         )
         return RawRequest("PUT", result.target, result.headers, b"").to_text().encode()
 
-    r = run_cli("verify", "-", "--secret-access-key", "secret", "--time", WHEN, "--json",
-                stdin=signed([("x-amz-decoded-content-length", value)]))
+    r = run_cli(
+        "verify",
+        "-",
+        "--secret-access-key",
+        "secret",
+        "--time",
+        WHEN,
+        "--json",
+        stdin=signed([("x-amz-decoded-content-length", value)]),
+    )
     assert r.code == 4, r.err
     error = json.loads(r.out)["error"]
     assert error["code"] == "InvalidArgument"
     assert "x-amz-decoded-content-length must be" in error["message"]
     assert "Missing" not in error["message"]
-    missing = run_cli("verify", "-", "--secret-access-key", "secret", "--time", WHEN, "--json",
-                      stdin=signed([]))
+    missing = run_cli(
+        "verify", "-", "--secret-access-key", "secret", "--time", WHEN, "--json", stdin=signed([])
+    )
     assert json.loads(missing.out)["error"]["message"] == (
         "Missing required header for this request: x-amz-decoded-content-length"
     )

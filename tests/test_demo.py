@@ -12,7 +12,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_demo_runs_end_to_end() -> None:
     proc = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "demo.py")],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout

@@ -22,8 +22,9 @@ SECTION = DOC.split("### Calling it", 1)[1].split("\n### ", 1)[0]
 
 
 def _block(language: str, containing: str) -> str:
-    (block,) = [b for b in re.findall(rf"```{language}\n(.*?)```", SECTION, re.DOTALL)
-                if containing in b]
+    (block,) = [
+        b for b in re.findall(rf"```{language}\n(.*?)```", SECTION, re.DOTALL) if containing in b
+    ]
     return block
 
 
@@ -56,8 +57,12 @@ def test_boto3_snippet(echo: str) -> None:
 def test_sigv4kit_clients_still_get_json_for_s3_puts(echo: str) -> None:
     import sigv4kit
 
-    auth = sigv4kit.SigV4Auth(sigv4kit.Credentials(AKID, SECRET), region="us-east-1",
-                              service="s3", settings=sigv4kit.SigningSettings.s3())
+    auth = sigv4kit.SigV4Auth(
+        sigv4kit.Credentials(AKID, SECRET),
+        region="us-east-1",
+        service="s3",
+        settings=sigv4kit.SigningSettings.s3(),
+    )
     response = httpx.put(f"{echo}/bucket/k", content=b"hello", auth=auth)
     assert response.status_code == 200
     assert response.json()["principal"] == "alice"
@@ -67,15 +72,26 @@ def test_aws_cli_lines(echo: str, tmp_path: Path) -> None:
     aws = shutil.which("aws")
     if aws is None:
         pytest.skip("the AWS CLI is not installed")
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": AKID, "AWS_SECRET_ACCESS_KEY": SECRET,
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(tmp_path / "config"),
-           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials")}
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": AKID,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+    }
     env.pop("AWS_PROFILE", None)
     lines = [line.split("#")[0].strip() for line in _block("sh", "aws ").splitlines()]
     outputs = []
     for line in filter(None, lines):
-        proc = subprocess.run(["bash", "-c", line.replace("http://127.0.0.1:8000", echo)],
-                              env=env, capture_output=True, text=True, timeout=120, check=False)
+        proc = subprocess.run(
+            ["bash", "-c", line.replace("http://127.0.0.1:8000", echo)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         outputs.append(proc.stdout.strip())
     assert "signature_version = s3v4" in (tmp_path / "config").read_text()
@@ -88,9 +104,22 @@ def _curl(url: str, service: str, *extra: str) -> tuple[int, str]:
     curl = shutil.which("curl")
     assert curl is not None, "curl is part of the machine image"
     proc = subprocess.run(
-        [curl, "--silent", "--aws-sigv4", f"aws:amz:us-east-1:{service}",
-         "--user", f"{AKID}:{SECRET}", *extra, "--write-out", "\n%{http_code}", url],
-        capture_output=True, text=True, timeout=60, check=False,
+        [
+            curl,
+            "--silent",
+            "--aws-sigv4",
+            f"aws:amz:us-east-1:{service}",
+            "--user",
+            f"{AKID}:{SECRET}",
+            *extra,
+            "--write-out",
+            "\n%{http_code}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     body, _, status = proc.stdout.rpartition("\n")
     return int(status), body
@@ -98,8 +127,14 @@ def _curl(url: str, service: str, *extra: str) -> tuple[int, str]:
 
 @pytest.mark.parametrize(
     ("query", "status"),
-    [("a=1&b=2", 200), ("b=2&a=1", 403), ("a=1&a=2", 200), ("a=2&a=1", 403),
-     ("a=b%20c", 200), ("a=b+c", 403)],
+    [
+        ("a=1&b=2", 200),
+        ("b=2&a=1", 403),
+        ("a=1&a=2", 200),
+        ("a=2&a=1", 403),
+        ("a=b%20c", 200),
+        ("a=b+c", 403),
+    ],
 )
 def test_curl_query_limits_are_as_documented(echo: str, query: str, status: int) -> None:
     assert "sorted by name" in SECTION

@@ -39,7 +39,9 @@ def starlette_url() -> Iterator[str]:
 def test_fastapi_service(fastapi_url: str) -> None:
     with httpx.Client(auth=AUTH, base_url=fastapi_url) as client:
         assert client.get("/whoami").json() == {
-            "principal": "alice", "access_key_id": AKID, "region": "us-east-1"
+            "principal": "alice",
+            "access_key_id": AKID,
+            "region": "us-east-1",
         }
         put = client.put("/items/report", content=b"12345")
         assert put.json() == {"name": "report", "size": 5, "owner": "alice"}
@@ -54,12 +56,20 @@ def test_fastapi_service(fastapi_url: str) -> None:
 def test_starlette_service(starlette_url: str) -> None:
     with httpx.Client(auth=AUTH, base_url=starlette_url) as client:
         assert client.get("/whoami").json() == {
-            "principal": "alice", "service": "execute-api", "presigned": False
+            "principal": "alice",
+            "service": "execute-api",
+            "presigned": False,
         }
     assert httpx.get(f"{starlette_url}/health").text == "ok"
     assert httpx.get(f"{starlette_url}/whoami").status_code == 403
-    url = presign("GET", f"{starlette_url}/whoami", credentials=Credentials(AKID, SECRET),
-                  region="us-east-1", service="execute-api", expires_in=60)
+    url = presign(
+        "GET",
+        f"{starlette_url}/whoami",
+        credentials=Credentials(AKID, SECRET),
+        region="us-east-1",
+        service="execute-api",
+        expires_in=60,
+    )
     assert httpx.get(url).json()["presigned"] is True
 
 
@@ -88,8 +98,12 @@ async def test_async_client_retries_through_throttling() -> None:
 )
 def test_client_examples_as_programs(script: str, expected: str) -> None:
     proc = subprocess.run(
-        [sys.executable, f"examples/{script}"], cwd=REPO, capture_output=True, text=True,
-        timeout=120, check=False,
+        [sys.executable, f"examples/{script}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert expected in proc.stdout
@@ -104,7 +118,11 @@ def test_service_modules_build_their_app_from_the_environment(
         "app = m.app; print(type(app).__name__)"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={"SIGV4KIT_STORE": f"sqlite:///{tmp_path}/keys.db", "PATH": "/usr/bin:/bin"},
         check=False,
     )

@@ -215,20 +215,37 @@ def test_identical_texts_mean_the_secret_is_wrong() -> None:
             "(20150830T132600Z - 15 min.)",
             Cause.CLOCK,
         ),
-        ("RequestTimeTooSkewed", "The difference between the request time and the "
-         "current time is too large.", Cause.CLOCK),
-        ("InvalidClientTokenId", "The security token included in the request is invalid.",
-         Cause.SESSION_TOKEN),
-        ("ExpiredToken", "The security token included in the request is expired",
-         Cause.SESSION_TOKEN),
-        ("SignatureDoesNotMatch", "Credential should be scoped to a valid region.",
-         Cause.REGION),
-        ("SignatureDoesNotMatch", "Credential should be scoped to correct service: 'sts'.",
-         Cause.SERVICE),
-        ("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does "
-         "not match what was computed.", Cause.BODY_HASH),
-        ("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our "
-         "records.", Cause.ACCESS_KEY),
+        (
+            "RequestTimeTooSkewed",
+            "The difference between the request time and the current time is too large.",
+            Cause.CLOCK,
+        ),
+        (
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid.",
+            Cause.SESSION_TOKEN,
+        ),
+        (
+            "ExpiredToken",
+            "The security token included in the request is expired",
+            Cause.SESSION_TOKEN,
+        ),
+        ("SignatureDoesNotMatch", "Credential should be scoped to a valid region.", Cause.REGION),
+        (
+            "SignatureDoesNotMatch",
+            "Credential should be scoped to correct service: 'sts'.",
+            Cause.SERVICE,
+        ),
+        (
+            "XAmzContentSHA256Mismatch",
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            Cause.BODY_HASH,
+        ),
+        (
+            "InvalidAccessKeyId",
+            "The AWS Access Key Id you provided does not exist in our records.",
+            Cause.ACCESS_KEY,
+        ),
     ],
 )
 def test_message_only_errors(code: str, message: str, cause: Cause) -> None:
@@ -236,8 +253,14 @@ def test_message_only_errors(code: str, message: str, cause: Cause) -> None:
 
 
 def test_no_request_and_no_diagnostics() -> None:
-    found = causes(query_body("SignatureDoesNotMatch", "The request signature we calculated "
-                              "does not match the signature you provided."), None, None)
+    found = causes(
+        query_body(
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+        ),
+        None,
+        None,
+    )
     assert found == [Cause.UNKNOWN]
 
 
@@ -255,9 +278,9 @@ def test_session_token_is_redacted_in_the_rendering() -> None:
     result = explain(details, canonical_request=ours, string_to_sign=sts())
     text = render_explanation(result)
     assert token not in text
-    assert token not in json.dumps(result.to_dict()).replace(
-        json.dumps(server)[1:-1], ""
-    ).replace(json.dumps(ours)[1:-1], "")
+    assert token not in json.dumps(result.to_dict()).replace(json.dumps(server)[1:-1], "").replace(
+        json.dumps(ours)[1:-1], ""
+    )
 
 
 def test_redacted_token_on_the_server_side_is_not_a_difference() -> None:

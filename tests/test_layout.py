@@ -156,7 +156,7 @@ def test_every_subpackage_says_what_it_holds() -> None:
 
 
 def test_the_server_commands_are_registered() -> None:
-    assert [ep.name for ep in command_entry_points()] == ["keys", "policy"]
+    assert [ep.name for ep in command_entry_points()] == ["audit", "iam", "keys", "policy", "serve"]
 
 
 @pytest.mark.parametrize("ep", command_entry_points(), ids=lambda ep: ep.name)

@@ -45,47 +45,69 @@ def _pieces(url: str) -> tuple[str, str, list[str]]:
 @pytest.mark.parametrize("token", [None, TOKEN])
 def test_presigned_put_object_matches_botocore(token: str | None) -> None:
     session = boto3.session.Session(
-        aws_access_key_id=AKID, aws_secret_access_key=SECRET, aws_session_token=token,
+        aws_access_key_id=AKID,
+        aws_secret_access_key=SECRET,
+        aws_session_token=token,
         region_name="eu-west-1",
     )
     client = session.client("s3", config=Config(signature_version="s3v4"))
     try:
         # botocore signs S3 with awscrt when it is installed (botocore.crt.auth).
-        with mock.patch("botocore.auth.get_current_datetime", _fixed_now), \
-                mock.patch("botocore.crt.auth.get_current_datetime", _fixed_now):
+        with (
+            mock.patch("botocore.auth.get_current_datetime", _fixed_now),
+            mock.patch("botocore.crt.auth.get_current_datetime", _fixed_now),
+        ):
             expected = client.generate_presigned_url(
-                "put_object", Params={"Bucket": "my-bucket", "Key": "in/q1 report+final.csv"},
+                "put_object",
+                Params={"Bucket": "my-bucket", "Key": "in/q1 report+final.csv"},
                 ExpiresIn=900,
             )
     finally:
         client.close()
     assert "X-Amz-SignedHeaders=host&" in expected  # the oracle signs only host
     url = sigv4kit.presign(
-        "PUT", "https://my-bucket.s3.amazonaws.com/in/q1%20report%2Bfinal.csv",
-        credentials=Credentials(AKID, SECRET, token), region="eu-west-1", service="s3",
-        settings=SigningSettings.s3(), expires_in=900, now=NOW,
+        "PUT",
+        "https://my-bucket.s3.amazonaws.com/in/q1%20report%2Bfinal.csv",
+        credentials=Credentials(AKID, SECRET, token),
+        region="eu-west-1",
+        service="s3",
+        settings=SigningSettings.s3(),
+        expires_in=900,
+        now=NOW,
     )
     assert _pieces(url) == _pieces(expected)
 
 
 @pytest.mark.parametrize("method", ["PUT", "POST"])
 def test_presigned_upload_for_other_services_matches_botocore(method: str) -> None:
-    request = AWSRequest(method=method, url="https://abc.execute-api.us-east-1.amazonaws.com/prod/in")
+    request = AWSRequest(
+        method=method, url="https://abc.execute-api.us-east-1.amazonaws.com/prod/in"
+    )
     with mock.patch("botocore.auth.get_current_datetime", return_value=NOW.replace(tzinfo=None)):
-        SigV4QueryAuth(BotoCredentials(AKID, SECRET), "execute-api", "us-east-1",
-                       expires=60).add_auth(request)
+        SigV4QueryAuth(
+            BotoCredentials(AKID, SECRET), "execute-api", "us-east-1", expires=60
+        ).add_auth(request)
     url = sigv4kit.presign(
-        method, "https://abc.execute-api.us-east-1.amazonaws.com/prod/in",
-        credentials=Credentials(AKID, SECRET), region="us-east-1", service="execute-api",
-        expires_in=60, now=NOW,
+        method,
+        "https://abc.execute-api.us-east-1.amazonaws.com/prod/in",
+        credentials=Credentials(AKID, SECRET),
+        region="us-east-1",
+        service="execute-api",
+        expires_in=60,
+        now=NOW,
     )
     assert _pieces(url) == _pieces(request.url)
 
 
 def test_explicit_headers_are_signed_and_nothing_else() -> None:
     url = sigv4kit.presign(
-        "PUT", "https://b.s3.amazonaws.com/k", credentials=Credentials(AKID, SECRET),
-        region="us-east-1", service="s3", settings=SigningSettings.s3(), now=NOW,
+        "PUT",
+        "https://b.s3.amazonaws.com/k",
+        credentials=Credentials(AKID, SECRET),
+        region="us-east-1",
+        service="s3",
+        settings=SigningSettings.s3(),
+        now=NOW,
         headers={"Content-Type": "text/csv", "Content-Length": "7"},
     )
     assert httpx.URL(url).params["X-Amz-SignedHeaders"] == "content-length;content-type;host"
@@ -109,8 +131,13 @@ def _upload(method: str, url: str, body: bytes) -> dict[str, object]:
 @pytest.mark.parametrize("method", ["PUT", "POST"])
 def test_s3_presigned_upload_accepts_any_body(server: str, method: str) -> None:
     url = sigv4kit.presign(
-        method, f"{server}/bucket/upload.bin", credentials=Credentials(AKID, SECRET),
-        region="us-east-1", service="s3", settings=SigningSettings.s3(), expires_in=60,
+        method,
+        f"{server}/bucket/upload.bin",
+        credentials=Credentials(AKID, SECRET),
+        region="us-east-1",
+        service="s3",
+        settings=SigningSettings.s3(),
+        expires_in=60,
     )
     assert httpx.URL(url).params["X-Amz-SignedHeaders"] == "host"
     for body in (b"", b"x", BODY):
@@ -120,8 +147,12 @@ def test_s3_presigned_upload_accepts_any_body(server: str, method: str) -> None:
 def test_presigned_upload_with_the_body_hash(server: str) -> None:
     # Services other than S3 check the body against the signed payload hash.
     url = sigv4kit.presign(
-        "POST", f"{server}/prod/in", credentials=Credentials(AKID, SECRET),
-        region="us-east-1", service="execute-api", expires_in=60,
+        "POST",
+        f"{server}/prod/in",
+        credentials=Credentials(AKID, SECRET),
+        region="us-east-1",
+        service="execute-api",
+        expires_in=60,
         payload_hash=hashlib.sha256(BODY).hexdigest(),
     )
     _upload("POST", url, BODY)
@@ -129,17 +160,42 @@ def test_presigned_upload_with_the_body_hash(server: str) -> None:
 
 
 def test_cli_presigned_put_accepts_a_body(server: str) -> None:
-    r = run_cli("presign", "PUT", f"{server}/bucket/cli.bin", "--access-key-id", AKID,
-                "--secret-access-key", SECRET, "--region", "us-east-1", "--service", "s3",
-                "--expires", "60")
+    r = run_cli(
+        "presign",
+        "PUT",
+        f"{server}/bucket/cli.bin",
+        "--access-key-id",
+        AKID,
+        "--secret-access-key",
+        SECRET,
+        "--region",
+        "us-east-1",
+        "--service",
+        "s3",
+        "--expires",
+        "60",
+    )
     assert r.code == 0, r.err
     _upload("PUT", r.out.strip(), BODY)
 
 
 def test_cli_payload_hash(server: str) -> None:
-    r = run_cli("presign", "PUT", f"{server}/prod/in", "--access-key-id", AKID,
-                "--secret-access-key", SECRET, "--region", "us-east-1",
-                "--service", "execute-api", "--expires", "60",
-                "--payload-hash", hashlib.sha256(BODY).hexdigest())
+    r = run_cli(
+        "presign",
+        "PUT",
+        f"{server}/prod/in",
+        "--access-key-id",
+        AKID,
+        "--secret-access-key",
+        SECRET,
+        "--region",
+        "us-east-1",
+        "--service",
+        "execute-api",
+        "--expires",
+        "60",
+        "--payload-hash",
+        hashlib.sha256(BODY).hexdigest(),
+    )
     assert r.code == 0, r.err
     _upload("PUT", r.out.strip(), BODY)

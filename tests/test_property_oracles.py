@@ -85,9 +85,7 @@ def crt_sign(
     s3: bool,
     query: bool,
 ) -> crt_http.HttpRequest:
-    request = crt_http.HttpRequest(
-        method, target, crt_http.HttpHeaders(hdrs), io.BytesIO(body)
-    )
+    request = crt_http.HttpRequest(method, target, crt_http.HttpHeaders(hdrs), io.BytesIO(body))
     config = crt_auth.AwsSigningConfig(
         algorithm=crt_auth.AwsSigningAlgorithm.V4,
         signature_type=(
@@ -151,18 +149,31 @@ def test_agrees_with_awscrt(
         assume("MALFORMED_INPUT" not in str(exc))
         raise
     if query:
-        assert ours.target.rpartition("X-Amz-Signature=")[2] == theirs.path.rpartition(
-            "X-Amz-Signature="
-        )[2]
+        assert (
+            ours.target.rpartition("X-Amz-Signature=")[2]
+            == theirs.path.rpartition("X-Amz-Signature=")[2]
+        )
     else:
         assert ours.authorization == theirs.headers.get("Authorization")
 
 
 @PROPERTY
 @example("GET", "/", [("a/a/a", ""), ("a%2Fa/a", "")], "example.com", b"", None, False, True, [])
-@given(methods, path, query_pairs, hosts, bodies, tokens, st.booleans(), st.booleans(),
-       st.lists(st.tuples(st.sampled_from(["x-test-a", "x-test-b"]), header_value),
-                max_size=2, unique_by=lambda h: h[0]))
+@given(
+    methods,
+    path,
+    query_pairs,
+    hosts,
+    bodies,
+    tokens,
+    st.booleans(),
+    st.booleans(),
+    st.lists(
+        st.tuples(st.sampled_from(["x-test-a", "x-test-b"]), header_value),
+        max_size=2,
+        unique_by=lambda h: h[0],
+    ),
+)
 def test_agrees_with_botocore(
     method: str,
     raw_path: str,
@@ -209,9 +220,10 @@ def test_agrees_with_botocore(
     with mock.patch("botocore.auth.get_current_datetime", return_value=NOW.replace(tzinfo=None)):
         signer.add_auth(request)
     if query:
-        assert ours.target.rpartition("X-Amz-Signature=")[2] == request.url.rpartition(
-            "X-Amz-Signature="
-        )[2]
+        assert (
+            ours.target.rpartition("X-Amz-Signature=")[2]
+            == request.url.rpartition("X-Amz-Signature=")[2]
+        )
     else:
         assert ours.authorization == request.headers["Authorization"]
 
@@ -223,8 +235,13 @@ def test_oracles_are_live() -> None:
     theirs = crt_sign("GET", target, hdrs, b"", None, False, False)
     assert ours.authorization == theirs.headers.get("Authorization")
     wrong = sigv4kit.sign(
-        "GET", target, hdrs, credentials=sigv4kit.Credentials(AKID, SECRET + "x"),
-        region="eu-west-3", service="svc", now=NOW,
+        "GET",
+        target,
+        hdrs,
+        credentials=sigv4kit.Credentials(AKID, SECRET + "x"),
+        region="eu-west-3",
+        service="svc",
+        now=NOW,
     )
     assert wrong.authorization != theirs.headers.get("Authorization")
     assert hashlib.sha256(b"").hexdigest() == sigv4kit.EMPTY_SHA256

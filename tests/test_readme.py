@@ -70,8 +70,9 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def alice(workdir: Path) -> dict[str, str]:
-    created = run_cli("keys", "create", "--principal", "alice", "--store",
-                      "sqlite:///keys.db", "--json")
+    created = run_cli(
+        "keys", "create", "--principal", "alice", "--store", "sqlite:///keys.db", "--json"
+    )
     assert created.code == 0, created.err
     key: dict[str, str] = json.loads(created.out)
     return key
@@ -106,22 +107,22 @@ def forward_to(base: str) -> Any:
             answer = client.request(
                 request.method, url, headers=request.headers.raw, content=request.read()
             )
-        return httpx.Response(answer.status_code, headers=answer.headers.raw,
-                              content=answer.content)
+        return httpx.Response(
+            answer.status_code, headers=answer.headers.raw, content=answer.content
+        )
 
     return handler
 
 
 def test_the_setup_commands_are_make_demo_and_make_test() -> None:
     setup = SHELL[0]
-    assert [line.split("#")[0].strip() for line in setup.splitlines()] == [
-        "make demo", "make test"
-    ]
+    assert [line.split("#")[0].strip() for line in setup.splitlines()] == ["make demo", "make test"]
     assert "on any machine with `python3`" in README
 
 
 @pytest.mark.parametrize(
-    "snippet", [s for s in PYTHON if kind(s) == "client"],
+    "snippet",
+    [s for s in PYTHON if kind(s) == "client"],
     ids=lambda s: s.splitlines()[-1][:40],
 )
 def test_client_snippet(snippet: str, memory_echo: str) -> None:
@@ -143,8 +144,11 @@ def test_client_snippet(snippet: str, memory_echo: str) -> None:
 
 
 def _serve_and_call(app: Any, key: dict[str, str]) -> None:
-    auth = SigV4Auth(Credentials(key["access_key_id"], key["secret_access_key"]),
-                     region="us-east-1", service="execute-api")
+    auth = SigV4Auth(
+        Credentials(key["access_key_id"], key["secret_access_key"]),
+        region="us-east-1",
+        service="execute-api",
+    )
     with run_uvicorn(app) as url:
         signed = httpx.get(f"{url}/whoami", auth=auth)
         assert signed.status_code == 200, signed.text
@@ -155,7 +159,8 @@ def _serve_and_call(app: Any, key: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "snippet", [s for s in PYTHON if kind(s) == "service"],
+    "snippet",
+    [s for s in PYTHON if kind(s) == "service"],
     ids=lambda s: s.splitlines()[0][:40],
 )
 def test_service_snippet(snippet: str, workdir: Path, alice: dict[str, str]) -> None:
@@ -173,8 +178,10 @@ def test_boto3_snippet(sqlite_echo: str, aws_env: None) -> None:
     (snippet,) = [s for s in PYTHON if kind(s) == "boto3"]
     assert "http://127.0.0.1:8000" in snippet
     namespace: dict[str, Any] = {"__name__": "readme"}
-    exec(compile(snippet.replace("http://127.0.0.1:8000", sqlite_echo), "README.md", "exec"),
-         namespace)
+    exec(
+        compile(snippet.replace("http://127.0.0.1:8000", sqlite_echo), "README.md", "exec"),
+        namespace,
+    )
     assert namespace["seen"]["principal"] == "alice"
     assert namespace["seen"]["path"] == "/reports/q1.csv"
     assert httpx.get(namespace["url"]).json()["principal"] == "alice"
@@ -199,9 +206,12 @@ def debug_files(workdir: Path, alice: dict[str, str], sqlite_echo: str) -> None:
     # (encoded once) for execute-api, whose rules encode it twice.
     host = sqlite_echo.removeprefix("http://")
     result = sign(
-        "GET", "/reports/q1%20final.csv", [("Host", host)],
+        "GET",
+        "/reports/q1%20final.csv",
+        [("Host", host)],
         credentials=Credentials(alice["access_key_id"], alice["secret_access_key"]),
-        region="us-east-1", service="execute-api",
+        region="us-east-1",
+        service="execute-api",
         now=__import__("datetime").datetime.now(__import__("datetime").UTC),
         settings=SigningSettings.s3(),
     )
@@ -230,10 +240,16 @@ def test_shell_line(
         command = " && ".join([*configure, command])
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    proc = subprocess.run(["bash", "-c", command], cwd=workdir, env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
-    expected = next((code for prefix, code in EXPECTED_CODES.items()
-                     if line.startswith(prefix)), 0)
+    proc = subprocess.run(
+        ["bash", "-c", command],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    expected = next((code for prefix, code in EXPECTED_CODES.items() if line.startswith(prefix)), 0)
     assert proc.returncode == expected, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     if line.startswith("sigv4kit request "):

@@ -25,8 +25,13 @@ STORE = [KeyRecord(access_key_id=AKID, secret_access_key=SECRET, principal="alic
 def curl(*args: str) -> subprocess.CompletedProcess[str]:
     path = shutil.which("curl")
     assert path is not None, "curl is part of the machine image; install it (apt-get install curl)"
-    return subprocess.run([path, "--silent", "--show-error", *args], capture_output=True,
-                          text=True, timeout=60, check=False)
+    return subprocess.run(
+        [path, "--silent", "--show-error", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -36,19 +41,34 @@ def echo_url() -> Iterator[str]:
 
 
 def test_curl_get(echo_url: str) -> None:
-    proc = curl("--aws-sigv4", "aws:amz:us-east-1:execute-api", "--user", f"{AKID}:{SECRET}",
-                f"{echo_url}/orders/7?expand=items&limit=5")
+    proc = curl(
+        "--aws-sigv4",
+        "aws:amz:us-east-1:execute-api",
+        "--user",
+        f"{AKID}:{SECRET}",
+        f"{echo_url}/orders/7?expand=items&limit=5",
+    )
     assert proc.returncode == 0, proc.stderr
     body = json.loads(proc.stdout)
     assert (body["principal"], body["path"], body["query"]) == (
-        "alice", "/orders/7", "expand=items&limit=5"
+        "alice",
+        "/orders/7",
+        "expand=items&limit=5",
     )
 
 
 def test_curl_post_with_body(echo_url: str) -> None:
-    proc = curl("--aws-sigv4", "aws:amz:eu-west-1:execute-api", "--user", f"{AKID}:{SECRET}",
-                "-H", "Content-Type: application/json", "--data", '{"item": "book"}',
-                f"{echo_url}/orders")
+    proc = curl(
+        "--aws-sigv4",
+        "aws:amz:eu-west-1:execute-api",
+        "--user",
+        f"{AKID}:{SECRET}",
+        "-H",
+        "Content-Type: application/json",
+        "--data",
+        '{"item": "book"}',
+        f"{echo_url}/orders",
+    )
     assert proc.returncode == 0, proc.stderr
     body = json.loads(proc.stdout)
     assert body["method"] == "POST"
@@ -56,8 +76,15 @@ def test_curl_post_with_body(echo_url: str) -> None:
 
 
 def test_curl_with_a_wrong_secret_gets_signature_does_not_match(echo_url: str) -> None:
-    proc = curl("--aws-sigv4", "aws:amz:us-east-1:execute-api", "--user", f"{AKID}:wrong",
-                "--write-out", "\n%{http_code}", f"{echo_url}/orders")
+    proc = curl(
+        "--aws-sigv4",
+        "aws:amz:us-east-1:execute-api",
+        "--user",
+        f"{AKID}:wrong",
+        "--write-out",
+        "\n%{http_code}",
+        f"{echo_url}/orders",
+    )
     body, _, status = proc.stdout.rpartition("\n")
     assert status == "403"
     assert "<Code>SignatureDoesNotMatch</Code>" in body
@@ -79,9 +106,16 @@ async def caller_identity(scope: dict[str, Any], receive: Any, send: Any) -> Non
         "<ResponseMetadata><RequestId>4c7a9b1e-0000-0000-0000-000000000000</RequestId>"
         "</ResponseMetadata></GetCallerIdentityResponse>"
     ).encode()
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/xml"),
-                            (b"content-length", str(len(xml)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", b"text/xml"),
+                (b"content-length", str(len(xml)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": xml})
 
 
@@ -98,14 +132,21 @@ def aws_cli(url: str, secret: str, tmp_path: Path) -> subprocess.CompletedProces
     env.pop("AWS_SESSION_TOKEN", None)
     env.pop("AWS_PROFILE", None)
     aws = Path(sys.executable).parent / "aws"
-    return subprocess.run([str(aws), "sts", "get-caller-identity", "--endpoint-url", url,
-                           "--output", "json"], env=env, capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [str(aws), "sts", "get-caller-identity", "--endpoint-url", url, "--output", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_aws_cli_get_caller_identity(tmp_path: Path) -> None:
     app = SigV4Middleware(
-        caller_identity, store=MemoryKeyStore(STORE), error_format=ErrorFormat.QUERY_XML,
+        caller_identity,
+        store=MemoryKeyStore(STORE),
+        error_format=ErrorFormat.QUERY_XML,
         config=VerifierConfig(regions=None, services={"sts"}),
     )
     with run_uvicorn(app) as url:

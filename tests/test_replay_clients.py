@@ -70,16 +70,22 @@ def _botocore_sdk_headers() -> dict[str, str]:
     seen: dict[str, str] = {}
 
     def capture(request: Any, **_: Any) -> AWSResponse:
-        seen.update({k.lower(): v.decode() if isinstance(v, bytes) else v
-                     for k, v in request.headers.items() if k.lower().startswith("amz-sdk-")})
+        seen.update(
+            {
+                k.lower(): v.decode() if isinstance(v, bytes) else v
+                for k, v in request.headers.items()
+                if k.lower().startswith("amz-sdk-")
+            }
+        )
         return AWSResponse(request.url, 200, {}, _RawBody(b"{}"))
 
     session = boto3.session.Session(
         aws_access_key_id=AKID, aws_secret_access_key=SECRET, region_name="us-east-1"
     )
     # Standard mode, whose max_attempts (3; DynamoDB's is 4) RetryPolicy defaults to.
-    client = session.client("sqs", endpoint_url="http://127.0.0.1:9",
-                            config=Config(retries={"mode": "standard"}))
+    client = session.client(
+        "sqs", endpoint_url="http://127.0.0.1:9", config=Config(retries={"mode": "standard"})
+    )
     client.meta.events.register("before-send", capture)
     try:
         client.list_queues()
@@ -101,12 +107,19 @@ def test_sdk_headers_have_botocores_format() -> None:
 
 def test_each_request_is_a_new_invocation() -> None:
     now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    auth = SigV4Auth(CREDS, region="us-east-1", service="svc", clock=lambda: now,
-                     invocation_id=_ids("id-1", "id-2"))
+    auth = SigV4Auth(
+        CREDS,
+        region="us-east-1",
+        service="svc",
+        clock=lambda: now,
+        invocation_id=_ids("id-1", "id-2"),
+    )
     a = next(auth.sync_auth_flow(httpx.Request("GET", "https://h/x")))
     b = next(auth.sync_auth_flow(httpx.Request("GET", "https://h/x")))
     assert (a.headers["amz-sdk-invocation-id"], b.headers["amz-sdk-invocation-id"]) == (
-        "id-1", "id-2")
+        "id-1",
+        "id-2",
+    )
     assert a.headers["x-amz-date"] == b.headers["x-amz-date"]
     assert a.headers["authorization"] != b.headers["authorization"]
 
@@ -117,15 +130,23 @@ def test_retries_count_attempts_of_one_invocation(max_attempts: int) -> None:
     sent: list[tuple[str, str, str]] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        sent.append((request.headers["amz-sdk-invocation-id"],
-                     request.headers["amz-sdk-request"], request.headers["authorization"]))
+        sent.append(
+            (
+                request.headers["amz-sdk-invocation-id"],
+                request.headers["amz-sdk-request"],
+                request.headers["authorization"],
+            )
+        )
         return httpx.Response(503 if len(sent) < 3 else 200)
 
-    auth = SigV4Auth(CREDS, region="us-east-1", service="svc", clock=lambda: now,
-                     invocation_id=_ids("op-1"))
+    auth = SigV4Auth(
+        CREDS, region="us-east-1", service="svc", clock=lambda: now, invocation_id=_ids("op-1")
+    )
     transport = RetryTransport(
-        httpx.MockTransport(handler), policy=RetryPolicy(max_attempts=max_attempts),
-        random=lambda: 0.0, sleep=lambda _: None,
+        httpx.MockTransport(handler),
+        policy=RetryPolicy(max_attempts=max_attempts),
+        random=lambda: 0.0,
+        sleep=lambda _: None,
     )
     with httpx.Client(auth=auth, transport=transport) as client:
         assert client.get("https://h/x").status_code == 200
@@ -158,14 +179,20 @@ class FlakyApp:
         if path.startswith("/flaky/") and path not in self.failed:
             self.failed.add(path)
             status = 503
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-length", b"2")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-length", b"2")],
+            }
+        )
         await send({"type": "http.response.body", "body": b"ok"})
 
 
 def _store() -> MemoryKeyStore:
-    return MemoryKeyStore([KeyRecord(access_key_id=AKID, secret_access_key=SECRET,
-                                     principal="alice")])
+    return MemoryKeyStore(
+        [KeyRecord(access_key_id=AKID, secret_access_key=SECRET, principal="alice")]
+    )
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -207,16 +234,18 @@ def test_zero_backoff_retries_succeed_every_time(guarded: str) -> None:
     auth = SigV4Auth(CREDS, region="us-east-1", service="execute-api")
     transport = RetryTransport(random=lambda: 0.0, sleep=lambda _: None)
     with httpx.Client(auth=auth, transport=transport) as client:
-        statuses = [client.put(f"{guarded}/flaky/{run}", content=b"body").status_code
-                    for run in range(20)]
+        statuses = [
+            client.put(f"{guarded}/flaky/{run}", content=b"body").status_code for run in range(20)
+        ]
     assert statuses == [200] * 20
 
 
 async def test_async_retry_within_the_same_second_is_accepted(guarded: str) -> None:
     now = datetime.now(UTC)
     auth = SigV4Auth(CREDS, region="us-east-1", service="execute-api", clock=lambda: now)
-    transport = RetryTransport(policy=RetryPolicy(max_attempts=4), random=lambda: 0.0,
-                               async_sleep=_no_sleep)
+    transport = RetryTransport(
+        policy=RetryPolicy(max_attempts=4), random=lambda: 0.0, async_sleep=_no_sleep
+    )
     async with httpx.AsyncClient(auth=auth, transport=transport) as client:
         response = await client.get(f"{guarded}/flaky/async")
     assert response.status_code == 200, response.text

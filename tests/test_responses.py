@@ -33,9 +33,7 @@ def test_query_xml_and_json() -> None:
     root = ElementTree.fromstring(body)
     assert root.findtext("Error/Type") == "Receiver"
     assert root.findtext("Error/Code") == "InternalError"
-    status, headers, body = render_error(
-        sigv4kit.ExpiredToken(), ErrorFormat.JSON, request_id="R"
-    )
+    status, headers, body = render_error(sigv4kit.ExpiredToken(), ErrorFormat.JSON, request_id="R")
     assert status == 400
     assert json.loads(body) == {
         "__type": "ExpiredToken",

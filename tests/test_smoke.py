@@ -10,9 +10,7 @@ def test_get_vanilla_matches_published_signature() -> None:
         "GET",
         "/",
         [("Host", "example.amazonaws.com")],
-        credentials=sigv4kit.Credentials(
-            "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-        ),
+        credentials=sigv4kit.Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
         region="us-east-1",
         service="service",
         now=datetime(2015, 8, 30, 12, 36, tzinfo=UTC),

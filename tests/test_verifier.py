@@ -160,11 +160,10 @@ def _flip(text: str, index: int) -> str:
 
 
 def _with_header(request: SignedRequest, name: str, value: str) -> SignedRequest:
-    headers = tuple(
-        (n, value if n.lower() == name else v) for n, v in request.headers
+    headers = tuple((n, value if n.lower() == name else v) for n, v in request.headers)
+    return SignedRequest(
+        method=request.method, path=request.path, query=request.query, headers=headers
     )
-    return SignedRequest(method=request.method, path=request.path, query=request.query,
-                         headers=headers)
 
 
 def _authorization(request: SignedRequest) -> str | None:
@@ -269,13 +268,15 @@ def test_date_changes_are_rejected_with_their_code(case: Case) -> None:
     # One second later: inside the skew, same day -> the signature no longer matches.
     _expect(case, _replace_date(case, "20150830T123601Z"), "SignatureDoesNotMatch")
     # Another day: the credential scope date is no longer the request date.
-    malformed = "AuthorizationQueryParametersError" if case.name.endswith("/query") else (
-        "AuthorizationHeaderMalformed"
+    malformed = (
+        "AuthorizationQueryParametersError"
+        if case.name.endswith("/query")
+        else ("AuthorizationHeaderMalformed")
     )
     _expect(case, _replace_date(case, "20150831T123600Z"), malformed)
     # Not a date at all.
-    unparseable = "AuthorizationQueryParametersError" if case.name.endswith("/query") else (
-        "AccessDenied"
+    unparseable = (
+        "AuthorizationQueryParametersError" if case.name.endswith("/query") else ("AccessDenied")
     )
     _expect(case, _replace_date(case, "20150830X123600Z"), unparseable)
 
@@ -348,41 +349,75 @@ def test_query_auth_params_change_codes() -> None:
     def q(new: str) -> SignedRequest:
         return SignedRequest(method="GET", path="/", query=new, headers=case.request.headers)
 
-    _expect(case, q(query.replace("X-Amz-Expires=3600", "X-Amz-Expires=3601")),
-            "SignatureDoesNotMatch")
-    _expect(case, q(query.replace("X-Amz-SignedHeaders=host", "X-Amz-SignedHeaders=hosu")),
-            "AccessDenied")
+    _expect(
+        case, q(query.replace("X-Amz-Expires=3600", "X-Amz-Expires=3601")), "SignatureDoesNotMatch"
+    )
+    _expect(
+        case,
+        q(query.replace("X-Amz-SignedHeaders=host", "X-Amz-SignedHeaders=hosu")),
+        "AccessDenied",
+    )
     _expect(case, q(query.replace("AKIDEXAMPLE", "AKIDEXAMPLF")), "InvalidAccessKeyId")
-    _expect(case, q(query.replace("aws4_request", "aws4_requesu")),
-            "AuthorizationQueryParametersError")
-    _expect(case, q(query.replace("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA257")),
-            "AuthorizationQueryParametersError")
+    _expect(
+        case, q(query.replace("aws4_request", "aws4_requesu")), "AuthorizationQueryParametersError"
+    )
+    _expect(
+        case,
+        q(query.replace("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA257")),
+        "AuthorizationQueryParametersError",
+    )
 
 
 # -- fuzzing the parsers -------------------------------------------------------------------
 
 
 _PRINTABLE = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=40)
-_SCOPE_PART = st.sampled_from(
-    ["AKIDEXAMPLE", "20150830", "20150831", "2015083", "us-east-1", "service", "s3",
-     "aws4_request", "", "*", "%2F", "\u1234"]
-) | _PRINTABLE
+_SCOPE_PART = (
+    st.sampled_from(
+        [
+            "AKIDEXAMPLE",
+            "20150830",
+            "20150831",
+            "2015083",
+            "us-east-1",
+            "service",
+            "s3",
+            "aws4_request",
+            "",
+            "*",
+            "%2F",
+            "\u1234",
+        ]
+    )
+    | _PRINTABLE
+)
 _CREDENTIAL = st.lists(_SCOPE_PART, max_size=7).map("/".join)
 _COMPONENT = st.one_of(
     _CREDENTIAL.map(lambda c: f"Credential={c}"),
-    st.lists(st.sampled_from(["host", "x-amz-date", "", "Host", "x-amz-security-token"]),
-             max_size=4).map(lambda n: "SignedHeaders=" + ";".join(n)),
+    st.lists(
+        st.sampled_from(["host", "x-amz-date", "", "Host", "x-amz-security-token"]), max_size=4
+    ).map(lambda n: "SignedHeaders=" + ";".join(n)),
     st.text("0123456789abcdefg", max_size=70).map(lambda s: f"Signature={s}"),
     _PRINTABLE,
 )
 _AUTHORIZATION = st.tuples(
-    st.sampled_from(["AWS4-HMAC-SHA256", "AWS4-ECDSA-P256-SHA256", "AWS", "AWS4-X", "Bearer",
-                     ""]),
+    st.sampled_from(["AWS4-HMAC-SHA256", "AWS4-ECDSA-P256-SHA256", "AWS", "AWS4-X", "Bearer", ""]),
     st.lists(_COMPONENT, max_size=5),
     st.sampled_from([", ", ",", " , ", ""]),
-).map(lambda t: (t[0] + " " + t[2].join(t[1])))
-_DATE = st.sampled_from(["20150830T123600Z", "20150830T123601Z", "20150830T993600Z",
-                         "2015-08-30T12:36:00Z", "Sun, 30 Aug 2015 12:36:00 GMT", ""]) | _PRINTABLE
+).map(lambda t: t[0] + " " + t[2].join(t[1]))
+_DATE = (
+    st.sampled_from(
+        [
+            "20150830T123600Z",
+            "20150830T123601Z",
+            "20150830T993600Z",
+            "2015-08-30T12:36:00Z",
+            "Sun, 30 Aug 2015 12:36:00 GMT",
+            "",
+        ]
+    )
+    | _PRINTABLE
+)
 
 
 def _fuzz_status(request: SignedRequest) -> int:
@@ -396,13 +431,20 @@ def _fuzz_status(request: SignedRequest) -> int:
 
 
 @settings(max_examples=200, deadline=None)
-@given(authorization=_AUTHORIZATION, date=_DATE, token=st.none() | _PRINTABLE,
-       sha=st.none() | st.sampled_from(["UNSIGNED-PAYLOAD", "STREAMING-X", "00", "e" * 64]))
+@given(
+    authorization=_AUTHORIZATION,
+    date=_DATE,
+    token=st.none() | _PRINTABLE,
+    sha=st.none() | st.sampled_from(["UNSIGNED-PAYLOAD", "STREAMING-X", "00", "e" * 64]),
+)
 def test_fuzz_authorization_header(
     authorization: str, date: str, token: str | None, sha: str | None
 ) -> None:
-    headers = [("Host", "example.amazonaws.com"), ("Authorization", authorization),
-               ("X-Amz-Date", date)]
+    headers = [
+        ("Host", "example.amazonaws.com"),
+        ("Authorization", authorization),
+        ("X-Amz-Date", date),
+    ]
     if token is not None:
         headers.append(("X-Amz-Security-Token", token))
     if sha is not None:
@@ -412,14 +454,40 @@ def test_fuzz_authorization_header(
 
 
 _PARAM_NAMES = st.sampled_from(
-    ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
-     "X-Amz-Signature", "X-Amz-Security-Token", "X-Amz-Region-Set", "Signature", "AWSAccessKeyId",
-     "x", ""]
+    [
+        "X-Amz-Algorithm",
+        "X-Amz-Credential",
+        "X-Amz-Date",
+        "X-Amz-Expires",
+        "X-Amz-SignedHeaders",
+        "X-Amz-Signature",
+        "X-Amz-Security-Token",
+        "X-Amz-Region-Set",
+        "Signature",
+        "AWSAccessKeyId",
+        "x",
+        "",
+    ]
 )
 _PARAM_VALUES = st.one_of(
-    _CREDENTIAL, _DATE, st.sampled_from(["AWS4-HMAC-SHA256", "AWS4-ECDSA-P256-SHA256", "3600",
-                                         "0", "-1", "604801", "1e3", "99999999999999999999999",
-                                         "host", "%", "%zz", "+"]),
+    _CREDENTIAL,
+    _DATE,
+    st.sampled_from(
+        [
+            "AWS4-HMAC-SHA256",
+            "AWS4-ECDSA-P256-SHA256",
+            "3600",
+            "0",
+            "-1",
+            "604801",
+            "1e3",
+            "99999999999999999999999",
+            "host",
+            "%",
+            "%zz",
+            "+",
+        ]
+    ),
     _PRINTABLE,
 )
 
@@ -428,8 +496,9 @@ _PARAM_VALUES = st.one_of(
 @given(params=st.lists(st.tuples(_PARAM_NAMES, _PARAM_VALUES), max_size=8))
 def test_fuzz_presigned_query(params: list[tuple[str, str]]) -> None:
     query = "&".join(f"{k}={v}" for k, v in params)
-    request = SignedRequest(method="GET", path="/", query=query,
-                            headers=(("Host", "example.amazonaws.com"),))
+    request = SignedRequest(
+        method="GET", path="/", query=query, headers=(("Host", "example.amazonaws.com"),)
+    )
     assert _fuzz_status(request) in range(400, 500)
 
 
@@ -449,10 +518,16 @@ def test_presigned_future_and_expiry_bounds() -> None:
     assert dict(info.value.fields)["Expires"] == "2015-08-30T13:36:00Z"
     with pytest.raises(sigv4kit.RequestTimeTooSkewed):
         case.verifier.verify_at(case.request, key=case.key, now=WHEN - timedelta(minutes=16))
-    for expires, message in [("0", "greater than 0"), ("604801", "less than a week"),
-                             ("-5", "non-negative"), ("ten", "should be a number")]:
+    for expires, message in [
+        ("0", "greater than 0"),
+        ("604801", "less than a week"),
+        ("-5", "non-negative"),
+        ("ten", "should be a number"),
+    ]:
         changed = SignedRequest(
-            method="GET", path="/", headers=case.request.headers,
+            method="GET",
+            path="/",
+            headers=case.request.headers,
             query=case.request.query.replace("X-Amz-Expires=3600", f"X-Amz-Expires={expires}"),
         )
         with pytest.raises(sigv4kit.AuthorizationQueryParametersError) as q_info:
@@ -474,8 +549,12 @@ def test_header_skew_fields() -> None:
 
 def test_diagnostics_switch_and_token_redaction() -> None:
     case = next(c for c in C_AUTH if c.name == "v4/get-vanilla-with-session-token/header")
-    wrong = KeyRecord(access_key_id=AKID, secret_access_key="other", principal="p",
-                      session_token_sha256=case.key.session_token_sha256)
+    wrong = KeyRecord(
+        access_key_id=AKID,
+        secret_access_key="other",
+        principal="p",
+        session_token_sha256=case.key.session_token_sha256,
+    )
     with pytest.raises(sigv4kit.SignatureDoesNotMatch) as info:
         case.verifier.verify_at(case.request, key=wrong, now=WHEN)
     fields = dict(info.value.fields)
@@ -490,8 +569,7 @@ def test_diagnostics_switch_and_token_redaction() -> None:
 
 def test_inactive_key_and_token_rules() -> None:
     plain = next(c for c in C_AUTH if c.name == "v4/get-vanilla/header")
-    inactive = KeyRecord(access_key_id=AKID, secret_access_key=SECRET, principal="p",
-                         active=False)
+    inactive = KeyRecord(access_key_id=AKID, secret_access_key=SECRET, principal="p", active=False)
     with pytest.raises(sigv4kit.InvalidAccessKeyId):
         plain.verifier.verify_at(plain.request, key=inactive, now=WHEN)
     temporary = next(c for c in C_AUTH if c.name == "v4/get-vanilla-with-session-token/header")
@@ -500,9 +578,13 @@ def test_inactive_key_and_token_rules() -> None:
         temporary.verifier.verify_at(temporary.request, key=_record(None), now=WHEN)
     with pytest.raises(sigv4kit.InvalidToken):
         plain.verifier.verify_at(plain.request, key=temporary.key, now=WHEN)
-    expired = KeyRecord(access_key_id=AKID, secret_access_key=SECRET, principal="p",
-                        session_token_sha256=temporary.key.session_token_sha256,
-                        expires_at=WHEN)
+    expired = KeyRecord(
+        access_key_id=AKID,
+        secret_access_key=SECRET,
+        principal="p",
+        session_token_sha256=temporary.key.session_token_sha256,
+        expires_at=WHEN,
+    )
     with pytest.raises(sigv4kit.ExpiredToken):
         temporary.verifier.verify_at(temporary.request, key=expired, now=WHEN)
 
@@ -527,14 +609,25 @@ def test_restricted_scope_and_v4a_region_set() -> None:
 
 def test_date_header_instead_of_x_amz_date() -> None:
     # SigV4 accepts the HTTP Date header; its ISO 8601 basic form is signed.
-    result = sigv4kit.sign("GET", "/", [("Host", "example.amazonaws.com")],
-                           credentials=sigv4kit.Credentials(AKID, SECRET), region="us-east-1",
-                           service="service", now=WHEN)
+    result = sigv4kit.sign(
+        "GET",
+        "/",
+        [("Host", "example.amazonaws.com")],
+        credentials=sigv4kit.Credentials(AKID, SECRET),
+        region="us-east-1",
+        service="service",
+        now=WHEN,
+    )
     assert result.authorization is not None
-    request = SignedRequest(method="GET", path="/", headers=(
-        ("Host", "example.amazonaws.com"), ("Date", "Sun, 30 Aug 2015 12:36:00 GMT"),
-        ("Authorization", result.authorization.replace("host;x-amz-date", "date;host")),
-    ))
+    request = SignedRequest(
+        method="GET",
+        path="/",
+        headers=(
+            ("Host", "example.amazonaws.com"),
+            ("Date", "Sun, 30 Aug 2015 12:36:00 GMT"),
+            ("Authorization", result.authorization.replace("host;x-amz-date", "date;host")),
+        ),
+    )
     with pytest.raises(sigv4kit.SignatureDoesNotMatch) as info:
         _verifier().verify_at(request, key=_record(None), now=WHEN)
     # The date was accepted (the failure is the signature, over date;host).
@@ -545,8 +638,15 @@ def test_literal_plus_in_query_is_a_plus_sign() -> None:
     # AWS canonicalizes a raw '+' in the query as %2B (not a space): a client
     # that signs a=b%2Bc may send a=b+c on the wire.
     creds = sigv4kit.Credentials(AKID, SECRET)
-    signed = sigv4kit.sign("GET", "/?a=b%2Bc&a=x", [("Host", "example.amazonaws.com")],
-                           credentials=creds, region="us-east-1", service="service", now=WHEN)
+    signed = sigv4kit.sign(
+        "GET",
+        "/?a=b%2Bc&a=x",
+        [("Host", "example.amazonaws.com")],
+        credentials=creds,
+        region="us-east-1",
+        service="service",
+        now=WHEN,
+    )
     assert signed.canonical_request.query == "a=b%2Bc&a=x"
     request = SignedRequest(method="GET", path="/", query="a=b+c&a=x", headers=signed.headers)
     _verifier().verify_at(request, key=_record(None), now=WHEN)
@@ -558,11 +658,21 @@ def test_literal_plus_in_query_is_a_plus_sign() -> None:
 def test_naive_key_expiry_is_read_as_utc() -> None:
     case = next(c for c in C_AUTH if c.name == "v4/get-vanilla-with-session-token/header")
     token_hash = case.key.session_token_sha256
-    later = KeyRecord(access_key_id=AKID, secret_access_key=SECRET, principal="p",
-                      session_token_sha256=token_hash, expires_at=datetime(2015, 8, 30, 13, 0))
+    later = KeyRecord(
+        access_key_id=AKID,
+        secret_access_key=SECRET,
+        principal="p",
+        session_token_sha256=token_hash,
+        expires_at=datetime(2015, 8, 30, 13, 0),
+    )
     assert case.verifier.verify_at(case.request, key=later, now=WHEN).temporary
-    past = KeyRecord(access_key_id=AKID, secret_access_key=SECRET, principal="p",
-                     session_token_sha256=token_hash, expires_at=datetime(2015, 8, 30, 12, 0))
+    past = KeyRecord(
+        access_key_id=AKID,
+        secret_access_key=SECRET,
+        principal="p",
+        session_token_sha256=token_hash,
+        expires_at=datetime(2015, 8, 30, 12, 0),
+    )
     with pytest.raises(sigv4kit.ExpiredToken):
         case.verifier.verify_at(case.request, key=past, now=WHEN)
 

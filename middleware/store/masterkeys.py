@@ -26,12 +26,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .cache import KeyCache
 from .errors import MasterKeyError, SecretDecryptionError
-from .schema import ENVELOPE, access_keys
+from .schema import ENVELOPE, access_keys, mfa_devices
 from .secrets import MasterKey, create_key_file, envelope_key_id
 
 _K = access_keys.c
 
-__all__ = ["MasterKeyAdmin", "MasterKeys", "foreign_envelopes"]
+__all__ = ["SEALED", "MasterKeyAdmin", "MasterKeys", "foreign_envelopes"]
+
+#: Every sealed column: (table, the id sealed in as associated data, the envelope).
+#: A rewrap re-seals them all in one transaction.
+SEALED: tuple[tuple[sa.Table, str, str], ...] = (
+    (access_keys, "access_key_id", "secret_envelope"),
+    (mfa_devices, "serial_number", "seed_envelope"),
+)
 
 logger = logging.getLogger("sigv4kit.middleware.store")
 
@@ -219,7 +226,7 @@ class MasterKeyAdmin:
         return self._keys.owned_file is not None
 
     async def rewrap(self, new_master_key: MasterKey) -> int:
-        """Re-encrypt every secret under ``new_master_key`` in one transaction.
+        """Re-encrypt every secret (access keys, MFA seeds) under ``new_master_key`` at once.
 
         Each secret is opened with the key it names (ours, or the key file's
         after a rewrap by another process), then sealed under the new key.
@@ -236,25 +243,31 @@ class MasterKeyAdmin:
         """
 
         async def rewrap(conn: AsyncConnection) -> int:
-            rows = await conn.execute(
-                sa.select(_K.access_key_id, ENVELOPE, _K.master_key_id).with_for_update()
-            )
             count = 0
-            for kid, envelope, key_id in rows.all():
-                envelope = bytes(envelope)
-                if key_id == new_master_key.key_id:
-                    new_master_key.open(envelope, access_key_id=kid)  # verify; no work
-                    continue
-                secret = self._keys.open(envelope, kid)
-                await conn.execute(
-                    sa.update(access_keys)
-                    .where(_K.access_key_id == kid)
-                    .values(
-                        secret_envelope=new_master_key.seal(secret, access_key_id=kid),
-                        master_key_id=new_master_key.key_id,
-                    )
+            for table, id_column, envelope_column in SEALED:
+                row_id, sealed = table.c[id_column], table.c[envelope_column]
+                rows = await conn.execute(
+                    sa.select(
+                        row_id, sa.cast(sealed, sa.LargeBinary), table.c.master_key_id
+                    ).with_for_update()
                 )
-                count += 1
+                for kid, envelope, key_id in rows.all():
+                    envelope = bytes(envelope)
+                    if key_id == new_master_key.key_id:
+                        new_master_key.open(envelope, access_key_id=kid)  # verify; no work
+                        continue
+                    secret = self._keys.open(envelope, kid)
+                    await conn.execute(
+                        sa.update(table)
+                        .where(row_id == kid)
+                        .values(
+                            {
+                                envelope_column: new_master_key.seal(secret, access_key_id=kid),
+                                "master_key_id": new_master_key.key_id,
+                            }
+                        )
+                    )
+                    count += 1
             return count
 
         pending = self._keys.begin_rewrap(new_master_key)

@@ -30,13 +30,18 @@ __all__ = [
     "UTCDateTime",
     "access_keys",
     "accounts",
+    "audit_checkpoints",
+    "audit_event_resources",
+    "audit_events",
     "audit_records",
     "cache_generation",
     "group_memberships",
     "groups",
+    "iam_generation",
     "inline_policies",
     "metadata",
     "mfa_devices",
+    "oidc_providers",
     "policies",
     "policy_attachments",
     "policy_versions",
@@ -140,6 +145,8 @@ policies = sa.Table(
     sa.Column("default_version_id", sa.String(16), nullable=False, server_default="v1"),
     sa.Column("created_at", _TS, nullable=False),
     sa.Column("updated_at", _TS, nullable=False),
+    # The highest version number issued: ids are never reused (0003).
+    sa.Column("last_version_number", sa.Integer(), nullable=False, server_default="1"),
     sa.UniqueConstraint("account_id", "name"),
 )
 
@@ -323,6 +330,26 @@ mfa_devices = sa.Table(
     sa.Column("last_used_step", sa.BigInteger()),
     sa.Column("enabled_at", _TS),
     sa.Column("created_at", _TS, nullable=False),
+    # The device clock's offset in time steps (EnableMFADevice, ResyncMFADevice).
+    sa.Column("drift_steps", sa.Integer(), nullable=False, server_default="0"),
+    # Throttling: wrong codes in a row, and the lock they set (every worker agrees).
+    sa.Column("failed_attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("locked_until", _TS),
+)
+
+oidc_providers = sa.Table(
+    "oidc_providers",
+    metadata,
+    sa.Column(
+        "account_id",
+        sa.ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    # The issuer URL exactly as registered (IAM compares it case-sensitively).
+    sa.Column("url", sa.String(255), primary_key=True),
+    sa.Column("client_ids", _DOC, nullable=False),  # JSON list, in the order added
+    sa.Column("thumbprints", _DOC, nullable=False),  # JSON list of 40 hex digits each
+    sa.Column("created_at", _TS, nullable=False),
 )
 
 audit_records = sa.Table(
@@ -340,6 +367,59 @@ audit_records = sa.Table(
     sa.Column("source_ip", sa.String(64)),
     sa.Column("details", _DOC),  # JSON, never secrets
     sa.Index(None, "at"),
+)
+
+#: Bumped in the same transaction by every IAM write (0003): authorization
+#: snapshots cached at generation N are current while it is still N.
+iam_generation = sa.Table(
+    "iam_generation",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("value", sa.BigInteger(), nullable=False),
+    sa.CheckConstraint("id = 1", name="single_row"),
+)
+
+# Audit events in one hash chain (see sigv4kit.middleware.audit): ``seq`` is
+# the chain position, the lookup attributes are indexed with the time so
+# "this user's events, newest first" is an index scan.
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("seq", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("event_time", _TS, nullable=False),
+    sa.Column("event_source", sa.String(128), nullable=False),
+    sa.Column("event_name", sa.String(128), nullable=False),
+    sa.Column("user_name", sa.String(128)),
+    sa.Column("access_key_id", sa.String(128)),
+    sa.Column("read_only", sa.Boolean(), nullable=False),
+    sa.Column("record", sa.Text(), nullable=False),  # the JSON line, as hashed
+    sa.Column("previous_hash", sa.String(64), nullable=False),
+    sa.Column("row_hash", sa.String(64), nullable=False),
+    sa.Index(None, "event_time"),
+    sa.Index(None, "user_name", "event_time"),
+    sa.Index(None, "event_name", "event_time"),
+    sa.Index(None, "access_key_id", "event_time"),
+    sa.Index(None, "event_source", "event_time"),
+)
+
+audit_event_resources = sa.Table(
+    "audit_event_resources",
+    metadata,
+    sa.Column("seq", sa.ForeignKey("audit_events.seq", ondelete="CASCADE"), primary_key=True),
+    sa.Column("resource_name", sa.String(2048), primary_key=True),
+    sa.Index(None, "resource_name"),
+)
+
+# Signed chain heads: rewriting the chain after a checkpoint needs the key.
+audit_checkpoints = sa.Table(
+    "audit_checkpoints",
+    metadata,
+    sa.Column("seq", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("row_hash", sa.String(64), nullable=False),
+    sa.Column("key_fingerprint", sa.String(64), nullable=False),
+    sa.Column("signature", sa.String(128), nullable=False),
+    sa.Column("signed_at", _TS, nullable=False),
 )
 
 #: SQLite only: bumped by triggers on key changes; other processes poll it

@@ -1,0 +1,138 @@
+"""``sigv4kit iam``: local administration of the IAM store (the first administrator).
+
+``sigv4kit iam bootstrap --store URL --user NAME [--account-id ID] [--json]``
+creates the account if needed, a user with the managed policy
+``AdministratorAccess`` (``Allow * on *``) attached, and an access key, and
+prints ``account_id``, ``user``, ``arn``, ``access_key_id`` and
+``secret_access_key``: the only time the secret is shown. From there, boto3's
+``iam`` client and the AWS CLI manage everything through ``sigv4kit serve``.
+The group is registered into the ``sigv4kit`` command through
+the ``sigv4kit.commands`` entry points (``middleware/cli/``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import Any
+
+from sigv4kit import SigV4Error
+from sigv4kit.cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams
+
+__all__ = ["ADMIN_POLICY_DOCUMENT", "ADMIN_POLICY_NAME", "add_parser", "bootstrap"]
+
+#: The administrator's managed policy (AWS's own is named the same).
+ADMIN_POLICY_NAME = "AdministratorAccess"
+ADMIN_POLICY_DOCUMENT = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+)
+
+DESCRIPTION = """\
+Create the first administrator of an account: the account (if needed), a user
+with the AdministratorAccess policy (Allow * on *), and an access key. The
+secret access key is printed this once; store it safely."""
+
+EXAMPLES = """\
+examples:
+  sigv4kit iam bootstrap --store sqlite:///iam.db --user admin
+  sigv4kit iam bootstrap --store sqlite:///iam.db --user admin --account-id 123456789012 --json
+"""
+
+
+def add_parser(sub: Any) -> None:
+    """Register the ``iam`` command group."""
+    group = sub.add_parser(
+        "iam",
+        help="administer the IAM store locally (bootstrap an administrator)",
+        description="Local administration of the IAM store.",
+        epilog=EXAMPLES + "\n" + EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = group.add_subparsers(dest="iam_command", required=True, metavar="ACTION")
+    p = actions.add_parser(
+        "bootstrap",
+        help="create an administrator user with an access key",
+        description=DESCRIPTION,
+        epilog=EXAMPLES + "\n" + EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--store", required=True, metavar="URL", help="the store URL")
+    p.add_argument("--user", required=True, metavar="NAME", help="the administrator's user name")
+    p.add_argument("--account-id", metavar="ID",
+                   help="12-digit account id (default: the store's only account, or a new one)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=run_bootstrap)
+
+
+async def bootstrap(iam: Any, user_name: str, account_id: str | None) -> dict[str, str]:
+    """Create the account if needed, the administrator and its key; the printed fields.
+
+    Raises IAM's errors (``EntityAlreadyExists`` for an existing user,
+    ``ValidationError`` for a bad name) and :class:`CLIError` when the store
+    holds several accounts and none was named.
+    """
+    account = await _account(iam, account_id)
+    user = await iam.create_user(account, user_name)
+    policy_arn = f"arn:aws:iam::{account}:policy/{ADMIN_POLICY_NAME}"
+    try:
+        await iam.get_policy(account, policy_arn)
+    except SigV4Error as exc:
+        if getattr(exc, "code", None) != "NoSuchEntity":
+            raise
+        await iam.create_policy(account, ADMIN_POLICY_NAME, ADMIN_POLICY_DOCUMENT,
+                                description="Allows every action on every resource.")
+    await iam.attach_user_policy(account, user_name, policy_arn)
+    key = await iam.create_access_key(account, user_name)
+    return {"account_id": account, "user": user.user_name, "arn": user.arn,
+            "access_key_id": key.access_key_id, "secret_access_key": key.secret_access_key}
+
+
+async def _account(iam: Any, account_id: str | None) -> str:
+    if account_id is not None:
+        try:
+            return str((await iam.get_account(account_id)).account_id)
+        except SigV4Error as exc:
+            if getattr(exc, "code", None) != "NoSuchEntity":
+                raise
+        return str((await iam.create_account(account_id)).account_id)
+    accounts = await iam.list_accounts()
+    if len(accounts) > 1:
+        names = ", ".join(a.account_id for a in accounts)
+        raise CLIError(f"the store holds several accounts ({names}): pass --account-id",
+                       ExitCode.USAGE)
+    if accounts:
+        return str(accounts[0].account_id)
+    return str((await iam.create_account()).account_id)
+
+
+async def _run(args: argparse.Namespace) -> dict[str, str]:
+    from .. import open_store
+    from ..store import SQLKeyStore
+    from .entities import IAMStore
+
+    store = open_store(args.store)
+    if not isinstance(store, SQLKeyStore):
+        await store.aclose()
+        raise CLIError(f"{args.store} is not an SQL store (sqlite:/// or postgresql://)")
+    try:
+        return await bootstrap(IAMStore(store), args.user, args.account_id)
+    finally:
+        await store.aclose()
+
+
+def run_bootstrap(args: argparse.Namespace, streams: Streams) -> ExitCode:
+    try:
+        fields = asyncio.run(_run(args))
+    except CLIError:
+        raise
+    except SigV4Error as exc:
+        code = getattr(exc, "code", None)
+        raise CLIError(f"{code}: {exc}" if code else str(exc)) from None
+    if args.json:
+        streams.stdout.write(json.dumps(fields) + "\n")
+    else:
+        streams.stdout.write("".join(f"{name}: {value}\n" for name, value in fields.items()))
+        streams.stderr.write(
+            "The secret access key is shown this once: store it safely.\n")
+    return ExitCode.OK

@@ -1,0 +1,195 @@
+"""Who is calling the IAM API, and whether they may: the per-request context.
+
+``IAMContext`` is what every IAM handler receives: the entity operations, the
+caller's account and identity (from the entities' authorization snapshot of
+the access key that signed), and the request id. :func:`iam_context_factory`
+builds it for :class:`~._app.QueryService` and authorizes the call first
+(``iam:<Action>`` on the resource of :mod:`._iam_resources`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sigv4kit import SigV4Error
+
+from ..entities import AuthorizationSnapshot, PrincipalKind
+from ..policy import Principal, PrincipalType
+from ._iam_authorize import CallerPolicies, authorize_call
+from ._iam_resources import (
+    EntityKind,
+    Target,
+    entity_arn,
+    request_condition_keys,
+    resource_target,
+)
+
+__all__ = ["IAMContext", "InvalidClientTokenId", "caller_context_keys", "iam_context_factory"]
+
+
+class InvalidClientTokenId(SigV4Error):
+    """403: the signing key belongs to no IAM identity (IAM's ``InvalidClientTokenId``)."""
+
+    code = "InvalidClientTokenId"
+    status = 403
+    message = "The security token included in the request is invalid."
+
+    def __init__(self) -> None:
+        super().__init__(self.message)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IAMContext:
+    """One IAM call's context: the entity operations and the authorized caller."""
+
+    iam: Any
+    snapshot: AuthorizationSnapshot
+
+    @property
+    def account_id(self) -> str:
+        return self.snapshot.principal.account_id
+
+    @property
+    def caller_name(self) -> str | None:
+        """The calling IAM user's name; None for the root user or a role."""
+        principal = self.snapshot.principal
+        return principal.name if principal.kind is PrincipalKind.USER else None
+
+
+_PRINCIPAL_TYPES = {
+    PrincipalKind.USER: PrincipalType.USER,
+    PrincipalKind.ROLE: PrincipalType.ASSUMED_ROLE,
+    PrincipalKind.ROOT: PrincipalType.ACCOUNT,
+}
+
+
+def caller_context_keys(
+    snapshot: AuthorizationSnapshot, scope: Mapping[str, Any], now: datetime
+) -> dict[str, str]:
+    """The global condition keys of an IAM API request (reference_policies_condition-keys).
+
+    ``aws:username`` only for IAM users; ``aws:userid`` is the unique id (the
+    account id for the root user); ``aws:SourceIp`` the peer address.
+    """
+    info = snapshot.principal
+    identity = scope.get("sigv4")
+    keys = {
+        "aws:PrincipalArn": info.arn,
+        "aws:PrincipalAccount": info.account_id,
+        "aws:PrincipalType": _PRINCIPAL_TYPES[info.kind].value,
+        "aws:userid": info.unique_id,
+        "aws:CurrentTime": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": str(int(now.timestamp())),
+        "aws:SecureTransport": "true" if scope.get("scheme") in ("https", "wss") else "false",
+        "aws:ViaAWSService": "false",
+    }
+    if info.kind is PrincipalKind.USER:
+        keys["aws:username"] = info.name
+    client = scope.get("client")
+    if client:
+        keys["aws:SourceIp"] = str(client[0])
+    region = getattr(identity, "region", None)
+    if isinstance(region, str):
+        keys["aws:RequestedRegion"] = region
+    for header, value in scope.get("headers", ()):
+        if header == b"user-agent":
+            keys["aws:UserAgent"] = value.decode("latin-1")
+    for key, value in info.tags.items():
+        keys[f"aws:PrincipalTag/{key}"] = value
+    return keys
+
+
+def _engine_principal(snapshot: AuthorizationSnapshot) -> Principal:
+    info = snapshot.principal
+    return Principal(arn=info.arn, account=info.account_id, type=_PRINCIPAL_TYPES[info.kind])
+
+
+_GETTERS = {EntityKind.USER: "get_user", EntityKind.GROUP: "get_group",
+            EntityKind.ROLE: "get_role"}
+
+
+async def _stored(iam: Any, account_id: str, kind: EntityKind, name: str
+                  ) -> tuple[str, Mapping[str, str]]:
+    """The entity's path and tags; ``/`` and none when it does not exist (the handler
+    then says so)."""
+    try:
+        found = await getattr(iam, _GETTERS[kind])(account_id, name)
+    except SigV4Error:  # NoSuchEntity, or a name the handler will refuse
+        return "/", {}
+    entity = getattr(found, "group", found)  # get_group answers a GroupDetail
+    tags = {tag.key: tag.value for tag in getattr(entity, "tags", ())}
+    return str(entity.path), tags
+
+
+async def resource_of(iam: Any, snapshot: AuthorizationSnapshot, target: Target
+                      ) -> tuple[str, Mapping[str, str]]:
+    """The ARN an IAM call is authorized on, and that resource's tags.
+
+    The path is the call's own for a Create call, the stored entity's otherwise.
+    """
+    info = snapshot.principal
+    if target.arn is not None:
+        return target.arn, {}
+    if target.caller or target.kind is None or target.name is None:
+        return info.arn, info.tags
+    if target.path is not None:
+        return entity_arn(info.account_id, target.kind, target.path, target.name), {}
+    if target.kind is EntityKind.POLICY:
+        return entity_arn(info.account_id, target.kind, "/", target.name), {}
+    path, tags = await _stored(iam, info.account_id, target.kind, target.name)
+    return entity_arn(info.account_id, target.kind, path, target.name), tags
+
+
+def renamed_arn(action: str, params: Mapping[str, Any], resource: str) -> str | None:
+    """UpdateUser's target ARN (new name and/or path), or None for any other call."""
+    if action != "UpdateUser" or ("NewUserName" not in params and "NewPath" not in params):
+        return None
+    name = str(params["UserName"])
+    head, _, rest = resource.partition(":user/")
+    old_path = "/" + rest[: len(rest) - len(name)]
+    new_path = params.get("NewPath", old_path)
+    return f"{head}:user{new_path}{params.get('NewUserName', name)}"
+
+
+ContextFactory = Callable[[Mapping[str, Any], str, Mapping[str, Any]], Awaitable[IAMContext]]
+
+
+def iam_context_factory(iam: Any, *, clock: Callable[[], datetime]) -> ContextFactory:
+    """Build each call's :class:`IAMContext`, refusing callers the policies do not allow.
+
+    Raises :class:`InvalidClientTokenId` when the signing key maps to no
+    identity and ``AccessDenied`` when the caller may not run the call.
+    """
+
+    async def context(scope: Mapping[str, Any], action: str,
+                      params: Mapping[str, Any]) -> IAMContext:
+        identity = scope.get("sigv4")
+        access_key_id = getattr(identity, "access_key_id", None)
+        if not isinstance(access_key_id, str):
+            raise InvalidClientTokenId()
+        snapshot = await iam.load_authorization(access_key_id)
+        if snapshot is None:
+            raise InvalidClientTokenId()
+        if not snapshot.is_root:
+            resource, tags = await resource_of(iam, snapshot, resource_target(action, params))
+            keys: dict[str, Any] = caller_context_keys(snapshot, scope, clock())
+            keys |= request_condition_keys(action, params)
+            keys |= {f"aws:ResourceTag/{key}": value for key, value in tags.items()}
+            caller = CallerPolicies(
+                principal=_engine_principal(snapshot),
+                identity_policies=snapshot.policies,
+                permissions_boundary=snapshot.permissions_boundary,
+                context=keys,
+            )
+            authorize_call(caller, f"iam:{action}", resource)
+            renamed = renamed_arn(action, params, resource)
+            if renamed is not None and renamed != resource:
+                # "The requester must have appropriate permissions on both the
+                # source object and the target object" (UpdateUser reference).
+                authorize_call(caller, f"iam:{action}", renamed)
+        return IAMContext(iam=iam, snapshot=snapshot)
+
+    return context
