@@ -21,12 +21,35 @@ Imports: the core (``sigv4kit``), :mod:`.identity`, :mod:`.types`.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Final, Protocol, runtime_checkable
 
 from .identity import CallerIdentity
 from .types import Scope
 
-__all__ = ["AllowAuthenticated", "Authorizer"]
+__all__ = ["AUTHORIZATION_KEY", "AllowAuthenticated", "AuthorizationRecord", "Authorizer"]
+
+#: The scope key where an authorizer leaves the :class:`AuthorizationRecord` of
+#: its decision (allowed or refused), for the app (``request.scope``) and the audit
+#: trail. An authorizer that does not decide per action (the default) leaves none.
+AUTHORIZATION_KEY: Final = "sigv4.authorization"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthorizationRecord:
+    """What an authorizer decided for one request.
+
+    ``action`` (``orders:GetOrder``) on ``resource`` (an ARN); ``allowed``;
+    ``reason``: for a refusal, the AccessDenied message; for an allow, the id
+    of the policy whose statement allowed (``""`` when none applies, as for the
+    account's root user).
+    """
+
+    action: str
+    resource: str
+    allowed: bool
+    reason: str = ""
+
 
 
 @runtime_checkable

@@ -9,7 +9,7 @@ Serving: ``_app`` (:class:`QueryApp`, an ASGI app for one Query service: read,
 parse, authorize, dispatch to one handler per operation, write),
 ``_router`` (:class:`ServiceRouter`, one endpoint for many services, routed
 by the signed credential scope's service), ``_iam_service`` (the IAM API:
-:func:`iam_app`), ``_iam_context`` / ``_iam_resources`` / ``_iam_authorize``
+:func:`iam_app`), ``_iam_context`` / ``_iam_resources`` / ``..authz``
 (the IAM API's own authorization), ``_handlers_*`` (one small handler per
 operation), ``_iam_shapes`` (entity records → IAM's response shapes)::
 
@@ -27,8 +27,8 @@ operation), ``_iam_shapes`` (entity records → IAM's response shapes)::
 
 from __future__ import annotations
 
+from ..authz import AccessDenied, denial_message
 from ._app import DEFAULT_MAX_BODY, Call, Handler, QueryApp, QueryService, encode_policy_documents
-from ._iam_authorize import AccessDenied, denial_message
 from ._iam_service import IAM_HANDLERS, iam_app, iam_service
 from ._query import MAX_FIELDS, QueryRequest, decode_form, parse_query_request, read_params
 from ._response import serialize_error, serialize_response

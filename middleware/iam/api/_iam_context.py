@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sigv4kit import SigV4Error
 
+from ..authz import CallerPolicies, authorize_call, caller_context_keys, engine_principal
 from ..entities import AuthorizationSnapshot, PrincipalKind
-from ..policy import Principal, PrincipalType
-from ._iam_authorize import CallerPolicies, authorize_call
 from ._iam_resources import (
     EntityKind,
     Target,
@@ -27,7 +26,7 @@ from ._iam_resources import (
     resource_target,
 )
 
-__all__ = ["IAMContext", "InvalidClientTokenId", "caller_context_keys", "iam_context_factory"]
+__all__ = ["IAMContext", "InvalidClientTokenId", "iam_context_factory"]
 
 
 class InvalidClientTokenId(SigV4Error):
@@ -57,54 +56,6 @@ class IAMContext:
         """The calling IAM user's name; None for the root user or a role."""
         principal = self.snapshot.principal
         return principal.name if principal.kind is PrincipalKind.USER else None
-
-
-_PRINCIPAL_TYPES = {
-    PrincipalKind.USER: PrincipalType.USER,
-    PrincipalKind.ROLE: PrincipalType.ASSUMED_ROLE,
-    PrincipalKind.ROOT: PrincipalType.ACCOUNT,
-}
-
-
-def caller_context_keys(
-    snapshot: AuthorizationSnapshot, scope: Mapping[str, Any], now: datetime
-) -> dict[str, str]:
-    """The global condition keys of an IAM API request (reference_policies_condition-keys).
-
-    ``aws:username`` only for IAM users; ``aws:userid`` is the unique id (the
-    account id for the root user); ``aws:SourceIp`` the peer address.
-    """
-    info = snapshot.principal
-    identity = scope.get("sigv4")
-    keys = {
-        "aws:PrincipalArn": info.arn,
-        "aws:PrincipalAccount": info.account_id,
-        "aws:PrincipalType": _PRINCIPAL_TYPES[info.kind].value,
-        "aws:userid": info.unique_id,
-        "aws:CurrentTime": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "aws:EpochTime": str(int(now.timestamp())),
-        "aws:SecureTransport": "true" if scope.get("scheme") in ("https", "wss") else "false",
-        "aws:ViaAWSService": "false",
-    }
-    if info.kind is PrincipalKind.USER:
-        keys["aws:username"] = info.name
-    client = scope.get("client")
-    if client:
-        keys["aws:SourceIp"] = str(client[0])
-    region = getattr(identity, "region", None)
-    if isinstance(region, str):
-        keys["aws:RequestedRegion"] = region
-    for header, value in scope.get("headers", ()):
-        if header == b"user-agent":
-            keys["aws:UserAgent"] = value.decode("latin-1")
-    for key, value in info.tags.items():
-        keys[f"aws:PrincipalTag/{key}"] = value
-    return keys
-
-
-def _engine_principal(snapshot: AuthorizationSnapshot) -> Principal:
-    info = snapshot.principal
-    return Principal(arn=info.arn, account=info.account_id, type=_PRINCIPAL_TYPES[info.kind])
 
 
 _GETTERS = {EntityKind.USER: "get_user", EntityKind.GROUP: "get_group",
@@ -179,7 +130,7 @@ def iam_context_factory(iam: Any, *, clock: Callable[[], datetime]) -> ContextFa
             keys |= request_condition_keys(action, params)
             keys |= {f"aws:ResourceTag/{key}": value for key, value in tags.items()}
             caller = CallerPolicies(
-                principal=_engine_principal(snapshot),
+                principal=engine_principal(snapshot),
                 identity_policies=snapshot.policies,
                 permissions_boundary=snapshot.permissions_boundary,
                 context=keys,
