@@ -118,7 +118,12 @@ def statement_spans(text: str) -> list[tuple[Position, Position]]:
         index = _skip(text, _skip(text, index) + 1)  # past ":"
         if key == "Statement":
             offsets = _object_spans(text, index)
-        index = _skip(text, _PLAIN.raw_decode(text, index)[1])
+            # Past the last statement: a "]" closes an array, an object ends there.
+            end = offsets[-1][1] if offsets else index
+            end = _skip(text, end)
+            index = _skip(text, end + 1) if text[end] == "]" else end
+        else:
+            index = _skip(text, _PLAIN.raw_decode(text, index)[1])
         if text[index] == ",":
             index = _skip(text, index + 1)
     return _positions(text, offsets)

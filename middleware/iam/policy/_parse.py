@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ._elements import PolicyType, Statement
 from ._errors import MalformedPolicyDocument, PolicyDocumentValidationError, PolicySizeQuotaExceeded
@@ -97,10 +97,21 @@ def policy_size(text: str) -> int:
     return len(text.translate(_WHITESPACE))
 
 
-def _check_size(text: str, rules: TypeRules) -> None:
+def _decoded(text: str) -> Any:
+    """The strictly decoded document, or ``None`` when it is not JSON."""
+    try:
+        return decode(text)
+    except JsonError:
+        return None
+
+
+def _check_size(text: str, rules: TypeRules, *, decoded: bool) -> None:
     if len(text) > MAX_DOCUMENT_LENGTH:
         raise PolicyDocumentValidationError(Messages.TOO_LONG.format(limit=MAX_DOCUMENT_LENGTH))
-    if _BAD_CHARACTER.search(text):
+    # ASCII text that decoded as JSON holds no character IAM refuses: JSON allows
+    # control characters neither in strings (the strict decoder) nor outside them,
+    # so the scan is needed only for other text.
+    if not (decoded and text.isascii()) and _BAD_CHARACTER.search(text):
         raise PolicyDocumentValidationError(Messages.CHARACTERS)
     size = len(text) if rules.size_counts_whitespace else policy_size(text)
     if size > rules.size_limit:
@@ -277,11 +288,9 @@ def parse_document(text: str | bytes, policy_type: PolicyType) -> ParsedDocument
     """
     rules = rules_for(policy_type)
     source = _as_text(text)
-    _check_size(source, rules)
-    try:
-        parts = read_document(decode(source))
-    except JsonError:
-        parts = None
+    value = _decoded(source) if len(source) <= MAX_DOCUMENT_LENGTH else None
+    _check_size(source, rules, decoded=value is not None)
+    parts = None if value is None else read_document(value)
     if parts is None:
         raise _fail(Messages.SYNTAX)
     doc = _Doc(parts.version, parts.statements, rules)
