@@ -152,6 +152,9 @@ class _PostgresTableLock:
         self.conn = psycopg.connect(conninfo)
 
     def __enter__(self) -> None:
+        # Taken on the event loop's thread: never wait unbounded for another
+        # holder (that would stall the loop and the test with it).
+        self.conn.execute("SET lock_timeout = '10s'")
         self.conn.execute(f'LOCK TABLE "{self.schema}".access_keys IN ACCESS EXCLUSIVE MODE')
 
     def __exit__(self, *exc: object) -> None:
@@ -540,8 +543,9 @@ async def test_cache_miss_does_not_block_the_event_loop(backend: Backend) -> Non
         with backend.stall_reads(fresh):
             lookup = asyncio.create_task(fresh.get_key(key.access_key_id))
             await asyncio.sleep(0.3)
-            assert not lookup.done()  # waiting on the database lock ...
-            assert ticks >= 10  # ... while the loop keeps running
+            # waiting on the database lock ...
+            assert not lookup.done(), lookup.exception() if lookup.done() else None
+            assert ticks >= 10, ticks  # ... while the loop keeps running
         record = await asyncio.wait_for(lookup, 10)
         assert record is not None
         assert record.secret_access_key == key.secret_access_key
