@@ -80,6 +80,7 @@ def read_number(text: str) -> Decimal:
     return Decimal(text)
 
 
+@lru_cache(maxsize=1024)
 def read_date(text: str) -> int:
     """A date as microseconds since the epoch: W3C/ISO 8601 or epoch seconds.
 
