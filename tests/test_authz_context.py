@@ -255,3 +255,21 @@ def test_bad_templates_are_refused_with_a_precise_message(text: str, message: st
     with pytest.raises(ResourceTemplateError) as caught:
         ResourceTemplate.parse(text)
     assert str(caught.value) == message
+
+
+def test_authz_all_is_sorted_and_complete() -> None:
+    import importlib
+    import pkgutil
+
+    from sigv4kit.middleware.iam import authz
+
+    def key(name: str) -> tuple[int, str]:
+        return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
+
+    assert authz.__all__ == sorted(authz.__all__, key=key)
+    for name in authz.__all__:
+        assert hasattr(authz, name), name
+    for info in pkgutil.iter_modules(authz.__path__):
+        module = importlib.import_module(f"sigv4kit.middleware.iam.authz.{info.name}")
+        for name in getattr(module, "__all__", []):
+            assert name in authz.__all__, f"{info.name}.{name} is not exported"

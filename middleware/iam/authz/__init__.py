@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ._authorizer import (
     IAM_REQUEST_KEY,
+    TEMPLATE_ERROR_KEY,
     DecisionGuard,
     IAMAuthorizer,
     IAMRequest,
@@ -26,12 +27,22 @@ from ._context import PRINCIPAL_TYPES, caller_context_keys, engine_principal
 from ._decide import AccessDenied, CallerPolicies, authorize_call, decide, denial_message
 from ._frameworks import ContextSource, authorize, check, requires_permission
 from ._install import iam_middleware
-from ._request import principal_keys, request_keys, session_keys, source_ip
-from ._template import ResourceTemplate, ResourceTemplateError
+from ._request import (
+    engine_principal_of,
+    principal_keys,
+    request_keys,
+    secure_transport,
+    session_keys,
+    source_ip,
+    w3c_time,
+)
+from ._template import BUILTIN_FIELDS, ResourceTemplate, ResourceTemplateError
 
 __all__ = [
+    "BUILTIN_FIELDS",
     "IAM_REQUEST_KEY",
     "PRINCIPAL_TYPES",
+    "TEMPLATE_ERROR_KEY",
     "AccessDenied",
     "CallerPolicies",
     "ContextSource",
@@ -51,10 +62,13 @@ __all__ = [
     "decide",
     "denial_message",
     "engine_principal",
+    "engine_principal_of",
     "iam_middleware",
     "principal_keys",
     "request_keys",
     "requires_permission",
+    "secure_transport",
     "session_keys",
     "source_ip",
+    "w3c_time",
 ]

@@ -249,7 +249,7 @@ def compile_arn(segments: Sequence[Iterable[Token]]) -> Matcher:
         parts = value[start:].split(":", count - 1)
         if len(parts) != count:
             return False
-        for index, matcher in checks:
+        for index, matcher in checks:  # noqa: SIM110 - a plain loop: this runs per statement
             if not matcher(parts[index]):
                 return False
         return True
