@@ -273,3 +273,34 @@ def test_authz_all_is_sorted_and_complete() -> None:
         module = importlib.import_module(f"sigv4kit.middleware.iam.authz.{info.name}")
         for name in getattr(module, "__all__", []):
             assert name in authz.__all__, f"{info.name}.{name} is not exported"
+
+
+def test_remembered_condition_answers_stay_right_past_the_memory() -> None:
+    """Conditions remember answers per request value: many values, repeated, still decide right."""
+    import ipaddress
+
+    from sigv4kit.middleware.iam.policy import (
+        AuthorizationRequest,
+        Policy,
+        PolicyType,
+        Principal,
+        PrincipalType,
+        evaluate,
+    )
+
+    policy = Policy.parse(
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"orders:GetOrder",'
+        '"Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/9"},'
+        '"DateGreaterThan":{"aws:CurrentTime":"2026-01-01T00:00:00Z"}}}]}',
+        policy_type=PolicyType.IDENTITY)
+    who = Principal(arn=f"arn:aws:iam::{ACCOUNT}:user/x", account=ACCOUNT, type=PrincipalType.USER)
+    network = ipaddress.ip_network("10.0.0.0/9")
+    for round_ in range(2):
+        for n in range(700):
+            address = f"10.{(n * 7) % 256}.{n % 256}.1"
+            day = "2025-12-31" if (n + round_) % 3 == 0 else "2026-06-01"
+            request = AuthorizationRequest(principal=who, action="orders:GetOrder", resource="x",
+                                           context={"aws:SourceIp": address,
+                                                    "aws:CurrentTime": f"{day}T00:00:00Z"})
+            expected = ipaddress.ip_address(address) in network and day == "2026-06-01"
+            assert evaluate(request, identity_policies=[policy]).allowed is expected, (address, day)
