@@ -20,7 +20,10 @@ Rounds alternate between the two; medians are compared (target: authorized
 >= 0.9x authenticated only). Server CPU per request comes from
 ``/proc/<pid>/stat``. Needs ``wrk``. Prints figures; asserts nothing.
 
-    .venv/bin/python benchmarks/bench_authz.py [--rounds N]
+    .venv/bin/python benchmarks/bench_authz.py [--rounds N] [--simple]
+
+``--simple`` gives the user one unconditional allowing statement instead (the
+authorizer's own cost without the policy evaluation's).
 """
 
 from __future__ import annotations
@@ -138,6 +141,13 @@ def statement(index: int, policy: int) -> dict[str, Any]:
 
 
 def policy_document(policy: int) -> str:
+    if "--simple" in sys.argv:
+        # The authorizer's floor: one unconditional statement allows; nothing else to check.
+        only = {"Effect": "Allow", "Action": "orders:GetOrder",
+                "Resource": f"arn:aws:orders:*:{ACCOUNT}:order/*"}
+        return json.dumps({"Version": "2012-10-17",
+                           "Statement": [only] if policy == POLICIES - 1 else [
+                               {**only, "Action": "s3:GetObject"}]})
     statements = [statement(index, policy) for index in range(STATEMENTS)]
     if policy == POLICIES - 1:
         # The one that allows: last statement of the last policy, with conditions that hold.
