@@ -72,6 +72,14 @@ from .store.secrets import MasterKey
 from .store.url import open_store
 
 if TYPE_CHECKING:
+    from .iam.authz import (
+        IAMAuthorizer,
+        IAMUser,
+        Resolution,
+        authorize,
+        iam_middleware,
+        requires_permission,
+    )
     from .store.postgres import PostgresKeyStore
     from .store.sqlite import SQLiteKeyStore
 
@@ -89,6 +97,8 @@ __all__ = [
     "CallerKind",
     "CallerSession",
     "ErrorFormat",
+    "IAMAuthorizer",
+    "IAMUser",
     "KeyLimitExceededError",
     "KeyManager",
     "KeyNotFoundError",
@@ -106,6 +116,7 @@ __all__ = [
     "ReplayDetected",
     "ReplayGuard",
     "ReplayGuardUnavailableError",
+    "Resolution",
     "RotationResult",
     "SQLiteKeyStore",
     "SchemaVersionError",
@@ -117,16 +128,29 @@ __all__ = [
     "StoreError",
     "StoreNotFoundError",
     "StoreUnavailableError",
+    "authorize",
+    "iam_middleware",
     "install_access_log_redactor",
     "open_store",
     "redact_query_credentials",
     "render_error",
+    "requires_permission",
 ]
 
 #: Loaded on first use: they bring SQLAlchemy, Alembic and the drivers, which
 #: an app that only uses MemoryKeyStore or a custom store never needs (and
 #: which make up most of this package's import time).
-_LAZY = {"PostgresKeyStore": ".store.postgres", "SQLiteKeyStore": ".store.sqlite"}
+_LAZY = {
+    "PostgresKeyStore": ".store.postgres",
+    "SQLiteKeyStore": ".store.sqlite",
+    # IAM authorization brings the policy engine and the IAM entities.
+    "IAMAuthorizer": ".iam.authz",
+    "IAMUser": ".iam.authz",
+    "Resolution": ".iam.authz",
+    "authorize": ".iam.authz",
+    "iam_middleware": ".iam.authz",
+    "requires_permission": ".iam.authz",
+}
 
 
 def __getattr__(name: str) -> object:

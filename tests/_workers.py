@@ -31,8 +31,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def echo_workers(env: dict[str, str], *, workers: int = 2) -> Iterator[str]:
-    """Start the echo service with ``workers`` processes; yields its base URL."""
+def echo_workers(env: dict[str, str], *, workers: int = 2,
+                 app: str = "tests._echo_workers_app:app") -> Iterator[str]:
+    """Start the echo service (or ``app``) with ``workers`` processes; yields its base URL."""
     port = free_port()
     full_env = {**os.environ, **env}
     # stderr goes to a file, not a pipe: the workers log every refusal at
@@ -43,7 +44,7 @@ def echo_workers(env: dict[str, str], *, workers: int = 2) -> Iterator[str]:
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "tests._echo_workers_app:app",
+                app,
                 "--host",
                 "127.0.0.1",
                 "--port",

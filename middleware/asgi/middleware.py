@@ -247,7 +247,9 @@ class SigV4Middleware:
         scope["sigv4"] = caller.sigv4
         scope["sigv4.caller"] = caller
         scope["auth"] = SigV4Credentials(["authenticated"])
-        scope["user"] = SigV4User(caller)
+        user = scope.get("user")  # an authorizer's richer user of this caller (IAMUser) stays
+        scope["user"] = user if isinstance(user, SigV4User) and user.caller is caller else (
+            SigV4User(caller))
         return scope
 
     # -- HTTP ----------------------------------------------------------------------------

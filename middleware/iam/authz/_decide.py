@@ -31,7 +31,7 @@ from ..policy import (
     evaluate,
 )
 
-__all__ = ["AccessDenied", "CallerPolicies", "authorize_call", "denial_message"]
+__all__ = ["AccessDenied", "CallerPolicies", "authorize_call", "decide", "denial_message"]
 
 
 class AccessDenied(SigV4Error):
@@ -50,13 +50,42 @@ class CallerPolicies:
     """Who calls and the policies that decide for them.
 
     ``identity_policies`` carry their ARN (managed) or a name (inline) as
-    ``policy_id``, which a denial's message names.
+    ``policy_id``, which a denial's message names. ``session_policies``: a
+    role session's policies (None when the session has none, as for a user).
     """
 
     principal: Principal
     identity_policies: Sequence[Policy] = ()
     permissions_boundary: Policy | None = None
+    session_policies: Sequence[Policy] | None = None
     context: Mapping[str, str | Sequence[str]] = field(default_factory=dict)
+
+
+def decide(
+    caller: CallerPolicies,
+    action: str,
+    resource: str,
+    *,
+    context: Mapping[str, str | Sequence[str]] | None = None,
+    resource_account: str | None = None,
+) -> Decision:
+    """The decision for ``action`` on ``resource`` (never raises for a refusal).
+
+    ``context`` replaces ``caller.context`` for this one decision;
+    ``resource_account``: the resource owner's account (None: the caller's).
+    """
+    return evaluate(
+        AuthorizationRequest(
+            principal=caller.principal,
+            action=action,
+            resource=resource,
+            context=caller.context if context is None else context,
+            resource_account=resource_account,
+        ),
+        identity_policies=caller.identity_policies,
+        permissions_boundary=caller.permissions_boundary,
+        session_policies=caller.session_policies,
+    )
 
 
 def authorize_call(caller: CallerPolicies, action: str, resource: str) -> Decision:
@@ -64,16 +93,7 @@ def authorize_call(caller: CallerPolicies, action: str, resource: str) -> Decisi
 
     (The account's root user needs no decision: the caller skips this.)
     """
-    decision = evaluate(
-        AuthorizationRequest(
-            principal=caller.principal,
-            action=action,
-            resource=resource,
-            context=caller.context,
-        ),
-        identity_policies=caller.identity_policies,
-        permissions_boundary=caller.permissions_boundary,
-    )
+    decision = decide(caller, action, resource)
     if not decision.allowed:
         raise AccessDenied(denial_message(caller.principal.arn, action, resource, decision))
     return decision
@@ -89,6 +109,7 @@ _NO_ALLOW = {
     PolicyType.BOUNDARY: "no permissions boundary",
     PolicyType.SESSION: "no session policy",
     PolicyType.SCP: "no service control policy",
+    PolicyType.RESOURCE: "no resource-based policy",
 }
 
 

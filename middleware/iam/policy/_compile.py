@@ -17,6 +17,7 @@ fails closed when a request reaches it.
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -377,10 +378,19 @@ def _resource_check(statement: Statement, *, variables: bool) -> ResourceCheck:
     An empty list matches no resource either way (an empty ``NotResource`` never grants).
     """
     if statement.resources is not None:
-        return _any_resource(statement.resources, variables=variables, negate=False)
+        return _shared_resource_check(tuple(statement.resources), variables, False)
     if statement.not_resources is not None:
-        return _any_resource(statement.not_resources, variables=variables, negate=True)
+        return _shared_resource_check(tuple(statement.not_resources), variables, True)
     return _everything  # trust policies have no Resource element
+
+
+@functools.lru_cache(maxsize=4096)
+def _shared_resource_check(patterns: tuple[str, ...], variables: bool, negate: bool
+                           ) -> ResourceCheck:
+    """One check per distinct pattern list: statements that repeat a ``Resource`` (the common
+    case across a principal's policies) share it, so an evaluation checks it once
+    (``_evaluate._check`` remembers each check's answer for the request)."""
+    return _any_resource(patterns, variables=variables, negate=negate)
 
 
 def _any_resource(patterns: Sequence[str], *, variables: bool, negate: bool) -> ResourceCheck:

@@ -80,6 +80,7 @@ def read_number(text: str) -> Decimal:
     return Decimal(text)
 
 
+@lru_cache(maxsize=1024)
 def read_date(text: str) -> int:
     """A date as microseconds since the epoch: W3C/ISO 8601 or epoch seconds.
 
@@ -269,7 +270,7 @@ def _compile(condition: Condition, *, variables: bool) -> Callable[[Lookup, set[
         raise ValueError(f"unsupported condition operator {condition.operator!r}")
     policy_values = _policy_values(op, condition.values, variables=variables)
     per_value = _per_value_test(op, policy_values, condition.operator)
-    return _with_key_rules(condition, op, per_value)
+    return _with_key_rules(condition, op, per_value, pure=isinstance(policy_values, tuple))
 
 
 def _policy_values(
@@ -360,10 +361,23 @@ def _checked_reader(read: Callable[[str], Any], written: str) -> Callable[[str],
     return checked
 
 
+#: Request values whose answer one condition remembers (then it starts afresh).
+_REMEMBERED_VALUES = 256
+
+
 def _with_key_rules(
-    condition: Condition, op: Operator, check: Callable[[str, Lookup, set[str]], bool]
+    condition: Condition,
+    op: Operator,
+    check: Callable[[str, Lookup, set[str]], bool],
+    *,
+    pure: bool = False,
 ) -> Callable[[Lookup, set[str]], bool]:
-    """Missing keys, IfExists, multivalued request values and set qualifiers."""
+    """Missing keys, IfExists, multivalued request values and set qualifiers.
+
+    ``pure``: the policy values have no variables, so the answer for one request value
+    never changes; a service's requests repeat the same values (source IP, region, tags,
+    the current second), so each condition remembers its last answers.
+    """
     key = condition.key
     qualifier, if_exists, negated = condition.qualifier, condition.if_exists, op.negated
     if if_exists:
@@ -373,13 +387,25 @@ def _with_key_rules(
     else:
         when_missing = negated
 
+    answers: dict[str, bool] = {}
+
     def evaluate(lookup: Lookup, missing: set[str]) -> bool:
         raw = lookup(key)
         if raw is None:
             missing.add(key)
             return when_missing
         if not qualifier:
-            return isinstance(raw, str) and check(raw, lookup, missing)
+            if not isinstance(raw, str):
+                return False
+            if not pure:
+                return check(raw, lookup, missing)
+            answer = answers.get(raw)
+            if answer is None:
+                answer = check(raw, lookup, missing)  # a ConditionError is not remembered
+                if len(answers) >= _REMEMBERED_VALUES:
+                    answers.clear()
+                answers[raw] = answer
+            return answer
         # An empty string is an empty data set for the set operators (multi-value-conditions:
         # "resolve to an empty data set (for example, an empty string)").
         values = ((raw,) if raw else ()) if isinstance(raw, str) else tuple(raw)

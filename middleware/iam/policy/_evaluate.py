@@ -202,7 +202,8 @@ class _Said(NamedTuple):
 class _Run:
     """Per-request state shared by every statement check."""
 
-    __slots__ = ("failed", "has_boundary", "lookup", "missing", "principal", "resource")
+    __slots__ = ("failed", "has_boundary", "lookup", "missing", "principal", "resource",
+                 "resource_hits")
 
     def __init__(self, request: AuthorizationRequest, *, has_boundary: bool) -> None:
         self.principal = request.principal
@@ -211,6 +212,9 @@ class _Run:
         self.has_boundary = has_boundary
         self.missing: set[str] = set()
         self.failed = False  # a Deny applied or an error was met
+        # Each (shared) resource check's answer for this request: the resource and the
+        # context are fixed for the run, so a check repeated by many statements runs once.
+        self.resource_hits: dict[object, bool] = {}
 
 
 def evaluate(
@@ -396,8 +400,12 @@ def _check(run: _Run, statement: CompiledStatement, grant: PrincipalMatch, layer
         return
     check = statement.resource_check
     try:
-        if check is not None and not check(run.resource, run.lookup, run.missing):
-            return
+        if check is not None:
+            hit = run.resource_hits.get(check)
+            if hit is None:
+                hit = run.resource_hits[check] = check(run.resource, run.lookup, run.missing)
+            if not hit:
+                return
     except ConditionError as exc:
         _record_error(run, statement, f"{describe(statement.policy, statement.statement)}: {exc}",
                       layer)

@@ -229,13 +229,30 @@ def compile_arn(segments: Sequence[Iterable[Token]]) -> Matcher:
             rest = compile_glob(heads[-1])
             start = len(prefix)
             return lambda value: value.startswith(prefix) and rest(value[start:])
-    matchers = tuple(compile_glob(tokens) for tokens in heads)
+    # Wildcards in the first five segments (``arn:aws:orders:*:123456789012:order/*``): the
+    # leading literal segments are one prefix check, a segment that is only ``*`` (which
+    # matches any colon-free text) needs no check, and the rest are matched one by one.
+    fixed = 0
+    while fixed < ARN_SEGMENTS - 1 and all(isinstance(token, str) for token in heads[fixed]):
+        fixed += 1
+    prefix = "".join("".join(tokens) + ":" for tokens in heads[:fixed])  # type: ignore[arg-type]
+    start, count = len(prefix), ARN_SEGMENTS - fixed
+    checks = tuple(
+        (index - fixed, compile_glob(tokens))
+        for index, tokens in enumerate(heads)
+        if index >= fixed and not (tokens and all(token is Wildcard.STAR for token in tokens))
+    )
 
     def match(value: str) -> bool:
-        parts = value.split(":", ARN_SEGMENTS - 1)
-        if len(parts) != ARN_SEGMENTS:
+        if not value.startswith(prefix):
             return False
-        return all(matcher(part) for matcher, part in zip(matchers, parts, strict=True))
+        parts = value[start:].split(":", count - 1)
+        if len(parts) != count:
+            return False
+        for index, matcher in checks:  # noqa: SIM110 - a plain loop: this runs per statement
+            if not matcher(parts[index]):
+                return False
+        return True
 
     return match
 
