@@ -53,10 +53,12 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run_serve)
 
 
-def build_app(store_url: str, *, services: Sequence[str] = ("iam",)) -> Any:
+def build_app(store_url: str, *, services: Sequence[str] = ("iam", "sts")) -> Any:
     """The ASGI app ``serve`` runs: ``services`` routed by signed service, verified.
 
-    The middleware opens the store and closes it at lifespan shutdown. Raises
+    The middleware opens the store and closes it at lifespan shutdown. With
+    ``sts``, STS's unsigned ``AssumeRoleWithWebIdentity`` (and only it) is let
+    through to STS unverified (:class:`~.sts.UnsignedSTSGate`). Raises
     :class:`CLIError` for a service no one registered.
     """
     from .. import ErrorFormat, SigV4Middleware
@@ -72,9 +74,15 @@ def build_app(store_url: str, *, services: Sequence[str] = ("iam",)) -> Any:
         config=VerifierConfig(services=frozenset(services)),
         error_format=ErrorFormat.QUERY_XML,
     )
+    apps: dict[str, Any] = {}
     for name in services:
         app, model = SERVICE_APPS[name](middleware.store)
         router.register(name, app, model=model)
+        apps[name] = app
+    if "sts" in apps:
+        from .sts import UnsignedSTSGate
+
+        return UnsignedSTSGate(middleware, apps["sts"])
     return middleware
 
 
@@ -86,7 +94,7 @@ def run_serve(args: argparse.Namespace, streams: Streams) -> ExitCode:
     if not 0 < args.port < 65536:
         raise CLIError(f"--port {args.port} is not a TCP port (1-65535)", ExitCode.USAGE)
     app = build_app(args.store)
-    streams.stderr.write(f"sigv4kit: serving iam on http://{args.host}:{args.port}\n")
+    streams.stderr.write(f"sigv4kit: serving iam, sts on http://{args.host}:{args.port}\n")
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
                 lifespan="on")
     return ExitCode.OK

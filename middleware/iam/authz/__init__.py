@@ -7,7 +7,12 @@
 
 from __future__ import annotations
 
-from ._context import PRINCIPAL_TYPES, caller_context_keys, engine_principal
+from ._context import (
+    PRINCIPAL_TYPES,
+    caller_context_keys,
+    engine_principal,
+    session_context_keys,
+)
 from ._decide import AccessDenied, CallerPolicies, authorize_call, denial_message
 
 __all__ = [
@@ -18,4 +23,5 @@ __all__ = [
     "caller_context_keys",
     "denial_message",
     "engine_principal",
+    "session_context_keys",
 ]

@@ -50,13 +50,16 @@ class CallerPolicies:
     """Who calls and the policies that decide for them.
 
     ``identity_policies`` carry their ARN (managed) or a name (inline) as
-    ``policy_id``, which a denial's message names.
+    ``policy_id``, which a denial's message names. ``session_policies``: a
+    role session's (or web identity's) session policies; when any are given
+    the session may do only what they and the identity side both allow.
     """
 
     principal: Principal
     identity_policies: Sequence[Policy] = ()
     permissions_boundary: Policy | None = None
     context: Mapping[str, str | Sequence[str]] = field(default_factory=dict)
+    session_policies: Sequence[Policy] = ()
 
 
 def authorize_call(caller: CallerPolicies, action: str, resource: str) -> Decision:
@@ -73,6 +76,7 @@ def authorize_call(caller: CallerPolicies, action: str, resource: str) -> Decisi
         ),
         identity_policies=caller.identity_policies,
         permissions_boundary=caller.permissions_boundary,
+        session_policies=caller.session_policies or None,
     )
     if not decision.allowed:
         raise AccessDenied(denial_message(caller.principal.arn, action, resource, decision))
