@@ -7,22 +7,25 @@ from typing import Any
 
 import boto3
 from _iam_api import NO_RETRIES, Server, policy_document, unique
+from botocore.config import Config
+
+#: No client-side checks: the server's own validation answers.
+UNCHECKED = NO_RETRIES.merge(Config(parameter_validation=False))
 
 
-def client(server: Server, service: str, creds: dict[str, Any] | None = None) -> Any:
-    """A boto3 client of ``service`` signing with the admin's key, or with STS ``Credentials``."""
+def client(server: Server, service: str, creds: dict[str, Any] | None = None, *,
+           validate: bool = True) -> Any:
+    """A boto3 client of ``service`` signing with the admin's key, or with ``creds``
+    (an access key or STS ``Credentials``); ``validate=False`` skips botocore's checks."""
     if creds is None:
-        return server.client() if service == "iam" else boto3.client(
-            service, endpoint_url=server.url, region_name="us-east-1",
-            aws_access_key_id=server.admin["access_key_id"],
-            aws_secret_access_key=server.admin["secret_access_key"], config=NO_RETRIES,
-        )
+        creds = {"AccessKeyId": server.admin["access_key_id"],
+                 "SecretAccessKey": server.admin["secret_access_key"]}
     return boto3.client(
         service, endpoint_url=server.url, region_name="us-east-1",
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds.get("SessionToken"),
-        config=NO_RETRIES,
+        config=NO_RETRIES if validate else UNCHECKED,
     )
 
 
