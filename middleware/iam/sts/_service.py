@@ -9,9 +9,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -32,13 +33,25 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class _OneShotClient:
+    """An HTTP client per fetch: key sets are fetched about hourly, and a long-lived
+    client would outlive the server's event loop (nothing closes it at shutdown)."""
+
+    @contextlib.asynccontextmanager
+    async def stream(self, method: str, url: str, **options: Any) -> AsyncIterator[Any]:
+        async with httpx.AsyncClient() as client, client.stream(
+            method, url, **options
+        ) as response:
+            yield response
+
+
 def _lazy_jwks() -> Callable[[], JWKSCache]:
-    # The HTTP client is made on first use, inside the server's event loop.
+    # Made on first use, inside the server's event loop (the cache holds asyncio locks).
     made: list[JWKSCache] = []
 
     def get() -> JWKSCache:
         if not made:
-            made.append(JWKSCache(httpx.AsyncClient(timeout=5.0, follow_redirects=False)))
+            made.append(JWKSCache(cast(httpx.AsyncClient, _OneShotClient())))
         return made[0]
 
     return get
