@@ -143,11 +143,10 @@ def test_forged_expired_and_foreign_tokens_are_refused(
 
 
 def test_an_issuer_without_a_provider_is_refused(server: Server, role: dict[str, Any]) -> None:
-    with running_issuer() as unknown:
-        with pytest.raises(ClientError) as exc:
-            unsigned_sts(server).assume_role_with_web_identity(
-                RoleArn=role["Arn"], RoleSessionName="ci-run",
-                WebIdentityToken=unknown.token(claims(unknown)))
+    with running_issuer() as unknown, pytest.raises(ClientError) as exc:
+        unsigned_sts(server).assume_role_with_web_identity(
+            RoleArn=role["Arn"], RoleSessionName="ci-run",
+            WebIdentityToken=unknown.token(claims(unknown)))
     assert error_of(exc) == (
         "InvalidIdentityToken",
         f"No OpenIDConnect provider found in your account for {unknown.url}", 400)
