@@ -32,10 +32,9 @@ from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from _cli_util import run_cli  # noqa: E402
-from _servers import run_uvicorn  # noqa: E402
-
-from sigv4kit.middleware.iam._cli_serve import build_app  # noqa: E402
+from _cli_util import run_cli
+from _servers import run_uvicorn
+from sigv4kit.middleware.iam._cli_serve import build_app
 
 CONFIG = Config(retries={"max_attempts": 1}, max_pool_connections=64)
 

@@ -7,6 +7,7 @@ SourceIdentity), expiry, revocation and GetAccessKeyInfo.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from _cli_util import run_cli
-from _iam_api import Server, error_of, iam_server, policy_document
+from _iam_api import Server, bootstrap, error_of, iam_server, policy_document
 from _sts import ASSUME_ANY, client, new_role, new_user, trust
 from botocore.exceptions import ClientError
 
@@ -383,3 +384,37 @@ def test_unsigned_requests_other_than_web_identity_are_refused(server: Server) -
                               headers={"content-type": "application/x-www-form-urlencoded"})
         assert response.status_code in (400, 403), body
         assert b"<Error>" in response.content or b"<Code>" in response.content
+
+
+def test_cross_account_assumption_needs_both_accounts_to_allow(server: Server) -> None:
+    other = bootstrap(server.store_url, "admin", "--account-id", "222233334444")
+    other_admin = client(server, "iam", {"AccessKeyId": other["access_key_id"],
+                                         "SecretAccessKey": other["secret_access_key"]})
+    _name, sts = assumer(server)
+    blocked_name, blocked_key = new_user(server)
+    role = other_admin.create_role(
+        RoleName="partner-access",
+        AssumeRolePolicyDocument=json.dumps(trust(
+            {"AWS": f"arn:aws:iam::{server.account_id}:root"})))["Role"]
+    other_admin.put_role_policy(RoleName="partner-access", PolicyName="p",
+                                PolicyDocument=policy_document(GET_USER))
+    answer = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="partner")
+    assert answer["AssumedRoleUser"]["Arn"] == (
+        "arn:aws:sts::222233334444:assumed-role/partner-access/partner")
+    who = client(server, "sts", answer["Credentials"]).get_caller_identity()
+    assert who["Account"] == "222233334444"
+    assert client(server, "iam", answer["Credentials"]).get_user(UserName="admin")
+    # The trusted account's user without its own Allow is refused.
+    with pytest.raises(ClientError) as exc:
+        client(server, "sts", blocked_key).assume_role(RoleArn=role["Arn"],
+                                                       RoleSessionName="partner")
+    assert error_of(exc)[1] == (
+        f"User: {user_arn(server, blocked_name)} is not authorized to perform: sts:AssumeRole "
+        f"on resource: {role['Arn']}")
+    # A role whose trust policy does not name the account refuses even an allowed caller.
+    other_admin.create_role(RoleName="internal", AssumeRolePolicyDocument=json.dumps(trust(
+        {"AWS": "arn:aws:iam::222233334444:root"})))
+    with pytest.raises(ClientError) as exc:
+        sts.assume_role(RoleArn="arn:aws:iam::222233334444:role/internal",
+                        RoleSessionName="partner")
+    assert error_of(exc)[0] == "AccessDenied"
