@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -133,11 +134,16 @@ def _request_keys(params: Mapping[str, Any], tags: Mapping[str, str],
     return keys
 
 
+@functools.lru_cache(maxsize=1024)
+def _trust_policy(document: str, role_arn: str) -> Policy:
+    # Stored trust policies were validated when written; parsing is pure.
+    return Policy.parse(document, policy_type=PolicyType.TRUST, policy_id=f"{role_arn}#trust")
+
+
 def _decide(principal: Principal, action: str, role: Role, keys: Mapping[str, Any],
             snapshot: AuthorizationSnapshot | None) -> bool:
     """Both sides: the caller's policies (when signed) and the role's trust policy."""
-    trust = Policy.parse(role.assume_role_policy_document, policy_type=PolicyType.TRUST,
-                         policy_id=f"{role.arn}#trust")
+    trust = _trust_policy(role.assume_role_policy_document, role.arn)
     request = AuthorizationRequest(principal=principal, action=action, resource=role.arn,
                                    context=keys, resource_account=role.account_id)
     if snapshot is None:
