@@ -244,6 +244,11 @@ def test_malformed_and_oversized_session_policies(server: Server) -> None:
         sts.assume_role(RoleArn=role["Arn"], RoleSessionName="s1", Policy='{"Version": 1')
     code, _message, status = error_of(exc)
     assert (code, status) == ("MalformedPolicyDocument", 400)
+    not_a_policy = f"arn:aws:iam::{server.account_id}:user/{name}"
+    with pytest.raises(ClientError) as exc:
+        sts.assume_role(RoleArn=role["Arn"], RoleSessionName="s1",
+                        PolicyArns=[{"arn": not_a_policy}])
+    assert error_of(exc) == ("ValidationError", f"The policy ARN {not_a_policy} is invalid.", 400)
     tags = [{"Key": f"k{n:02d}-" + "x" * 100, "Value": "v" * 200} for n in range(20)]
     with pytest.raises(ClientError) as exc:
         sts.assume_role(RoleArn=role["Arn"], RoleSessionName="s1", Tags=tags)

@@ -39,6 +39,7 @@ from ...store.schema import (
 )
 from ..policy import Policy, PolicyType
 from ._base import IAMBase
+from ._errors import IAMError
 from ._model import (
     AuthorizationSnapshot,
     GroupRef,
@@ -265,7 +266,10 @@ async def _managed_documents(conn: AsyncConnection, arns: list[str]) -> list[Pol
     policies; a policy deleted since the session began is left out (AWS: it no longer grants)."""
     found: list[Policy] = []
     for policy_arn in arns:
-        account, path, name = parse_policy_arn(policy_arn)
+        try:
+            account, path, name = parse_policy_arn(policy_arn)
+        except IAMError:  # STS refuses these; a row written otherwise grants nothing
+            continue
         document = (
             await conn.execute(
                 sa.select(_V.document)

@@ -23,7 +23,8 @@ from typing import Any
 
 from ..api._app import Call
 from ..authz import AccessDenied, caller_context_keys, engine_principal
-from ..entities import AuthorizationSnapshot, NoSuchEntity, PrincipalKind, Role
+from ..entities import AuthorizationSnapshot, IAMError, NoSuchEntity, PrincipalKind, Role
+from ..entities._rules import parse_policy_arn
 from ..oidc import validate_web_identity
 from ..policy import AuthorizationRequest, Policy, PolicyType, Principal, PrincipalType, evaluate
 from ._context import STSContext
@@ -113,7 +114,14 @@ def _session_policy(params: Mapping[str, Any]) -> str | None:
 
 
 def _policy_arns(params: Mapping[str, Any]) -> list[str]:
-    return [str(item["arn"]) for item in params.get("PolicyArns", ()) if "arn" in item]
+    """``PolicyArns``: each must be a managed policy's ARN (ValidationError otherwise)."""
+    arns = [str(item["arn"]) for item in params.get("PolicyArns", ()) if "arn" in item]
+    for arn in arns:
+        try:
+            parse_policy_arn(arn)
+        except IAMError:
+            raise STSError("ValidationError", f"The policy ARN {arn[:256]} is invalid.") from None
+    return arns
 
 
 def _request_keys(params: Mapping[str, Any], tags: Mapping[str, str],
