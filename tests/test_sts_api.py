@@ -345,7 +345,8 @@ def test_expired_credentials_are_refused_before_the_signature(server: Server) ->
                      (past, creds["AccessKeyId"]))
     with pytest.raises(ClientError) as exc:
         client(server, "iam", creds).get_user(UserName=name)
-    assert error_of(exc)[0] == "ExpiredToken"
+    assert error_of(exc) == (
+        "ExpiredToken", "The security token included in the request is expired", 400)
     # A wrong secret with the expired key: still ExpiredToken (checked before the signature).
     with pytest.raises(ClientError) as exc:
         client(server, "sts", {**creds, "SecretAccessKey": "x" * 40}).get_caller_identity()
