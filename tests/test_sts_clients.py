@@ -162,3 +162,19 @@ def test_a_code_is_accepted_once_across_two_server_processes(
         # The session issued by one server is valid on the other.
         creds = client(second, "sts", key).get_session_token(DurationSeconds=900)["Credentials"]
         assert client(first, "sts", creds).get_caller_identity()["Arn"].endswith(f"user/{name}")
+        # A role session with a session policy and tags, issued by one, used on the other.
+        role = new_role(first, trust({"AWS": f"arn:aws:iam::{first.account_id}:user/{name}"},
+                                     action=["sts:AssumeRole", "sts:TagSession"]),
+                        {"Effect": "Allow", "Action": ["iam:GetUser", "iam:ListUsers"],
+                         "Resource": "*",
+                         "Condition": {"StringEquals": {"aws:PrincipalTag/env": "prod"}}})
+        session = client(first, "sts", key).assume_role(
+            RoleArn=role["Arn"], RoleSessionName="pg-session",
+            Policy=json.dumps({"Version": "2012-10-17", "Statement": [GET_USER]}),
+            Tags=[{"Key": "env", "Value": "prod"}])["Credentials"]
+        on_second = client(second, "iam", session)
+        assert on_second.get_user(UserName=name)["User"]["UserName"] == name
+        with pytest.raises(ClientError) as exc:
+            on_second.list_users()
+        assert error_of(exc)[1].endswith(
+            "because no session policy allows the iam:ListUsers action")
