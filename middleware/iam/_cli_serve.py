@@ -1,4 +1,4 @@
-"""``sigv4kit serve``: the IAM API (and later STS) under uvicorn, behind ``SigV4Middleware``.
+"""``sigv4kit serve``: the IAM API and STS under uvicorn, behind ``SigV4Middleware``.
 
 ::
 
@@ -23,10 +23,10 @@ from sigv4kit.cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams
 __all__ = ["add_parser", "build_app", "run_serve"]
 
 DESCRIPTION = """\
-Serve the IAM API (AWS's Query protocol, IAM's shapes) for the identities in
-the store, behind SigV4 verification, so boto3's iam client and the AWS CLI
-manage them with --endpoint-url. Create the first administrator with
-'sigv4kit iam bootstrap'."""
+Serve the IAM API and STS (AWS's Query protocol, their botocore shapes) for
+the identities in the store, behind SigV4 verification, so boto3's iam and
+sts clients and the AWS CLI manage them and obtain temporary credentials with
+--endpoint-url. Create the first administrator with 'sigv4kit iam bootstrap'."""
 
 EXAMPLES = """\
 examples:
@@ -39,7 +39,7 @@ def add_parser(sub: Any) -> None:
     """Register the ``serve`` command."""
     p = sub.add_parser(
         "serve",
-        help="serve the IAM API over the store (uvicorn)",
+        help="serve the IAM API and STS over the store (uvicorn)",
         description=DESCRIPTION,
         epilog=EXAMPLES + "\n" + EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
