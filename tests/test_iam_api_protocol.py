@@ -193,7 +193,15 @@ def test_every_operation_of_the_issue_has_a_handler() -> None:
         "SimulateCustomPolicy", "SimulatePrincipalPolicy",
     ]
     assert len(listed) == 67
-    assert sorted(IAM_HANDLERS) == sorted(listed)
+    # Issue 17: virtual MFA devices and OpenID Connect providers.
+    listed_17 = [
+        "CreateVirtualMFADevice", "EnableMFADevice", "ResyncMFADevice", "DeactivateMFADevice",
+        "DeleteVirtualMFADevice", "ListMFADevices", "ListVirtualMFADevices",
+        "CreateOpenIDConnectProvider", "GetOpenIDConnectProvider", "ListOpenIDConnectProviders",
+        "DeleteOpenIDConnectProvider", "AddClientIDToOpenIDConnectProvider",
+        "RemoveClientIDFromOpenIDConnectProvider", "UpdateOpenIDConnectProviderThumbprint",
+    ]
+    assert sorted(IAM_HANDLERS) == sorted(listed + listed_17)
 
 
 def test_store_unavailable_is_503_service_unavailable(server: Server) -> None:

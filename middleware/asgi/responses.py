@@ -98,6 +98,11 @@ def _extra_elements(fields: tuple[tuple[str, str], ...], budget: int) -> str:
     return "".join(parts)
 
 
+#: Query-protocol services (STS, IAM) word some refusals differently from S3
+#: (STS and IAM answer expired session credentials with this text).
+_QUERY_MESSAGES = {"ExpiredToken": "The security token included in the request is expired"}
+
+
 def render_error(
     error: VerificationError, error_format: ErrorFormat, *, request_id: str
 ) -> ErrorResponse:
@@ -120,6 +125,7 @@ def render_error(
         ]
     elif error_format is ErrorFormat.QUERY_XML:
         kind = "Receiver" if error.status >= 500 else "Sender"
+        message = _text(_QUERY_MESSAGES.get(error.code, "")) or message
         text = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f"<ErrorResponse><Error><Type>{kind}</Type><Code>{_text(error.code)}</Code>"

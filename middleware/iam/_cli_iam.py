@@ -6,6 +6,12 @@ creates the account if needed, a user with the managed policy
 prints ``account_id``, ``user``, ``arn``, ``access_key_id`` and
 ``secret_access_key``: the only time the secret is shown. From there, boto3's
 ``iam`` client and the AWS CLI manage everything through ``sigv4kit serve``.
+
+``sigv4kit iam revoke-sessions ROLE --store URL [--account-id ID]`` revokes
+every session of the role issued until now, as AWS's console does: the
+role's inline policy ``AWSRevokeOlderSessions`` denies everything to
+sessions whose ``aws:TokenIssueTime`` is earlier (new sessions are not
+affected).
 The group is registered into the ``sigv4kit`` command through
 the ``sigv4kit.commands`` entry points (``middleware/cli/``).
 """
@@ -15,12 +21,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sigv4kit import SigV4Error
 from sigv4kit.cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams
 
-__all__ = ["ADMIN_POLICY_DOCUMENT", "ADMIN_POLICY_NAME", "add_parser", "bootstrap"]
+__all__ = [
+    "ADMIN_POLICY_DOCUMENT",
+    "ADMIN_POLICY_NAME",
+    "REVOKE_POLICY_NAME",
+    "add_parser",
+    "bootstrap",
+    "revoke_document",
+    "revoke_sessions",
+]
+
+#: The inline role policy AWS's console writes to revoke a role's active sessions.
+REVOKE_POLICY_NAME = "AWSRevokeOlderSessions"
 
 #: The administrator's managed policy (AWS's own is named the same).
 ADMIN_POLICY_NAME = "AdministratorAccess"
@@ -63,6 +82,38 @@ def add_parser(sub: Any) -> None:
                    help="12-digit account id (default: the store's only account, or a new one)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run_bootstrap)
+    r = actions.add_parser(
+        "revoke-sessions",
+        help="deny every session of a role issued until now",
+        description="Revoke a role's active sessions as AWS's console does: an inline policy "
+                    f"{REVOKE_POLICY_NAME} denying everything to sessions issued before now.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    r.add_argument("role", metavar="ROLE", help="the role's name")
+    r.add_argument("--store", required=True, metavar="URL", help="the store URL")
+    r.add_argument("--account-id", metavar="ID",
+                   help="12-digit account id (default: the store's only account)")
+    r.set_defaults(run=run_revoke_sessions)
+
+
+def revoke_document(now: datetime) -> str:
+    """AWS's revocation policy: deny everything to sessions issued before ``now``."""
+    issued_before = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Action": ["*"], "Resource": ["*"],
+        "Condition": {"DateLessThan": {"aws:TokenIssueTime": issued_before}},
+    }]})
+
+
+async def revoke_sessions(iam: Any, role_name: str, account_id: str | None,
+                          now: datetime) -> dict[str, str]:
+    """Write :data:`REVOKE_POLICY_NAME` on the role (replacing an earlier one)."""
+    account = await _account(iam, account_id)
+    role = await iam.get_role(account, role_name)
+    await iam.put_role_policy(account, role.role_name, REVOKE_POLICY_NAME, revoke_document(now))
+    return {"role": role.arn, "policy": REVOKE_POLICY_NAME,
+            "revoked_before": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 async def bootstrap(iam: Any, user_name: str, account_id: str | None) -> dict[str, str]:
@@ -106,29 +157,43 @@ async def _account(iam: Any, account_id: str | None) -> str:
     return str((await iam.create_account()).account_id)
 
 
-async def _run(args: argparse.Namespace) -> dict[str, str]:
+async def _run(store_url: str, work: Callable[[Any], Awaitable[dict[str, str]]]
+               ) -> dict[str, str]:
     from .. import open_store
     from ..store import SQLKeyStore
     from .entities import IAMStore
 
-    store = open_store(args.store)
+    store = open_store(store_url)
     if not isinstance(store, SQLKeyStore):
         await store.aclose()
-        raise CLIError(f"{args.store} is not an SQL store (sqlite:/// or postgresql://)")
+        raise CLIError(f"{store_url} is not an SQL store (sqlite:/// or postgresql://)")
     try:
-        return await bootstrap(IAMStore(store), args.user, args.account_id)
+        return await work(IAMStore(store))
     finally:
         await store.aclose()
 
 
-def run_bootstrap(args: argparse.Namespace, streams: Streams) -> ExitCode:
+def _fields(store_url: str, work: Callable[[Any], Awaitable[dict[str, str]]]
+            ) -> dict[str, str]:
     try:
-        fields = asyncio.run(_run(args))
+        return asyncio.run(_run(store_url, work))
     except CLIError:
         raise
     except SigV4Error as exc:
         code = getattr(exc, "code", None)
         raise CLIError(f"{code}: {exc}" if code else str(exc)) from None
+
+
+def run_revoke_sessions(args: argparse.Namespace, streams: Streams) -> ExitCode:
+    now = datetime.now(UTC)
+    fields = _fields(args.store, lambda iam: revoke_sessions(iam, args.role, args.account_id,
+                                                             now))
+    streams.stdout.write(json.dumps(fields) + "\n")
+    return ExitCode.OK
+
+
+def run_bootstrap(args: argparse.Namespace, streams: Streams) -> ExitCode:
+    fields = _fields(args.store, lambda iam: bootstrap(iam, args.user, args.account_id))
     if args.json:
         streams.stdout.write(json.dumps(fields) + "\n")
     else:

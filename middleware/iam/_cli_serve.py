@@ -1,4 +1,4 @@
-"""``sigv4kit serve``: the IAM API (and later STS) under uvicorn, behind ``SigV4Middleware``.
+"""``sigv4kit serve``: the IAM API and STS under uvicorn, behind ``SigV4Middleware``.
 
 ::
 
@@ -23,10 +23,10 @@ from sigv4kit.cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams
 __all__ = ["add_parser", "build_app", "run_serve"]
 
 DESCRIPTION = """\
-Serve the IAM API (AWS's Query protocol, IAM's shapes) for the identities in
-the store, behind SigV4 verification, so boto3's iam client and the AWS CLI
-manage them with --endpoint-url. Create the first administrator with
-'sigv4kit iam bootstrap'."""
+Serve the IAM API and STS (AWS's Query protocol, their botocore shapes) for
+the identities in the store, behind SigV4 verification, so boto3's iam and
+sts clients and the AWS CLI manage them and obtain temporary credentials with
+--endpoint-url. Create the first administrator with 'sigv4kit iam bootstrap'."""
 
 EXAMPLES = """\
 examples:
@@ -39,7 +39,7 @@ def add_parser(sub: Any) -> None:
     """Register the ``serve`` command."""
     p = sub.add_parser(
         "serve",
-        help="serve the IAM API over the store (uvicorn)",
+        help="serve the IAM API and STS over the store (uvicorn)",
         description=DESCRIPTION,
         epilog=EXAMPLES + "\n" + EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -53,10 +53,12 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run_serve)
 
 
-def build_app(store_url: str, *, services: Sequence[str] = ("iam",)) -> Any:
+def build_app(store_url: str, *, services: Sequence[str] = ("iam", "sts")) -> Any:
     """The ASGI app ``serve`` runs: ``services`` routed by signed service, verified.
 
-    The middleware opens the store and closes it at lifespan shutdown. Raises
+    The middleware opens the store and closes it at lifespan shutdown. With
+    ``sts``, STS's unsigned ``AssumeRoleWithWebIdentity`` (and only it) is let
+    through to STS unverified (:class:`~.sts.UnsignedSTSGate`). Raises
     :class:`CLIError` for a service no one registered.
     """
     from .. import ErrorFormat, SigV4Middleware
@@ -72,9 +74,15 @@ def build_app(store_url: str, *, services: Sequence[str] = ("iam",)) -> Any:
         config=VerifierConfig(services=frozenset(services)),
         error_format=ErrorFormat.QUERY_XML,
     )
+    apps: dict[str, Any] = {}
     for name in services:
         app, model = SERVICE_APPS[name](middleware.store)
         router.register(name, app, model=model)
+        apps[name] = app
+    if "sts" in apps:
+        from .sts import UnsignedSTSGate
+
+        return UnsignedSTSGate(middleware, apps["sts"])
     return middleware
 
 
@@ -86,7 +94,7 @@ def run_serve(args: argparse.Namespace, streams: Streams) -> ExitCode:
     if not 0 < args.port < 65536:
         raise CLIError(f"--port {args.port} is not a TCP port (1-65535)", ExitCode.USAGE)
     app = build_app(args.store)
-    streams.stderr.write(f"sigv4kit: serving iam on http://{args.host}:{args.port}\n")
+    streams.stderr.write(f"sigv4kit: serving iam, sts on http://{args.host}:{args.port}\n")
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
                 lifespan="on")
     return ExitCode.OK

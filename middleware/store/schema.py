@@ -312,6 +312,12 @@ sessions = sa.Table(
     sa.Column("session_policy", _DOC),  # inline session policy (JSON)
     sa.Column("session_policy_arns", _DOC),  # JSON list of managed policy ARNs
     sa.Column("session_tags", _DOC),  # JSON object
+    # Revision 0006: when MFA was checked, the web identity's provider, the
+    # transitive tag keys (JSON list) and who asked for the session.
+    sa.Column("mfa_authenticated_at", _TS),
+    sa.Column("federated_provider", sa.String(2048)),
+    sa.Column("transitive_tag_keys", _DOC),
+    sa.Column("source_arn", sa.String(2048)),
 )
 
 mfa_devices = sa.Table(

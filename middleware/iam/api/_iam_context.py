@@ -17,7 +17,7 @@ from typing import Any
 from sigv4kit import SigV4Error
 
 from ..authz import CallerPolicies, authorize_call, caller_context_keys, engine_principal
-from ..entities import AuthorizationSnapshot, PrincipalKind
+from ..entities import AuthorizationSnapshot, PrincipalKind, SessionKind
 from ._iam_resources import (
     EntityKind,
     Target,
@@ -105,6 +105,15 @@ def renamed_arn(action: str, params: Mapping[str, Any], resource: str) -> str | 
     return f"{head}:user{new_path}{params.get('NewUserName', name)}"
 
 
+def _session_without_iam(snapshot: AuthorizationSnapshot) -> bool:
+    """GetSessionToken credentials made without MFA cannot call IAM (AWS answers
+    ``InvalidClientTokenId``; GetSessionToken's reference: "You cannot call any IAM API
+    operations unless MFA authentication information is included in the request")."""
+    session = snapshot.session
+    return (session is not None and session.kind is SessionKind.USER
+            and not session.mfa_authenticated)
+
+
 ContextFactory = Callable[[Mapping[str, Any], str, Mapping[str, Any]], Awaitable[IAMContext]]
 
 
@@ -122,7 +131,7 @@ def iam_context_factory(iam: Any, *, clock: Callable[[], datetime]) -> ContextFa
         if not isinstance(access_key_id, str):
             raise InvalidClientTokenId()
         snapshot = await iam.load_authorization(access_key_id)
-        if snapshot is None:
+        if snapshot is None or _session_without_iam(snapshot):
             raise InvalidClientTokenId()
         if not snapshot.is_root:
             resource, tags = await resource_of(iam, snapshot, resource_target(action, params))
@@ -134,6 +143,7 @@ def iam_context_factory(iam: Any, *, clock: Callable[[], datetime]) -> ContextFa
                 identity_policies=snapshot.policies,
                 permissions_boundary=snapshot.permissions_boundary,
                 context=keys,
+                session_policies=snapshot.session_policies,
             )
             authorize_call(caller, f"iam:{action}", resource)
             renamed = renamed_arn(action, params, resource)

@@ -60,6 +60,7 @@ for _kind, _param, _actions in (
         "ListAttachedUserPolicies", "PutUserPolicy", "GetUserPolicy", "DeleteUserPolicy",
         "ListUserPolicies", "PutUserPermissionsBoundary", "DeleteUserPermissionsBoundary",
         "CreateAccessKey", "ListAccessKeys", "UpdateAccessKey", "DeleteAccessKey",
+        "EnableMFADevice", "ResyncMFADevice", "DeactivateMFADevice", "ListMFADevices",
     )),
     (EntityKind.GROUP, "GroupName", (
         "CreateGroup", "GetGroup", "DeleteGroup", "AddUserToGroup", "RemoveUserFromGroup",
@@ -82,11 +83,18 @@ _BY_ARN = {
     "GetPolicyVersion": "PolicyArn", "ListPolicyVersions": "PolicyArn",
     "SetDefaultPolicyVersion": "PolicyArn", "DeletePolicyVersion": "PolicyArn",
     "ListEntitiesForPolicy": "PolicyArn", "SimulatePrincipalPolicy": "PolicySourceArn",
+    "DeleteVirtualMFADevice": "SerialNumber",
+    **{action: "OpenIDConnectProviderArn" for action in (
+        "GetOpenIDConnectProvider", "DeleteOpenIDConnectProvider",
+        "AddClientIDToOpenIDConnectProvider", "RemoveClientIDFromOpenIDConnectProvider",
+        "UpdateOpenIDConnectProviderThumbprint",
+    )},
 }
 
 # Operations whose UserName may be omitted to mean the caller.
 _CALLER_DEFAULT = frozenset({
     "GetUser", "CreateAccessKey", "ListAccessKeys", "UpdateAccessKey", "DeleteAccessKey",
+    "ListMFADevices", "DeactivateMFADevice",
 })
 _CREATE = frozenset({"CreateUser", "CreateGroup", "CreateRole", "CreatePolicy"})
 

@@ -35,8 +35,14 @@ def _iam(store: Any) -> tuple[Any, Any]:
     return iam_app(store)
 
 
-#: The services ``sigv4kit serve`` can run, by credential-scope name; STS joins here.
-SERVICE_APPS: dict[str, ServiceFactory] = {"iam": _iam}
+def _sts(store: Any) -> tuple[Any, Any]:
+    from ..sts import sts_app
+
+    return sts_app(store)
+
+
+#: The services ``sigv4kit serve`` can run, by credential-scope name.
+SERVICE_APPS: dict[str, ServiceFactory] = {"iam": _iam, "sts": _sts}
 
 
 class ServiceRouter:

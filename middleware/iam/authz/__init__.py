@@ -23,7 +23,12 @@ from ._authorizer import (
     Resolver,
     caller_policies,
 )
-from ._context import PRINCIPAL_TYPES, caller_context_keys, engine_principal
+from ._context import (
+    PRINCIPAL_TYPES,
+    caller_context_keys,
+    engine_principal,
+    session_context_keys,
+)
 from ._decide import AccessDenied, CallerPolicies, authorize_call, decide, denial_message
 from ._frameworks import ContextSource, authorize, check, requires_permission
 from ._install import iam_middleware
@@ -71,4 +76,5 @@ __all__ = [
     "session_keys",
     "source_ip",
     "w3c_time",
+    "session_context_keys",
 ]

@@ -51,7 +51,8 @@ class CallerPolicies:
 
     ``identity_policies`` carry their ARN (managed) or a name (inline) as
     ``policy_id``, which a denial's message names. ``session_policies``: a
-    role session's policies (None when the session has none, as for a user).
+    role session's (or web identity's) session policies; when any are given
+    the session may do only what they and the identity side both allow.
     """
 
     principal: Principal
@@ -84,7 +85,7 @@ def decide(
         ),
         identity_policies=caller.identity_policies,
         permissions_boundary=caller.permissions_boundary,
-        session_policies=caller.session_policies,
+        session_policies=caller.session_policies or None,
     )
 
 

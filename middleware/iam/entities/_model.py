@@ -43,6 +43,8 @@ __all__ = [
     "PrincipalRef",
     "Role",
     "RoleDetail",
+    "SessionInfo",
+    "SessionKind",
     "Tag",
     "User",
     "UserDetail",
@@ -57,6 +59,17 @@ class PrincipalKind(StrEnum):
     USER = "user"
     ROLE = "role"
     ROOT = "root"
+
+
+class SessionKind(StrEnum):
+    """How temporary credentials were issued."""
+
+    #: GetSessionToken: a user's own session (acts as the user).
+    USER = "user"
+    #: AssumeRole: a role session.
+    ROLE = "role"
+    #: AssumeRoleWithWebIdentity: a role session of an OIDC identity.
+    WEB_IDENTITY = "web-identity"
 
 
 class EntityFilter(StrEnum):
@@ -321,6 +334,43 @@ class PrincipalInfo:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SessionInfo:
+    """Temporary credentials' session: what STS recorded when it issued them.
+
+    ``policies`` are the session policies (inline ``Policy`` and the managed
+    ``PolicyArns``' default versions), parsed; empty when none were passed
+    (then they do not limit the session). ``tags`` are the session tags only
+    (the snapshot's principal tags already have them merged over the role's).
+    """
+
+    kind: SessionKind
+    access_key_id: str
+    issued_at: datetime
+    expires_at: datetime
+    #: The role session's name (None for a GetSessionToken session).
+    name: str | None = None
+    mfa_authenticated: bool = False
+    mfa_authenticated_at: datetime | None = None
+    source_identity: str | None = None
+    federated_provider: str | None = None
+    policies: tuple[Policy, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+    transitive_tag_keys: tuple[str, ...] = ()
+
+    def arn(self, principal: PrincipalInfo) -> str:
+        """The ARN the session acts as: ``arn:aws:sts::<acct>:assumed-role/<role>/<name>``."""
+        if self.name is None:
+            return principal.arn
+        return f"arn:aws:sts::{principal.account_id}:assumed-role/{principal.name}/{self.name}"
+
+    def user_id(self, principal: PrincipalInfo) -> str:
+        """``aws:userid``: ``AROA...:<session name>`` for a role session."""
+        if self.name is None:
+            return principal.unique_id
+        return f"{principal.unique_id}:{self.name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AuthorizationSnapshot:
     """Everything the authorizer needs about one principal, loaded at ``generation``.
 
@@ -329,7 +379,10 @@ class AuthorizationSnapshot:
     its inline and attached), parsed, with ``policy_id`` the managed policy's
     ARN or an inline identifier (:func:`inline_policy_id`). ``is_root``:
     the account's root user (or a legacy root principal), allowed everything
-    in its account.
+    in its account. ``session``: the temporary credentials' session (None
+    for a long-term key); for a role session ``principal`` is the role (so
+    ``aws:PrincipalArn`` is the role's ARN) and :attr:`caller_arn` the
+    ``assumed-role`` ARN the session acts as.
     """
 
     principal: PrincipalInfo
@@ -338,3 +391,15 @@ class AuthorizationSnapshot:
     permissions_boundary: Policy | None
     is_root: bool
     generation: int
+    session: SessionInfo | None = None
+
+    @property
+    def caller_arn(self) -> str:
+        """Who is calling: the user's or root's ARN, or the role session's ``assumed-role`` ARN."""
+        if self.session is None:
+            return self.principal.arn
+        return self.session.arn(self.principal)
+
+    @property
+    def session_policies(self) -> tuple[Policy, ...]:
+        return () if self.session is None else self.session.policies

@@ -16,6 +16,7 @@ Imports: SQLAlchemy, the store's schema, the policy parser, :mod:`._base`.
 from __future__ import annotations
 
 import functools
+import json
 from types import MappingProxyType
 from typing import Any
 
@@ -33,17 +34,44 @@ from ...store.schema import (
     policy_attachments,
     policy_versions,
     principals,
+    sessions,
     tags,
 )
 from ..policy import Policy, PolicyType
 from ._base import IAMBase
-from ._model import AuthorizationSnapshot, GroupRef, PrincipalInfo, PrincipalKind
-from ._rules import arn
+from ._errors import IAMError
+from ._model import (
+    AuthorizationSnapshot,
+    GroupRef,
+    PrincipalInfo,
+    PrincipalKind,
+    SessionInfo,
+    SessionKind,
+)
+from ._rules import arn, parse_policy_arn
 
 __all__ = ["SnapshotLoader", "inline_policy_id"]
 
 _P, _K, _M, _G = principals.c, access_keys.c, group_memberships.c, groups.c
 _I, _A, _POL, _V = inline_policies.c, policy_attachments.c, policies.c, policy_versions.c
+
+_S = sessions.c
+#: The session columns read with a temporary key's principal (labelled: both
+#: tables have a ``principal_id``).
+_SESSION_COLUMNS = (
+    _K.access_key_id.label("s_key"),
+    _K.expires_at.label("s_expires_at"),
+    _S.issued_at.label("s_issued_at"),
+    _S.role_session_name.label("s_name"),
+    _S.mfa_authenticated.label("s_mfa"),
+    _S.mfa_authenticated_at.label("s_mfa_at"),
+    _S.source_identity.label("s_source_identity"),
+    _S.federated_provider.label("s_provider"),
+    _S.session_policy.label("s_policy"),
+    _S.session_policy_arns.label("s_policy_arns"),
+    _S.session_tags.label("s_tags"),
+    _S.transitive_tag_keys.label("s_transitive"),
+)
 
 _GENERATION = sa.select(iam_generation.c.value).where(iam_generation.c.id == 1).scalar_subquery()
 
@@ -128,18 +156,28 @@ class SnapshotLoader(IAMBase):
         async def q(conn: AsyncConnection) -> AuthorizationSnapshot | None:
             if principal_id is not None and principal_id.isdigit() and len(principal_id) == 12:
                 return await _root(conn, principal_id)
-            query = sa.select(principals, _GENERATION.label("generation"))
             if access_key_id is not None:
-                query = query.select_from(principals.join(access_keys)).where(
-                    _K.access_key_id == access_key_id
+                query = (
+                    sa.select(principals, _GENERATION.label("generation"), *_SESSION_COLUMNS)
+                    .select_from(
+                        principals.join(access_keys).outerjoin(
+                            sessions, _S.access_key_id == _K.access_key_id
+                        )
+                    )
+                    .where(_K.access_key_id == access_key_id)
                 )
             else:
-                query = query.where(_P.principal_id == principal_id)
+                query = sa.select(principals, _GENERATION.label("generation")).where(
+                    _P.principal_id == principal_id
+                )
             row = (await conn.execute(query)).first()
             if row is None:
                 return None
             rows = list((await conn.execute(_row_query(row.principal_id))).all())
-            return _assemble(row, rows)
+            snapshot = _assemble(row, rows)
+            if access_key_id is not None and row.s_issued_at is not None:
+                snapshot = await _with_session(conn, snapshot, row)
+            return snapshot
 
         return await self._read(q)
 
@@ -220,4 +258,83 @@ def _assemble(row: Any, rows: list[Any]) -> AuthorizationSnapshot:
         permissions_boundary=boundary,
         is_root=bool(row.is_root),
         generation=int(row.generation),
+    )
+
+
+async def _managed_documents(conn: AsyncConnection, arns: list[str]) -> list[Policy]:
+    """The default versions of the session's managed policies (``PolicyArns``), as session
+    policies; a policy deleted since the session began is left out (AWS: it no longer grants)."""
+    found: list[Policy] = []
+    for policy_arn in arns:
+        try:
+            account, path, name = parse_policy_arn(policy_arn)
+        except IAMError:  # STS refuses these; a row written otherwise grants nothing
+            continue
+        document = (
+            await conn.execute(
+                sa.select(_V.document)
+                .select_from(
+                    policies.join(
+                        policy_versions,
+                        sa.and_(_V.policy_id == _POL.policy_id,
+                                _V.version_id == _POL.default_version_id),
+                    )
+                )
+                .where(_POL.account_id == account, _POL.path == path, _POL.name == name)
+            )
+        ).scalar()
+        if document is not None:
+            found.append(_parse(document, PolicyType.SESSION, policy_arn))
+    return found
+
+
+async def _with_session(
+    conn: AsyncConnection, snapshot: AuthorizationSnapshot, row: Any
+) -> AuthorizationSnapshot:
+    """``snapshot`` with the temporary key's session: its policies, tags and context."""
+    info = snapshot.principal
+    session_policies: list[Policy] = []
+    if row.s_policy:
+        session_policies.append(
+            _parse(row.s_policy, PolicyType.SESSION, f"{row.s_key}#session-policy")
+        )
+    if row.s_policy_arns:
+        session_policies.extend(await _managed_documents(conn, json.loads(row.s_policy_arns)))
+    session_tags: dict[str, str] = json.loads(row.s_tags) if row.s_tags else {}
+    if row.s_provider:
+        kind = SessionKind.WEB_IDENTITY
+    elif row.s_name is not None:
+        kind = SessionKind.ROLE
+    else:
+        kind = SessionKind.USER
+    session = SessionInfo(
+        kind=kind,
+        access_key_id=row.s_key,
+        issued_at=row.s_issued_at,
+        expires_at=row.s_expires_at,
+        name=row.s_name,
+        mfa_authenticated=bool(row.s_mfa),
+        mfa_authenticated_at=row.s_mfa_at,
+        source_identity=row.s_source_identity,
+        federated_provider=row.s_provider,
+        policies=tuple(session_policies),
+        tags=MappingProxyType(session_tags),
+        transitive_tag_keys=tuple(json.loads(row.s_transitive) if row.s_transitive else ()),
+    )
+    # Session tags override the role's tags of the same key, ignoring case
+    # (id_session-tags: "session tags override a role tag with the same key").
+    lowered = {key.lower() for key in session_tags}
+    merged = {k: v for k, v in info.tags.items() if k.lower() not in lowered} | session_tags
+    principal = PrincipalInfo(
+        kind=info.kind, account_id=info.account_id, arn=info.arn, unique_id=info.unique_id,
+        name=info.name, path=info.path, tags=MappingProxyType(merged),
+    )
+    return AuthorizationSnapshot(
+        principal=principal,
+        groups=snapshot.groups,
+        policies=snapshot.policies,
+        permissions_boundary=snapshot.permissions_boundary,
+        is_root=snapshot.is_root,
+        generation=snapshot.generation,
+        session=session,
     )
