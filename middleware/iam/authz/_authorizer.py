@@ -49,6 +49,7 @@ from ...store.errors import StoreUnavailableError
 from ..entities import AuthorizationSnapshot, IAMStore, SnapshotCache
 from ..policy import Decision
 from ._decide import CallerPolicies, decide, denial_message
+from ._context import session_context_keys
 from ._request import engine_principal_of, principal_keys, request_keys, session_keys, w3c_time
 from ._template import ResourceTemplateError
 
@@ -148,8 +149,7 @@ def caller_policies(
         principal=engine_principal_of(snapshot, caller),
         identity_policies=snapshot.policies,
         permissions_boundary=snapshot.permissions_boundary,
-        # A role session's policies join here when the snapshot carries them.
-        session_policies=getattr(snapshot, "session_policies", None) or None,
+        session_policies=snapshot.session_policies or None,
         context=context,
     )
 
@@ -359,7 +359,10 @@ class IAMAuthorizer:
         now, time_keys = self._clock.keys()
         context: dict[str, ContextValue] = {**prepared.keys, **time_keys}
         context |= request_keys(scope, caller, self.trusted_proxies)
-        if caller.session.temporary:
+        if snapshot.session is not None:
+            # STS's session record: MFA, source identity, federated provider.
+            context |= session_context_keys(snapshot.session, now)
+        elif caller.session.temporary:
             context |= session_keys(caller, now)
         request = IAMRequest(scope=scope, caller=caller, prepared=prepared, context=context)
         scope[IAM_REQUEST_KEY] = request
