@@ -293,12 +293,13 @@ def authorization_event(
     request: RequestInfo,
     event_source: str,
     error_message: str | None = None,
+    error_code: str = "AccessDenied",
 ) -> AuditEvent:
     """The record of one authorization decision on the request path.
 
     ``action`` is the IAM action (``orders:GetOrder``): its part after the
-    colon is the ``eventName``. A denial carries ``errorCode`` ``AccessDenied``
-    and the message the client was answered with.
+    colon is the ``eventName``. A denial carries ``errorCode`` (the code the
+    client was answered with: ``AccessDenied`` by default) and its message.
     """
     name = action.split(":", 1)[1] if ":" in action else action
     return AuditEvent(
@@ -309,7 +310,7 @@ def authorization_event(
         user_identity=identity,
         recipient_account_id=identity.account_id,
         resources=tuple(resources),
-        error_code=None if allowed else "AccessDenied",
+        error_code=None if allowed else error_code,
         error_message=None if allowed else _clip(error_message or "Access Denied", MAX_ERROR_TEXT),
         event_category="Data",
         management_event=False,
@@ -318,7 +319,7 @@ def authorization_event(
 
 def authentication_failure_event(
     *,
-    failure: AuthFailure,
+    failure: AuthFailure | str,
     message: str,
     access_key_id: str | None,
     account_id: str | None,
@@ -332,7 +333,9 @@ def authentication_failure_event(
 
     ``userIdentity`` is ``Unknown`` with the access key id the request named
     (when it named one: a bad signature or an expired token still says which
-    key it claimed; the signature itself never appears). ``management`` is
+    key it claimed; the signature itself never appears). ``failure`` is the
+    error code the client was answered with (an :class:`AuthFailure`, or any
+    other refusal's code: ``AccessDenied``, ``EntityTooLarge``...). ``management`` is
     True for a call to the IAM/STS APIs (a management event, as CloudTrail
     files them), False for the protected service's own requests (data events,
     like the decisions of :func:`authorization_event`).
@@ -347,7 +350,7 @@ def authentication_failure_event(
         read_only=read_only,
         user_identity=identity,
         recipient_account_id=account_id,
-        error_code=failure.value,
+        error_code=str(failure),
         error_message=_clip(message, MAX_ERROR_TEXT),
         management_event=management,
         event_category="Management" if management else "Data",

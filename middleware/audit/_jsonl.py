@@ -133,6 +133,9 @@ class JsonLinesSink:
         self._next_sequence, self._previous = self._last_digest()
         self._recover()
 
+    def __repr__(self) -> str:
+        return f"JsonLinesSink({str(self.directory)!r}, key={self._key!r})"
+
     # -- opening ------------------------------------------------------------------------
 
     def _last_digest(self) -> tuple[int, tuple[str, str | None]]:
