@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from _audit_util import ListSink, only_event
 from _servers import run_uvicorn
 from sigv4kit.middleware import CallerIdentity, MemoryKeyStore, SigV4Middleware
 from sigv4kit.middleware.asgi.authorize import AUTHORIZATION_KEY, AuthorizationRecord
 from sigv4kit.middleware.audit import (
-    AuditEvent,
     AuditLog,
     AuditSettings,
     Overflow,
@@ -36,20 +35,6 @@ TEMP_SECRET = "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbAUDITKEY2"
 TOKEN = "FQoGZXIvYXdzEAUDITSESSIONTOKENEXAMPLE0123456789"
 ACCOUNT = "000000000000"
 ORDER_ARN = f"arn:aws:execute-api:us-east-1:{ACCOUNT}:orders/7"
-
-
-@dataclass
-class ListSink:
-    events: list[AuditEvent] = field(default_factory=list)
-    hold: asyncio.Event | None = None
-
-    async def write(self, events: Sequence[AuditEvent]) -> None:
-        if self.hold is not None:
-            await self.hold.wait()
-        self.events.extend(events)
-
-    async def aclose(self) -> None:
-        return None
 
 
 class Orders:
@@ -109,19 +94,11 @@ class Served:
     log: AuditLog
     app: App
 
-    def one_event(self, response_call: Any) -> tuple[httpx.Response, dict[str, Any]]:
-        """Send one request; the single event it produced (fails on zero or two)."""
-        before_accepted = self.log.stats.accepted
-        before = len(self.sink.events)
-        response = response_call()
-        assert self.log.stats.accepted - before_accepted == 1
-        deadline = time.monotonic() + 5
-        while len(self.sink.events) == before and time.monotonic() < deadline:
-            time.sleep(0.01)
-        time.sleep(0.05)  # a second event, if there were one, would be written by now
-        new = self.sink.events[before:]
-        assert len(new) == 1, [e.to_json() for e in new]
-        return response, new[0].to_json()
+    def one_event(self, call: Any) -> tuple[httpx.Response, dict[str, Any]]:
+        """Send one request; its response and the single event it produced."""
+        answered: list[httpx.Response] = []
+        event = only_event(self.log, self.sink, lambda: answered.append(call()))
+        return answered[0], event
 
 
 @pytest.fixture(scope="module")
