@@ -25,6 +25,7 @@ from . import (
     _handlers_attach,
     _handlers_groups,
     _handlers_policies,
+    _handlers_reports,
     _handlers_roles,
     _handlers_tags,
     _handlers_users,
@@ -44,6 +45,7 @@ IAM_HANDLERS: Mapping[str, Handler] = {
     **_handlers_policies.HANDLERS,
     **_handlers_attach.HANDLERS,
     **_handlers_account.HANDLERS,
+    **_handlers_reports.HANDLERS,
 }
 
 
