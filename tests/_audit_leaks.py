@@ -8,7 +8,8 @@ whole session:
 * every place a secret is made or seen, to learn the session's secrets:
   - constructors of ``sigv4kit.Credentials`` (secret key, session token),
     ``sigv4kit.KeyRecord`` (the secret the verifier uses), the store's
-    ``NewAccessKey`` and ``SessionCredentials`` (what IAM/STS hand out),
+    ``NewAccessKey`` and ``SessionCredentials`` and IAM's ``AccessKey``
+    (what IAM/STS hand out),
     botocore's ``Credentials`` (what boto3 and the AWS CLI sign with) and the
     MFA ``NewVirtualMFADevice`` (the seed);
   - botocore's ``SigV4Auth.signature`` (every signature boto3 computes) and
@@ -125,6 +126,7 @@ def install() -> None:
     import botocore.credentials
     from sigv4kit.middleware import SigV4Middleware
     from sigv4kit.middleware.audit import AuditEvent
+    from sigv4kit.middleware.iam.entities import _model as iam_model
     from sigv4kit.middleware.iam.mfa import _model as mfa_model
     from sigv4kit.middleware.iam.mfa import _totp
     from sigv4kit.middleware.iam.oidc import _validate
@@ -146,6 +148,7 @@ def install() -> None:
     _wrap_init(sigv4kit.KeyRecord, secret_key)
     _wrap_init(entities.NewAccessKey, secret_key)
     _wrap_init(entities.SessionCredentials, secret_key)
+    _wrap_init(iam_model.AccessKey, secret_key)
     _wrap_init(botocore.credentials.Credentials,
                {"secret_key": "secret access key", "token": "session token"})
     _wrap_init(mfa_model.NewVirtualMFADevice,

@@ -6,6 +6,7 @@ credential reports"), written out here, not taken from the code under test.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import time
@@ -111,3 +112,32 @@ def test_a_user_without_the_permission_is_denied(server: Server) -> None:
     assert "iam:GenerateCredentialReport" in message
 
 
+
+
+async def _role_key(url: str, role: str) -> dict[str, str]:
+    from sigv4kit.middleware import open_store
+
+    store = open_store(url)
+    try:
+        key = await store.create_key(role)
+    finally:
+        await store.aclose()
+    return {"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key}
+
+
+def test_role_last_used(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'iam.db'}"
+    with iam_server(url, "--account-id", "000000000000") as server:
+        iam = server.client()
+        trust = ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": '
+                 '{"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}')
+        iam.create_role(RoleName="worker", AssumeRolePolicyDocument=trust)
+        assert iam.get_role(RoleName="worker")["Role"]["RoleLastUsed"] == {}
+        key = asyncio.run(_role_key(url, "worker"))
+        # A call signed with the role's key (denied: the role has no policy) is a use.
+        with pytest.raises(ClientError):
+            server.client(key).list_users()
+        time.sleep(1.5)
+        used = iam.get_role(RoleName="worker")["Role"]["RoleLastUsed"]
+        assert used["Region"] == "us-east-1"
+        assert abs(used["LastUsedDate"] - datetime.now(UTC)) < timedelta(minutes=1)

@@ -44,7 +44,7 @@ def add_parser(sub: Any) -> None:
     """Register the ``iam`` command group."""
     group = sub.add_parser(
         "iam",
-        help="administer the IAM store locally (bootstrap an administrator)",
+        help="administer the IAM store locally (bootstrap an administrator, access report)",
         description="Local administration of the IAM store.",
         epilog=EXAMPLES + "\n" + EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -63,6 +63,9 @@ def add_parser(sub: Any) -> None:
                    help="12-digit account id (default: the store's only account, or a new one)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run_bootstrap)
+    from ._cli_report import add_report_parser
+
+    add_report_parser(actions)
 
 
 async def bootstrap(iam: Any, user_name: str, account_id: str | None) -> dict[str, str]:

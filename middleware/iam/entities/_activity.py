@@ -77,6 +77,28 @@ class ActivityReader(IAMBase):
 
         return await self._read(q)
 
+    async def role_last_used(
+        self, account_id: str, role_name: str
+    ) -> tuple[datetime | None, str | None]:
+        """RoleLastUsed: the latest use of any key of the role (its sessions' keys, as long
+        as the store keeps them) and that use's region; ``(None, None)`` when never used."""
+        account = account_check(account_id)
+
+        async def q(conn: AsyncConnection) -> tuple[datetime | None, str | None]:
+            row = (
+                await conn.execute(
+                    sa.select(_K.last_used_at, _K.last_used_region)
+                    .select_from(access_keys.join(principals))
+                    .where(_P.account_id == account, _P.kind == "role", _P.name == role_name,
+                           _K.last_used_at.is_not(None))
+                    .order_by(_K.last_used_at.desc())
+                    .limit(1)
+                )
+            ).first()
+            return (row[0], row[1]) if row is not None else (None, None)
+
+        return await self._read(q)
+
     async def principal_activity(self, account_id: str) -> list[PrincipalActivity]:
         """Every principal of the account (users and roles, root ones included), by name."""
         account = account_check(account_id)
