@@ -141,3 +141,40 @@ def test_role_last_used(tmp_path: Path) -> None:
         used = iam.get_role(RoleName="worker")["Role"]["RoleLastUsed"]
         assert used["Region"] == "us-east-1"
         assert abs(used["LastUsedDate"] - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+def test_service_last_accessed_details(server: Server) -> None:
+    iam = server.client()
+    iam.create_user(UserName="uma")
+    key = iam.create_access_key(UserName="uma")["AccessKey"]
+    arn = f"arn:aws:iam::{server.account_id}:user/uma"
+    empty = iam.get_service_last_accessed_details(
+        JobId=iam.generate_service_last_accessed_details(Arn=arn)["JobId"])
+    assert empty["JobStatus"] == "COMPLETED"
+    assert empty["ServicesLastAccessed"] == []
+    with pytest.raises(ClientError):
+        server.client(key).list_users()  # denied; the key was used with iam
+    time.sleep(1.5)
+    job = iam.generate_service_last_accessed_details(Arn=arn, Granularity="SERVICE_LEVEL")
+    details = iam.get_service_last_accessed_details(JobId=job["JobId"])
+    assert details["JobType"] == "SERVICE_LEVEL"
+    assert details["IsTruncated"] is False
+    assert details["JobCompletionDate"] >= details["JobCreationDate"]
+    [entry] = details["ServicesLastAccessed"]
+    assert entry["ServiceNamespace"] == "iam"
+    assert entry["ServiceName"] == "AWS Identity and Access Management"
+    assert entry["LastAuthenticatedEntity"] == arn
+    assert entry["LastAuthenticatedRegion"] == "us-east-1"
+    assert abs(entry["LastAuthenticated"] - datetime.now(UTC)) < timedelta(minutes=1)
+
+    with pytest.raises(ClientError) as bad:
+        iam.generate_service_last_accessed_details(Arn="arn:aws:s3:::some-bucket")
+    assert error_of(bad)[0] == "InvalidInput"
+    with pytest.raises(ClientError) as missing:
+        iam.generate_service_last_accessed_details(
+            Arn=f"arn:aws:iam::{server.account_id}:role/nobody")
+    assert error_of(missing)[0] == "NoSuchEntity"
+    with pytest.raises(ClientError) as unknown:
+        iam.get_service_last_accessed_details(JobId="00000000-0000-4000-8000-000000000000")
+    assert error_of(unknown)[:2] == ("NoSuchEntity", "The job with id "
+                                     "00000000-0000-4000-8000-000000000000 cannot be found.")

@@ -99,6 +99,42 @@ class ActivityReader(IAMBase):
 
         return await self._read(q)
 
+    async def service_activity(
+        self, account_id: str, kind: str, name: str
+    ) -> list[tuple[str, datetime, str | None]] | None:
+        """``(service, last authenticated, region)`` per service a user's or role's keys
+        (sessions' keys included) were last used with, newest first; None when there is
+        no such principal.
+
+        Each key remembers its *last* use (service, region, time), so a service
+        used before another with the same key is not listed.
+        """
+        account = account_check(account_id)
+
+        async def q(conn: AsyncConnection) -> list[tuple[str, datetime, str | None]] | None:
+            found = (
+                await conn.execute(
+                    sa.select(_P.principal_id).where(
+                        _P.account_id == account, _P.kind == kind, _P.name == name)
+                )
+            ).scalar()
+            if found is None:
+                return None
+            rows = (
+                await conn.execute(
+                    sa.select(_K.last_used_service, _K.last_used_at, _K.last_used_region)
+                    .where(_K.principal_id == found, _K.last_used_at.is_not(None),
+                           _K.last_used_service.is_not(None))
+                )
+            ).all()
+            latest: dict[str, tuple[str, datetime, str | None]] = {}
+            for service, at, region in rows:
+                if service not in latest or latest[service][1] < at:
+                    latest[service] = (service, at, region)
+            return sorted(latest.values(), key=lambda item: item[1], reverse=True)
+
+        return await self._read(q)
+
     async def principal_activity(self, account_id: str) -> list[PrincipalActivity]:
         """Every principal of the account (users and roles, root ones included), by name."""
         account = account_check(account_id)
