@@ -250,45 +250,55 @@ class AuditEvent:
         fields) is assembled from cached pieces instead, since the writer pays
         this for every request (a test checks both give the same text).
         """
+        texts = [self.event_source, self.event_name, self.aws_region, self.source_ip_address,
+                 self.user_agent, self.request_id, self.event_id, self.event_type,
+                 self.event_category, self.error_code or "", self.error_message or "",
+                 self.recipient_account_id or ""]
+        for resource in self.resources:
+            texts += [resource.arn, resource.account_id or "", resource.type or ""]
         if (self.request_parameters is not None or self.response_elements is not None
-                or self.extra):
+                or self.extra or _UNSAFE.search("".join(texts))):
+            # Anything json.dumps would escape, or nested values: the plain way.
             return json.dumps(self.to_json(), separators=(",", ":"), ensure_ascii=False)
-        parts = [
-            '{"eventVersion":"', EVENT_VERSION, '","userIdentity":',
-            _identity_text(self.user_identity),
-            ',"eventTime":"', _cached_time(self.event_time),
-            '","eventSource":', _q(self.event_source),
-            ',"eventName":', _q(self.event_name),
-            ',"awsRegion":', _q(self.aws_region),
-            ',"sourceIPAddress":', _q(self.source_ip_address),
-            ',"userAgent":', _q(self.user_agent),
-        ]
+        error = ""
         if self.error_code is not None:
-            parts += [',"errorCode":', _q(self.error_code)]
+            error = f',"errorCode":"{self.error_code}"'
         if self.error_message is not None:
-            parts += [',"errorMessage":', _q(self.error_message)]
-        parts += [',"requestID":', _q(self.request_id), ',"eventID":', _q(self.event_id),
-                  ',"readOnly":', "true" if self.read_only else "false"]
+            error += f',"errorMessage":"{self.error_message}"'
+        resources = ""
         if self.resources:
-            parts += [',"resources":[', ",".join(_compact(r.to_json()) for r in self.resources),
-                      "]"]
-        parts += [',"eventType":', _q(self.event_type), ',"managementEvent":',
-                  "true" if self.management_event else "false"]
+            resources = ',"resources":[' + ",".join(
+                "{" + ",".join(
+                    f'"{name}":"{value}"'
+                    for name, value in (("ARN", r.arn), ("accountId", r.account_id),
+                                        ("type", r.type))
+                    if value is not None
+                ) + "}"
+                for r in self.resources
+            ) + "]"
+        recipient = ""
         if self.recipient_account_id is not None:
-            parts += [',"recipientAccountId":', _q(self.recipient_account_id)]
-        parts += [',"eventCategory":', _q(self.event_category), "}"]
-        return "".join(parts)
+            recipient = f',"recipientAccountId":"{self.recipient_account_id}"'
+        return (
+            f'{{"eventVersion":"{EVENT_VERSION}","userIdentity":'
+            f"{_identity_text(self.user_identity)}"
+            f',"eventTime":"{_cached_time(self.event_time)}"'
+            f',"eventSource":"{self.event_source}","eventName":"{self.event_name}"'
+            f',"awsRegion":"{self.aws_region}","sourceIPAddress":"{self.source_ip_address}"'
+            f',"userAgent":"{self.user_agent}"{error}'
+            f',"requestID":"{self.request_id}","eventID":"{self.event_id}"'
+            f',"readOnly":{"true" if self.read_only else "false"}{resources}'
+            f',"eventType":"{self.event_type}"'
+            f',"managementEvent":{"true" if self.management_event else "false"}{recipient}'
+            f',"eventCategory":"{self.event_category}"}}'
+        )
 
 
-# What json.dumps(..., ensure_ascii=False) writes unchanged between quotes.
-_PLAIN = re.compile(r'[^"\\\x00-\x1f]*\Z')
+# What json.dumps(..., ensure_ascii=False) would escape inside a string.
+_UNSAFE = re.compile(r'["\\\x00-\x1f]')
 _IDENTITY_CACHE: dict[int, tuple[Any, str]] = {}
 _IDENTITY_CACHE_SIZE = 4096
 _LAST_TIME: list[Any] = [None, ""]
-
-
-def _q(text: str) -> str:
-    return f'"{text}"' if _PLAIN.match(text) else json.dumps(text, ensure_ascii=False)
 
 
 def _compact(value: Any) -> str:
@@ -323,6 +333,8 @@ def _maybe(value: Mapping[str, Any] | None) -> Any:
 def _clip(text: str | None, limit: int) -> str | None:
     if text is None:
         return None
+    if len(text) * 4 <= limit:
+        return text  # at most 4 UTF-8 bytes a character: it fits
     data = text.encode("utf-8")
     return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
 
