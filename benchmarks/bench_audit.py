@@ -1,10 +1,19 @@
 """Audit trail costs: per request on the request path, and lookup on a million events.
 
-Run: ``.venv/bin/python benchmarks/bench_audit.py [EVENTS]`` (PostgreSQL at
-127.0.0.1:5432, database ``test``, or ``SIGV4KIT_TEST_POSTGRES``; its own
-random schema, dropped at the end; EVENTS defaults to 1,000,000).
+Run: ``.venv/bin/python benchmarks/bench_audit.py [EVENTS] [--rounds N]
+[--throughput-only]`` (PostgreSQL at 127.0.0.1:5432, database ``test``, or
+``SIGV4KIT_TEST_POSTGRES``; its own random schema, dropped at the end; EVENTS
+defaults to 1,000,000; ``wrk`` installed).
 
 Prints, from one run:
+
+0. throughput of the orders service (``SigV4Middleware`` with a per-action
+   authorizer that leaves its ``AuthorizationRecord``, in front of an echo
+   app) with ``audit=AuditLog(JsonLinesSink(...))`` and without, same run:
+   uvicorn ``--http httptools --loop uvloop`` in subprocesses, ``wrk`` cycling
+   through thousands of distinct freshly signed GETs (bench_middleware.py's
+   approach), alternating rounds, medians; the ratio (target: at most 10%
+   less throughput) and the server CPU per request;
 
 1. the request-path cost of auditing, in µs per request: building the event
    (:func:`authorization_event`), ``AuditLog.emit`` (the queue put), and the
@@ -34,6 +43,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from bench_verify import signed_request, verify_call
@@ -251,12 +261,105 @@ def file_lookup(events: int) -> None:
         print(f"   baseline, reading every segment:                       {full:8.1f} ms")
 
 
+# -- 0. throughput of the orders service, audited or not (uvicorn + wrk) ---------------------
+
+THROUGHPUT_MODES = ("orders", "orders+audit")
+ROUNDS = 3
+
+
+class OrdersAuthorizer:
+    """Decides per action and leaves its record, as the IAM authorizer does."""
+
+    async def authorize(self, caller: Any, scope: Any) -> None:
+        from sigv4kit.middleware.asgi.authorize import AUTHORIZATION_KEY, AuthorizationRecord
+
+        order = scope["query_string"].decode().partition("=")[2] or "0"
+        scope[AUTHORIZATION_KEY] = AuthorizationRecord(
+            action="orders:GetOrder",
+            resource=f"arn:aws:orders:us-east-1:{caller.account_id}:order/{order}",
+            allowed=True,
+        )
+
+
+def orders_app(mode: str, directory: str) -> Any:
+    from bench_middleware import AKID, SECRET, echo
+    from sigv4kit.middleware import MemoryKeyStore, SigV4Middleware
+    from sigv4kit.middleware.audit import SigningKey
+
+    import sigv4kit
+
+    store = MemoryKeyStore(
+        [sigv4kit.KeyRecord(access_key_id=AKID, secret_access_key=SECRET, principal="bench")]
+    )
+    audit = None
+    if mode == "orders+audit":
+        key = SigningKey(Ed25519PrivateKey.generate())
+        audit = AuditLog(JsonLinesSink(Path(directory), key=key))
+    return SigV4Middleware(echo, store=store, authorizer=OrdersAuthorizer(), audit=audit)
+
+
+def serve(mode: str, port: int, directory: str) -> None:
+    import uvicorn
+
+    uvicorn.run(orders_app(mode, directory), host="127.0.0.1", port=port, http="httptools",
+                loop="uvloop", log_level="warning", access_log=False, lifespan="off")
+
+
+def throughput(rounds: int) -> None:
+    """Same-run medians of the orders service with and without the audit trail."""
+    import shutil
+
+    from bench_middleware import CONNECTIONS, DISTINCT_REQUESTS, DURATION, WRK_SCRIPT, Server, load
+
+    if shutil.which("wrk") is None:
+        sys.exit("bench_audit needs wrk: apt-get install wrk (or `make bench`)")
+    with tempfile.TemporaryDirectory() as directory:
+        script = os.path.join(directory, "requests.lua")
+        with open(script, "w") as out:
+            out.write(WRK_SCRIPT)
+        trail = os.path.join(directory, "trail")
+        servers = {mode: Server(mode, __file__, trail) for mode in THROUGHPUT_MODES}
+        results: dict[str, list[tuple[float, float]]] = {m: [] for m in THROUGHPUT_MODES}
+        try:
+            for _ in range(rounds):
+                for mode, server in servers.items():
+                    results[mode].append(load(server, script, directory))
+        finally:
+            for server in servers.values():
+                server.close()
+        written = sum(
+            len(path.read_bytes().splitlines()) for path in Path(trail).glob("*.jsonl")
+        )
+    rate = {m: statistics.median(r for r, _ in runs) for m, runs in results.items()}
+    cpu = {m: statistics.median(c for _, c in runs) for m, runs in results.items()}
+    print(f"0. orders service (SigV4Middleware + a per-action authorizer, echo app): uvicorn "
+          f"httptools+uvloop, 1 worker; wrk -t1 -c{CONNECTIONS}, {DISTINCT_REQUESTS} distinct "
+          f"freshly signed GETs; {rounds} x {DURATION}s alternating rounds; medians")
+    for mode in THROUGHPUT_MODES:
+        print(f"   {mode:13s} {rate[mode]:8.0f} req/s  {cpu[mode]:6.1f} us server CPU/request")
+    ratio = rate["orders+audit"] / rate["orders"]
+    print(f"   audited/unaudited throughput {ratio:5.3f} (cost {100 * (1 - ratio):4.1f}%, "
+          f"target <= 10%); added CPU/request {cpu['orders+audit'] - cpu['orders']:+5.1f} us; "
+          f"{written:,} events written to the JSON-lines trail")
+
+
 def main() -> None:
-    events = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    events = int(args[0]) if args else 1_000_000
+    rounds = ROUNDS
+    if "--rounds" in sys.argv:
+        rounds = int(sys.argv[sys.argv.index("--rounds") + 1])
+        args.remove(str(rounds))
+    throughput(rounds)
+    if "--throughput-only" in sys.argv:
+        return
     asyncio.run(request_path_cost())
     asyncio.run(postgres_lookup(events))
     file_lookup(max(10_000, events // 10))
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 5 and sys.argv[1] == "--serve":
+        serve(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    else:
+        main()

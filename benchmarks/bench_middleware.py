@@ -220,11 +220,12 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: str, script: str = __file__, *extra: str) -> None:
+        """``script --serve MODE PORT *extra`` in a subprocess (other benchmarks reuse this)."""
         self.mode = mode
         self.port = free_port()
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--serve", mode, str(self.port)],
+            [sys.executable, script, "--serve", mode, str(self.port), *extra],
             env={**os.environ, "PYTHONPATH": os.getcwd()},
         )
         deadline = time.monotonic() + 30

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sigv4kit.middleware.audit import (
     AuditEvent,
+    AuditLog,
     IdentityType,
     RequestInfo,
     Resource,
@@ -47,3 +53,38 @@ def event(i: int, *, name: str = "alice", seconds: float = 1.0, allowed: bool = 
         ),
         event_source="orders.example.com",
     )
+
+
+@dataclass
+class ListSink:
+    """An in-memory sink; ``hold`` (when set) makes ``write`` wait for it."""
+
+    events: list[AuditEvent] = field(default_factory=list)
+    hold: asyncio.Event | None = None
+
+    async def write(self, events: Sequence[AuditEvent]) -> None:
+        if self.hold is not None:
+            await self.hold.wait()
+        self.events.extend(events)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def only_event(log: AuditLog, sink: ListSink, call: Callable[[], Any]) -> dict[str, Any]:
+    """Run ``call`` (a request made and answered); the one event it produced.
+
+    Events are queued before the answer is sent, so ``accepted`` has moved by
+    the time ``call`` returns; fails on none or more than one.
+    """
+    before_accepted = log.stats.accepted
+    before = len(sink.events)
+    call()
+    assert log.stats.accepted - before_accepted == 1
+    deadline = time.monotonic() + 5
+    while len(sink.events) == before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)  # a second event, if there were one, would be written by now
+    new = sink.events[before:]
+    assert len(new) == 1, [e.to_json() for e in new]
+    return new[0].to_json()

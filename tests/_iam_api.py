@@ -64,9 +64,10 @@ def bootstrap(store_url: str, user: str = "admin", *extra: str) -> dict[str, str
 
 
 @contextlib.contextmanager
-def iam_server(store_url: str, *bootstrap_options: str) -> Iterator[Server]:
+def iam_server(store_url: str, *bootstrap_options: str, audit: Any = None) -> Iterator[Server]:
+    """``audit``: an AuditLog for the served app (``sigv4kit serve``'s ``--audit-*``)."""
     admin = bootstrap(store_url, "admin", *bootstrap_options)
-    with run_uvicorn(build_app(store_url)) as url:
+    with run_uvicorn(build_app(store_url, audit=audit)) as url:
         yield Server(url=url, store_url=store_url, admin=admin)
 
 

@@ -7,6 +7,9 @@ from collections.abc import Iterator
 import _services
 import pytest
 
+# Every audit event the session builds is scanned for the session's secrets (see the module).
+pytest_plugins = ["_audit_leaks"]
+
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:

@@ -14,7 +14,7 @@ import logging
 import warnings
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sigv4kit import Identity, KeyRecord, VerificationError, Verifier, VerifierConfig
 from sigv4kit.canonical import is_normalized_path
@@ -51,6 +51,10 @@ from .request import is_cors_preflight, is_trusted, parse_trusted_proxies, signe
 from .responses import ErrorFormat, new_request_id
 from .types import ASGIApp, Message, Receive, Scope, Send
 from .verified import Verified, VerifiedCache, request_key
+
+if TYPE_CHECKING:
+    from ..audit import AuditLog
+    from .auditing import RequestAuditor
 
 __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
@@ -119,7 +123,15 @@ class SigV4Middleware:
     ``refusal_log_level`` (each refusal is logged once on the
     ``sigv4kit.middleware`` logger with the request id, the error code and
     the access key id the request claimed; WARNING by default, so it shows
-    under a plain ``uvicorn module:app``; never a secret, token or signature).
+    under a plain ``uvicorn module:app``; never a secret, token or signature),
+    ``audit`` (an :class:`~sigv4kit.middleware.audit.AuditLog`: one
+    CloudTrail-shaped event per refused authentication, per authorization
+    decision and, unless ``audit_requests=False`` (apps that record their own
+    calls, like the IAM/STS APIs, which find the log at
+    ``scope["sigv4.audit"]``), per authenticated request no authorizer decided;
+    a full queue answers 503 or drops, as the log is configured; the
+    middleware starts the log's writer and closes it at lifespan shutdown; see
+    :mod:`.auditing` and ``docs/audit.md``).
 
     aws-chunked bodies (``x-amz-content-sha256: STREAMING-...``, S3 rules):
     decoded while they stream in, each chunk's signature and the trailer's
@@ -152,6 +164,8 @@ class SigV4Middleware:
         replay_guard: ReplayGuard | None = None,
         authorizer: Authorizer | None = None,
         refusal_log_level: int = logging.WARNING,
+        audit: AuditLog | None = None,
+        audit_requests: bool = True,
         replay_cache_size: int = _UNSET,
     ) -> None:
         if replay_cache_size is not _UNSET:
@@ -193,6 +207,11 @@ class SigV4Middleware:
         self.stream_verified_chunks = stream_verified_chunks
         self.refusal_log_level = refusal_log_level
         self._verified = VerifiedCache(verified_request_cache_size)
+        self.auditor: RequestAuditor | None = None
+        if audit is not None:
+            from .auditing import RequestAuditor  # the audit package only when auditing
+
+            self.auditor = RequestAuditor(audit, requests=audit_requests)
 
     def __repr__(self) -> str:
         return f"SigV4Middleware(app={self.app!r}, store={self.store!r})"
@@ -203,13 +222,15 @@ class SigV4Middleware:
             await self._http(scope, receive, send)
         elif kind == "websocket":
             await self._websocket(scope, receive, send)
-        elif kind == "lifespan" and self._owns_store:
+        elif kind == "lifespan" and (self._owns_store or self.auditor is not None):
             await self.app(scope, receive, self._lifespan_send(send))
         else:
             await self.app(scope, receive, send)
 
     async def aclose(self) -> None:
-        """Close the store if this middleware opened it."""
+        """Close the audit log (writing what is queued), and the store if opened here."""
+        if self.auditor is not None:
+            await self.auditor.log.aclose()
         if self._owns_store:
             await self.store.aclose()
 
@@ -259,6 +280,7 @@ class SigV4Middleware:
             await self.app(self._anonymous(scope), receive, send)
             return
         body: Body | None = None
+        caller: CallerIdentity | None = None
         try:
             try:
                 caller, body = await self._verify_http(scope, receive)
@@ -269,14 +291,22 @@ class SigV4Middleware:
                 # A request id only for answers that carry one (errors).
                 request_id = new_request_id()
                 log_refusal(exc, request_id, scope, self.refusal_log_level)
-                await send_error(send, exc, scope, request_id, self.error_format)
+                error = self._audit_refusal(exc, scope, caller, request_id)
+                await send_error(send, error, scope, request_id, self.error_format)
                 return
             except Disconnected:
                 return
             except Exception as exc:
                 request_id = new_request_id()
                 log_internal(exc, request_id)
-                await send_error(send, InternalError(), scope, request_id, self.error_format)
+                error = self._audit_refusal(InternalError(), scope, caller, request_id)
+                await send_error(send, error, scope, request_id, self.error_format)
+                return
+            if self.auditor is not None and not self.auditor.admitted(
+                scope, caller, now=self.clock()
+            ):
+                await send_error(send, ServiceUnavailable(), scope, new_request_id(),
+                                 self.error_format)
                 return
             if body is not None and body.decoder is not None:
                 app_scope = self._authenticated(scope, caller)
@@ -295,6 +325,15 @@ class SigV4Middleware:
         finally:
             if body is not None:
                 body.close()
+
+    def _audit_refusal(
+        self, error: VerificationError, scope: Scope, caller: CallerIdentity | None,
+        request_id: str,
+    ) -> VerificationError:
+        """The refusal's audit event; the error to answer (503 when the trail sheds)."""
+        if self.auditor is None:
+            return error
+        return self.auditor.refused(error, scope, caller, request_id=request_id, now=self.clock())
 
     async def _authorize(self, caller: CallerIdentity, scope: Scope) -> None:
         """Authorization: the authorizer's refusal, or AccessDenied if it fails (fail closed)."""
@@ -448,6 +487,7 @@ class SigV4Middleware:
             await self.app(self._anonymous(scope), receive, send)
             return
         request_id = new_request_id()
+        caller: CallerIdentity | None = None
         try:
             now = self.clock()
             request = signed_request(scope, self.trusted_proxies)
@@ -462,13 +502,17 @@ class SigV4Middleware:
             await self._authorize(caller, scope)
         except VerificationError as exc:
             log_refusal(exc, request_id, scope, self.refusal_log_level)
-            await deny_websocket(scope, receive, send, exc, request_id, self.error_format)
+            error = self._audit_refusal(exc, scope, caller, request_id)
+            await deny_websocket(scope, receive, send, error, request_id, self.error_format)
             return
         except Exception as exc:
             log_internal(exc, request_id)
-            await deny_websocket(
-                scope, receive, send, InternalError(), request_id, self.error_format
-            )
+            error = self._audit_refusal(InternalError(), scope, caller, request_id)
+            await deny_websocket(scope, receive, send, error, request_id, self.error_format)
+            return
+        if self.auditor is not None and not self.auditor.admitted(scope, caller, now=now):
+            await deny_websocket(scope, receive, send, ServiceUnavailable(), request_id,
+                                 self.error_format)
             return
         self._record_use(identity, now)
         await self.app(self._authenticated(scope, caller), receive, send)

@@ -24,6 +24,7 @@ from .types import Scope
 __all__ = [
     "TrustedProxies",
     "claimed_access_key_id",
+    "claimed_scope",
     "forwarded_host",
     "header_value",
     "is_cors_preflight",
@@ -60,20 +61,32 @@ def claimed_access_key_id(scope: Scope) -> str:
     the request. Printable characters only and bounded, so a forged value
     cannot forge log lines; ``-`` when there is none.
     """
-    credential = ""
+    key_id = _SCOPE_START.split(_claimed_credential(scope), maxsplit=1)[0]
+    key_id = "".join(ch for ch in key_id[:_MAX_LOGGED_KEY_ID] if ch.isprintable() and ch != " ")
+    return key_id or "-"
+
+
+def claimed_scope(scope: Scope) -> tuple[str | None, str | None]:
+    """``(region, service)`` of the credential scope a request claims
+    (``KEY/DATE/REGION/SERVICE/aws4_request``), for the audit trail of a refused
+    request; None for a part that is missing or not a plain name."""
+    parts = _SCOPE_START.split(_claimed_credential(scope), maxsplit=1)
+    names = parts[1].split("/")[:2] if len(parts) == 2 else []
+    found = [n if 0 < len(n) <= 64 and n.replace("-", "").isalnum() else None for n in names]
+    found += [None] * (2 - len(found))
+    return found[0], found[1]
+
+
+def _claimed_credential(scope: Scope) -> str:
     authorization = header_value(scope.get("headers", ()), b"authorization")
     if authorization is not None:
         match = _HEADER_CREDENTIAL.search(authorization)
-        credential = match.group(1).decode("latin-1") if match else ""
-    else:
-        for piece in bytes(scope.get("query_string", b"")).split(b"&"):
-            name, _, value = piece.partition(b"=")
-            if unquote_to_bytes(name) == b"X-Amz-Credential":
-                credential = unquote_to_bytes(value).decode("latin-1")
-                break
-    key_id = _SCOPE_START.split(credential, maxsplit=1)[0]
-    key_id = "".join(ch for ch in key_id[:_MAX_LOGGED_KEY_ID] if ch.isprintable() and ch != " ")
-    return key_id or "-"
+        return match.group(1).decode("latin-1") if match else ""
+    for piece in bytes(scope.get("query_string", b"")).split(b"&"):
+        name, _, value = piece.partition(b"=")
+        if unquote_to_bytes(name) == b"X-Amz-Credential":
+            return unquote_to_bytes(value).decode("latin-1")
+    return ""
 
 
 def is_cors_preflight(scope: Scope) -> bool:

@@ -28,6 +28,9 @@ class LoggingSink:
         self.logger = logging.getLogger(name)
         self.level = level
 
+    def __repr__(self) -> str:
+        return f"LoggingSink({self.logger.name!r})"
+
     async def write(self, events: Sequence[AuditEvent]) -> None:
         for event in events:
             record = event.to_json()

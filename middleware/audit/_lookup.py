@@ -103,6 +103,28 @@ def record_attributes(record: Mapping[str, Any]) -> dict[LookupKey, list[str]]:
     return {key: vals for key, vals in values.items() if vals}
 
 
+def event_attributes(event: Any) -> dict[LookupKey, list[str]]:
+    """:func:`record_attributes` of ``event.to_json()``, read from the
+    :class:`~._event.AuditEvent` itself (the file writer's per-event index)."""
+    identity = event.user_identity
+    username = identity.user_name
+    if not username and identity.type.value == "AssumedRole" and identity.arn:
+        username = identity.arn.rsplit("/", 1)[-1]
+    values: dict[LookupKey, list[str]] = {
+        LookupKey.EVENT_ID: [event.event_id],
+        LookupKey.EVENT_NAME: [event.event_name],
+        LookupKey.EVENT_SOURCE: [event.event_source],
+        LookupKey.READ_ONLY: ["true" if event.read_only else "false"],
+        LookupKey.RESOURCE_NAME: [r.arn for r in event.resources if r.arn],
+        LookupKey.RESOURCE_TYPE: [r.type for r in event.resources if r.type],
+    }
+    if username:
+        values[LookupKey.USERNAME] = [username]
+    if identity.access_key_id:
+        values[LookupKey.ACCESS_KEY_ID] = [identity.access_key_id]
+    return {key: vals for key, vals in values.items() if vals}
+
+
 def first_value(attrs: Mapping[LookupKey, list[str]], key: LookupKey) -> str | None:
     """The first value of one attribute, or None."""
     values = attrs.get(key)

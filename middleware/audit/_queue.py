@@ -121,6 +121,7 @@ class AuditLog:
         self.settings = settings or AuditSettings()
         self.stats = AuditStats()
         self._queue: list[AuditEvent] = []
+        self._reserved = 0  # places held by reserve() for events still to come
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -128,23 +129,58 @@ class AuditLog:
         self._writing = asyncio.Lock()  # one batch at a time, writer task or flush()
 
     async def start(self) -> None:
-        """Start the writer task (in the running loop)."""
+        """Start the writer task (in the running loop); the first ``emit`` also does."""
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="audit-writer")
+            self._start_writer()
 
-    def emit(self, event: AuditEvent) -> Offer:
-        """Queue ``event`` without waiting; see :class:`Offer` for what the caller does."""
-        if self._closing or len(self._queue) >= self.settings.queue_size:
-            if self.settings.overflow is Overflow.DROP:
-                self.stats.dropped += 1
-                return Offer.DROPPED
-            self.stats.shed += 1
-            return Offer.SHED
+    def _start_writer(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop yet (a test emitting synchronously): flush() writes
+        self._task = loop.create_task(self._run(), name="audit-writer")
+
+    def emit(self, event: AuditEvent, *, reserved: bool = False) -> Offer:
+        """Queue ``event`` without waiting; see :class:`Offer` for what the caller does.
+
+        ``reserved=True`` places an event whose place :meth:`reserve` held: it
+        is always accepted.
+        """
+        if reserved:
+            self._reserved -= 1
+        elif self._full():
+            return self._overflow()
+        if self._task is None:
+            self._start_writer()
         self._queue.append(event)
         self.stats.accepted += 1
         if len(self._queue) >= self._high_water:
             self._wake.set()
         return Offer.ACCEPTED
+
+    def reserve(self) -> Offer:
+        """Hold a place for an event emitted after the work it records.
+
+        For a call that must not run unrecorded (an IAM API call that changes
+        something): ``ACCEPTED`` holds a place that ``emit(event,
+        reserved=True)`` fills; ``SHED`` means answer 503 without running it;
+        ``DROPPED`` (``Overflow.DROP``) means run it, the event is already
+        counted as dropped and is not emitted.
+        """
+        if self._full():
+            return self._overflow()
+        self._reserved += 1
+        return Offer.ACCEPTED
+
+    def _full(self) -> bool:
+        return self._closing or len(self._queue) + self._reserved >= self.settings.queue_size
+
+    def _overflow(self) -> Offer:
+        if self.settings.overflow is Overflow.DROP:
+            self.stats.dropped += 1
+            return Offer.DROPPED
+        self.stats.shed += 1
+        return Offer.SHED
 
     @property
     def pending(self) -> int:

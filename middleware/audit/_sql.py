@@ -92,6 +92,9 @@ class SqlAuditSink:
         self.schema = schema
         self._key = key
 
+    def __repr__(self) -> str:
+        return f"SqlAuditSink(schema={self.schema!r}, key={self._key!r})"
+
     @classmethod
     async def open(
         cls, url: str, *, key: SigningKey | None = None, timeout: float = 5.0

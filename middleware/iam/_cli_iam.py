@@ -63,7 +63,7 @@ def add_parser(sub: Any) -> None:
     """Register the ``iam`` command group."""
     group = sub.add_parser(
         "iam",
-        help="administer the IAM store locally (bootstrap an administrator)",
+        help="administer the IAM store locally (bootstrap an administrator, access report)",
         description="Local administration of the IAM store.",
         epilog=EXAMPLES + "\n" + EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -95,6 +95,10 @@ def add_parser(sub: Any) -> None:
     r.add_argument("--account-id", metavar="ID",
                    help="12-digit account id (default: the store's only account)")
     r.set_defaults(run=run_revoke_sessions)
+
+    from ._cli_report import add_report_parser
+
+    add_report_parser(actions)
 
 
 def revoke_document(now: datetime) -> str:

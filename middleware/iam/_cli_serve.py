@@ -20,6 +20,8 @@ from typing import Any
 from sigv4kit import VerifierConfig
 from sigv4kit.cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams
 
+from ._serve_audit import add_audit_options, audit_log_from_args
+
 __all__ = ["add_parser", "build_app", "run_serve"]
 
 DESCRIPTION = """\
@@ -30,7 +32,9 @@ sts clients and the AWS CLI manage them and obtain temporary credentials with
 
 EXAMPLES = """\
 examples:
-  sigv4kit serve --store sqlite:///iam.db
+  sigv4kit serve --store sqlite:///iam.db      # audit trail in iam.db.audit/
+  sigv4kit serve --store sqlite:///iam.db --audit-dir /var/log/sigv4kit/audit \
+      --audit-key /etc/sigv4kit/audit.key
   sigv4kit serve --store 'postgresql://app@db/iam' --host 0.0.0.0 --port 9000
 """
 
@@ -50,16 +54,19 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--log-level", default="info",
                    choices=["critical", "error", "warning", "info", "debug"],
                    help="uvicorn's log level (default info)")
+    add_audit_options(p)
     p.set_defaults(run=run_serve)
 
 
-def build_app(store_url: str, *, services: Sequence[str] = ("iam", "sts")) -> Any:
+def build_app(store_url: str, *, services: Sequence[str] = ("iam", "sts"), audit: Any = None) -> Any:
     """The ASGI app ``serve`` runs: ``services`` routed by signed service, verified.
 
     The middleware opens the store and closes it at lifespan shutdown. With
     ``sts``, STS's unsigned ``AssumeRoleWithWebIdentity`` (and only it) is let
-    through to STS unverified (:class:`~.sts.UnsignedSTSGate`). Raises
-    :class:`CLIError` for a service no one registered.
+    through to STS unverified (:class:`~.sts.UnsignedSTSGate`). With
+    ``audit`` (an :class:`~..audit.AuditLog`) every refused authentication
+    and every call is one audit event (the services record their own calls).
+    Raises :class:`CLIError` for a service no one registered.
     """
     from .. import ErrorFormat, SigV4Middleware
     from .api._router import SERVICE_APPS, ServiceRouter
@@ -73,6 +80,8 @@ def build_app(store_url: str, *, services: Sequence[str] = ("iam", "sts")) -> An
         store=store_url,
         config=VerifierConfig(services=frozenset(services)),
         error_format=ErrorFormat.QUERY_XML,
+        audit=audit,
+        audit_requests=False,
     )
     apps: dict[str, Any] = {}
     for name in services:
@@ -93,8 +102,11 @@ def run_serve(args: argparse.Namespace, streams: Streams) -> ExitCode:
         raise CLIError("'sigv4kit serve' needs uvicorn: pip install 'sigv4kit[iam]'") from None
     if not 0 < args.port < 65536:
         raise CLIError(f"--port {args.port} is not a TCP port (1-65535)", ExitCode.USAGE)
-    app = build_app(args.store)
+    audit = audit_log_from_args(args, args.store)
+    app = build_app(args.store, audit=audit)
     streams.stderr.write(f"sigv4kit: serving iam, sts on http://{args.host}:{args.port}\n")
+    if audit is not None:
+        streams.stderr.write(f"sigv4kit: audit trail: {audit.sink!r}\n")
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
                 lifespan="on")
     return ExitCode.OK

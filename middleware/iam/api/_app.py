@@ -20,6 +20,11 @@ bug: it is logged with the request id and answered ``ServiceFailure`` (500)
 with a fixed message, so nothing internal reaches the client. A store that
 cannot answer is ``ServiceUnavailable`` (503), which the SDKs retry.
 
+Behind ``SigV4Middleware(audit=...)`` every call is one audit event (see
+:mod:`._audit`): a call that changes something reserves its place in the
+queue before it runs, so a full queue (shed policy) answers 503 and runs
+nothing; any other call is answered 503 when its event cannot be queued.
+
 Strings of botocore's ``policyDocumentType`` shape are URL-encoded in the
 output, as IAM writes them (botocore's ``json_decode_policies`` handler
 decodes them back into dicts).
@@ -31,12 +36,15 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 from sigv4kit import SigV4Error
 
+from ...audit import AuditLog, Offer
 from ...store.errors import StoreUnavailableError
+from ._audit import call_event, is_read_only, trail_of
 from ._query import parse_query_request
 from ._response import serialize_error, serialize_response
 from ._shapes import QueryError
@@ -96,6 +104,21 @@ class QueryService(Generic[C]):
     max_body: int = DEFAULT_MAX_BODY
 
 
+@dataclass(slots=True)
+class _Outcome:
+    """What one call did, for its audit event."""
+
+    trail: AuditLog | None
+    action: str = "?"
+    params: Mapping[str, Any] | None = None
+    result: Mapping[str, Any] | None = None
+    error: tuple[str, str] | None = None
+    #: A place held in the queue (reserve), to fill with the event.
+    reserved: bool = False
+    #: No event: the queue shed the call before it ran, or dropped its event.
+    skip: bool = False
+
+
 class QueryApp:
     """The ASGI app of a :class:`QueryService`; see the module docstring."""
 
@@ -112,7 +135,16 @@ class QueryApp:
         if scope["type"] != "http":
             return
         request_id = self.service.new_request_id()
-        status, body = await self._answer(scope, receive, request_id)
+        outcome = _Outcome(trail=trail_of(scope))
+        status, body = await self._answer(scope, receive, request_id, outcome)
+        if outcome.trail is not None and not outcome.skip:
+            event = call_event(
+                scope, service=self.service.model.endpoint_prefix, action=outcome.action,
+                params=outcome.params, result=outcome.result, error=outcome.error,
+                request_id=request_id, when=datetime.now(UTC),
+            )
+            if outcome.trail.emit(event, reserved=outcome.reserved) is Offer.SHED:
+                status, body = self._unavailable(request_id)
         await send(
             {
                 "type": "http.response.start",
@@ -126,42 +158,59 @@ class QueryApp:
         )
         await send({"type": "http.response.body", "body": body})
 
-    async def _answer(self, scope: Any, receive: Any, request_id: str) -> tuple[int, bytes]:
+    async def _answer(
+        self, scope: Any, receive: Any, request_id: str, outcome: _Outcome
+    ) -> tuple[int, bytes]:
         model = self.service.model
         action = "?"
         try:
             body = await _request_text(scope, receive, self.service.max_body)
             request = parse_query_request(model, body)
-            action = request.action
+            action = outcome.action = request.action
+            outcome.params = request.params
             handler = self.service.handlers.get(action)
             if handler is None:
                 raise QueryError(
                     "InvalidAction", f"The action {action} is not valid for this web service."
                 )
             context = await self.service.context(scope, action, request.params)
+            if outcome.trail is not None and not is_read_only(action):
+                offer = outcome.trail.reserve()
+                if offer is Offer.SHED:
+                    outcome.skip = True
+                    return self._unavailable(request_id)
+                outcome.reserved = offer is Offer.ACCEPTED
+                outcome.skip = offer is Offer.DROPPED
             call = Call(action=action, params=request.params, request_id=request_id,
                         context=context)
-            result = await handler(call)
+            result = outcome.result = await handler(call)
             output = encode_policy_documents(request.operation.output_shape, result)
             return 200, serialize_response(request.operation, output, request_id=request_id)
         except StoreUnavailableError:
             # The database did not answer: the client may retry (AWS's 503).
             logger.warning("%s: the store is unavailable (request id %s)", action, request_id)
-            return 503, serialize_error(
-                model, code="ServiceUnavailable", message=_UNAVAILABLE_MESSAGE,
-                request_id=request_id, fault="Receiver",
-            )
+            outcome.error = ("ServiceUnavailable", _UNAVAILABLE_MESSAGE)
+            return self._unavailable(request_id)
         except SigV4Error as exc:
             parts = error_parts(exc)
             if parts is not None:
                 code, message, status = parts
+                outcome.error = (code, message)
                 fault = "Receiver" if status >= 500 else "Sender"
                 return status, serialize_error(
                     model, code=code, message=message, request_id=request_id, fault=fault
                 )
+            outcome.error = ("ServiceFailure", _FAILURE_MESSAGE)
             return self._failure(action, request_id)
         except Exception:
+            outcome.error = ("ServiceFailure", _FAILURE_MESSAGE)
             return self._failure(action, request_id)
+
+    def _unavailable(self, request_id: str) -> tuple[int, bytes]:
+        return 503, serialize_error(
+            self.service.model, code="ServiceUnavailable", message=_UNAVAILABLE_MESSAGE,
+            request_id=request_id, fault="Receiver",
+        )
 
     def _failure(self, action: str, request_id: str) -> tuple[int, bytes]:
         # A bug, not bad input: log it (with the traceback) under the request id

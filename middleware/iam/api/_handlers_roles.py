@@ -23,7 +23,13 @@ async def create_role(call: IAMCall) -> dict[str, Any]:
 
 async def get_role(call: IAMCall) -> dict[str, Any]:
     iam, account = ctx(call)
-    return {"Role": shapes.role(await iam.get_role(account, call.params["RoleName"]))}
+    role = shapes.role(await iam.get_role(account, call.params["RoleName"]))
+    # RoleLastUsed: empty when the role was never used (IAM leaves both members out).
+    used_at, region = await iam.role_last_used(account, call.params["RoleName"])
+    last_used: dict[str, Any] = {}
+    if used_at is not None:
+        last_used = {"LastUsedDate": used_at} | ({"Region": region} if region else {})
+    return {"Role": role | {"RoleLastUsed": last_used}}
 
 
 async def list_roles(call: IAMCall) -> dict[str, Any]:

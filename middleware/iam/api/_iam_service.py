@@ -26,6 +26,7 @@ from . import (
     _handlers_groups,
     _handlers_mfa_oidc,
     _handlers_policies,
+    _handlers_reports,
     _handlers_roles,
     _handlers_tags,
     _handlers_users,
@@ -46,6 +47,7 @@ IAM_HANDLERS: Mapping[str, Handler] = {
     **_handlers_attach.HANDLERS,
     **_handlers_account.HANDLERS,
     **_handlers_mfa_oidc.HANDLERS,
+    **_handlers_reports.HANDLERS,
 }
 
 

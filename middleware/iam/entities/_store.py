@@ -5,6 +5,7 @@ Imports: the mixins.
 
 from __future__ import annotations
 
+from ._activity import ActivityReader
 from ._attach import AttachmentAdmin
 from ._details import DetailsReader
 from ._groups import GroupAdmin
@@ -15,7 +16,10 @@ from ._snapshot import SnapshotLoader
 __all__ = ["IAMStore"]
 
 
-class IAMStore(RoleAdmin, GroupAdmin, PolicyAdmin, AttachmentAdmin, DetailsReader, SnapshotLoader):
+class IAMStore(
+    RoleAdmin, GroupAdmin, PolicyAdmin, AttachmentAdmin, DetailsReader, SnapshotLoader,
+    ActivityReader,
+):
     """IAM's identity operations on a key store (SQLite or PostgreSQL, written once).
 
     ```python

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...asgi.auditing import AUDIT_LOG_KEY
 from ..api._query import decode_form
 from ._context import UNSIGNED_ACTIONS
 
@@ -65,6 +66,9 @@ class UnsignedSTSGate:
         if complete and _unsigned_action(scope, buffered):
             anonymous = dict(scope)
             anonymous.update({"sigv4": None, "sigv4.caller": None})
+            auditor = getattr(self.verified, "auditor", None)
+            if auditor is not None:  # the call is audited like a signed one
+                anonymous[AUDIT_LOG_KEY] = auditor.log
             await self.sts(anonymous, replay, send)
             return
         await self.verified(scope, replay, send)
