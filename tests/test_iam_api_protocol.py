@@ -193,7 +193,13 @@ def test_every_operation_of_the_issue_has_a_handler() -> None:
         "SimulateCustomPolicy", "SimulatePrincipalPolicy",
     ]
     assert len(listed) == 67
-    assert sorted(IAM_HANDLERS) == sorted(listed)
+    # Issue 19: console passwords and the account password policy.
+    passwords = [
+        "CreateLoginProfile", "GetLoginProfile", "UpdateLoginProfile", "DeleteLoginProfile",
+        "ChangePassword", "UpdateAccountPasswordPolicy", "GetAccountPasswordPolicy",
+        "DeleteAccountPasswordPolicy",
+    ]
+    assert sorted(IAM_HANDLERS) == sorted(listed + passwords)
 
 
 def test_store_unavailable_is_503_service_unavailable(server: Server) -> None:

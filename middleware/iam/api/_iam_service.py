@@ -24,6 +24,7 @@ from . import (
     _handlers_account,
     _handlers_attach,
     _handlers_groups,
+    _handlers_passwords,
     _handlers_policies,
     _handlers_roles,
     _handlers_tags,
@@ -44,6 +45,7 @@ IAM_HANDLERS: Mapping[str, Handler] = {
     **_handlers_policies.HANDLERS,
     **_handlers_attach.HANDLERS,
     **_handlers_account.HANDLERS,
+    **_handlers_passwords.HANDLERS,
 }
 
 
