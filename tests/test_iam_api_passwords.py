@@ -3,6 +3,7 @@ ChangePassword and the account password policy, with IAM's errors and wording.""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Iterator
@@ -34,10 +35,8 @@ def no_policy(iam: Any) -> Iterator[None]:
     with pytest.raises(ClientError):
         iam.delete_account_password_policy()
     yield
-    try:
+    with contextlib.suppress(ClientError):
         iam.delete_account_password_policy()
-    except ClientError:
-        pass
 
 
 def user_with_key(iam: Any, server: Server, *statements: dict[str, Any]) -> tuple[str, Any]:

@@ -62,6 +62,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--account-id", metavar="ID",
                    help="12-digit account id (default: the store's only account, or a new one)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--console-password", action="store_true",
+                   help="also give the administrator a random console password (printed once)")
+    p.add_argument("--root-password", action="store_true",
+                   help="also set a random console password for the account's root user "
+                        "(printed once)")
     p.set_defaults(run=run_bootstrap)
 
 
@@ -116,9 +121,37 @@ async def _run(args: argparse.Namespace) -> dict[str, str]:
         await store.aclose()
         raise CLIError(f"{args.store} is not an SQL store (sqlite:/// or postgresql://)")
     try:
-        return await bootstrap(IAMStore(store), args.user, args.account_id)
+        fields = await bootstrap(IAMStore(store), args.user, args.account_id)
+        await _passwords(store, fields, user=args.console_password, root=args.root_password)
+        return fields
     finally:
         await store.aclose()
+
+
+def random_password() -> str:
+    """A random console password meeting any IAM policy: 20 characters of every kind."""
+    import secrets
+    import string
+
+    body = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(16))
+    return f"{body}Aa1!"
+
+
+async def _passwords(store: Any, fields: dict[str, str], *, user: bool, root: bool) -> None:
+    from datetime import UTC, datetime
+
+    from .login import LoginStore
+
+    logins = LoginStore(store)
+    now = datetime.now(UTC)
+    if user:
+        password = random_password()
+        await logins.create_login_profile(fields["account_id"], fields["user"], password, now=now)
+        fields["console_password"] = password
+    if root:
+        password = random_password()
+        await logins.set_root_password(fields["account_id"], password, now=now)
+        fields["root_password"] = password
 
 
 def run_bootstrap(args: argparse.Namespace, streams: Streams) -> ExitCode:
@@ -134,5 +167,5 @@ def run_bootstrap(args: argparse.Namespace, streams: Streams) -> ExitCode:
     else:
         streams.stdout.write("".join(f"{name}: {value}\n" for name, value in fields.items()))
         streams.stderr.write(
-            "The secret access key is shown this once: store it safely.\n")
+            "The secret access key (and any password) is shown this once: store it safely.\n")
     return ExitCode.OK

@@ -53,8 +53,10 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run_serve)
 
 
-def build_app(store_url: str, *, services: Sequence[str] = ("iam",)) -> Any:
-    """The ASGI app ``serve`` runs: ``services`` routed by signed service, verified.
+def build_app(store_url: str, *, services: Sequence[str] = ("iam",), console: bool = True,
+              console_settings: Any = None) -> Any:
+    """The ASGI app ``serve`` runs: ``services`` routed by signed service, verified,
+    and the IAM console at ``/console`` (its own cookie sessions, not SigV4).
 
     The middleware opens the store and closes it at lifespan shutdown. Raises
     :class:`CLIError` for a service no one registered.
@@ -75,7 +77,13 @@ def build_app(store_url: str, *, services: Sequence[str] = ("iam",)) -> Any:
     for name in services:
         app, model = SERVICE_APPS[name](middleware.store)
         router.register(name, app, model=model)
-    return middleware
+    if not console:
+        return middleware
+    from ..console import ConsoleApp, ConsoleMount, store_audit_sink
+
+    store = middleware.store
+    return ConsoleMount(middleware, ConsoleApp(store, settings=console_settings,
+                                               audit=store_audit_sink(store)))
 
 
 def run_serve(args: argparse.Namespace, streams: Streams) -> ExitCode:
@@ -87,6 +95,8 @@ def run_serve(args: argparse.Namespace, streams: Streams) -> ExitCode:
         raise CLIError(f"--port {args.port} is not a TCP port (1-65535)", ExitCode.USAGE)
     app = build_app(args.store)
     streams.stderr.write(f"sigv4kit: serving iam on http://{args.host}:{args.port}\n")
+    streams.stderr.write(f"sigv4kit: the IAM console is at http://{args.host}:{args.port}"
+                         "/console/\n")
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
                 lifespan="on")
     return ExitCode.OK
