@@ -257,16 +257,18 @@ def test_mfa_enrollment_and_sign_in_with_a_code_used_once(server: ConsoleServer)
     step = step_at(time.time())
     enabled = admin.submit(enroll, "/console/user/mfa/enable", {
         "username": name, "serial": serial,
-        "code1": code_at(seed, step - 2), "code2": code_at(seed, step - 1)})
+        "code1": code_at(seed, step - 1), "code2": code_at(seed, step)})
     assert "MFA device assigned." in enabled.text
     browser = server.browser()
     ask = browser.sign_in(server.account_id, name, password)
     assert ask.url.path == "/console/mfa"
     assert browser.get("/console/users").url.path == "/console/mfa"
-    wrong = browser.submit(ask, "/console/mfa", {"code": "000000" if code_at(
-        seed, step) != "000000" else "111111"})
+    near = {code_at(seed, step + d) for d in range(-3, 4)}
+    wrong = browser.submit(ask, "/console/mfa", {
+        "code": next(c for c in ("000000", "111111", "222222", "333333") if c not in near)})
     assert wrong.status_code == 401
-    code = code_at(seed, step_at(time.time()))
+    # A code is used once: the device's next code after the two enrollment used.
+    code = code_at(seed, max(step_at(time.time()), step + 1))
     ok = browser.submit(wrong, "/console/mfa", {"code": code})
     assert ok.url.path == "/console/"
     assert "Security status" in ok.text

@@ -159,7 +159,8 @@ async def user_page(app: ConsoleApp, ctx: Ctx, *, error: str | None, notice: str
     rows += [(h.e(n), "inline") for n in inline.get("PolicyNames", [])]
     body += "<h2>Permissions</h2>" + _denied_note(aerr) + h.table(
         "Policies of this user", ("Policy", "Kind"), rows)
-    if await app.may(ctx, "AttachUserPolicy", target):
+    if await app.may(ctx, "AttachUserPolicy",
+                     {**target, "PolicyArn": f"arn:aws:iam::{account}:policy/any"}):
         body += h.form(f"{P}/user/attach", hidden + h.field(
             "Policy ARN", "policy_arn", hint="arn:aws:iam::ACCOUNT:policy/NAME"),
             "Attach policy", ctx.csrf)
