@@ -361,6 +361,9 @@ def test_the_wheel_ships_the_migrations(tmp_path: Path) -> None:
         "versions/0008_login_profiles.py",
     ):
         assert prefix + name in names
+    # The console's own CSS and JavaScript (package data; no CDN, no build step).
+    for name in ("static/console.css", "static/console.js", "_app.py"):
+        assert "sigv4kit/middleware/console/" + name in names
 
 
 def session_rows(engine: sa.Engine) -> list[tuple[str, str, bool]]:
