@@ -311,3 +311,20 @@ def test_simulator_and_audit_lookup(server: ConsoleServer) -> None:
     assert trail.status_code == 200
     assert "ConsoleLogin" in trail.text
     assert "Success" in trail.text
+
+
+def test_credential_report_download(server: ConsoleServer) -> None:
+    browser, page = admin_browser(server)
+    assert "Download the credential report (CSV)" in page.text
+    report = browser.get("/console/credential-report")
+    assert report.status_code == 200
+    assert report.headers["content-type"] == "text/csv; charset=utf-8"
+    assert "attachment" in report.headers["content-disposition"]
+    lines = report.text.splitlines()
+    assert lines[0].startswith("user,arn,user_creation_time,password_enabled")
+    root = lines[1].split(",")
+    assert root[:2] == ["<root_account>", f"arn:aws:iam::{server.account_id}:root"]
+    assert root[3] == "true"  # bootstrapped with --root-password
+    admin = next(line.split(",") for line in lines if line.startswith("admin,"))
+    assert admin[3] == "true"  # --console-password
+    assert admin[6] == "true"  # the bootstrap access key is active

@@ -152,6 +152,7 @@ class ConsoleApp:
             ("GET", "/simulator", self.simulator),
             ("POST", "/simulator", self.simulate),
             ("GET", "/audit", self.audit_trail),
+            ("GET", "/credential-report", self.credential_report),
             ("GET", "/account", self.account),
             ("POST", "/account", self.update_account),
         ]
@@ -660,6 +661,11 @@ class ConsoleApp:
         from ._pages import audit_page
 
         return await audit_page(self, ctx)
+
+    async def credential_report(self, ctx: Ctx) -> Response:
+        from ._pages import credential_report
+
+        return await credential_report(self, ctx)
 
     async def lookup(self, query: LookupQuery) -> dict[str, Any]:
         found: dict[str, Any] = await self._store._read(

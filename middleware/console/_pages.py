@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from ._app import ConsoleApp, Ctx
 
 __all__ = [
-    "account_page", "audit_page", "dashboard", "enable_mfa", "enroll_mfa", "groups_page",
-    "new_key_panel", "new_policy_page", "policies_page", "policy_page", "role_page",
+    "account_page", "audit_page", "credential_report", "dashboard", "enable_mfa", "enroll_mfa",
+    "groups_page", "new_key_panel", "new_policy_page", "policies_page", "policy_page", "role_page",
     "roles_page", "simulate", "simulator_page", "update_account", "user_page", "users_page",
 ]
 
@@ -89,6 +89,9 @@ async def dashboard(app: ConsoleApp, ctx: Ctx) -> Response:
         warnings.append("No account password policy is set (IAM's default applies).")
     body = "".join(f'<p class="warning">{h.e(w)}</p>' for w in warnings)
     body += f'<div class="cards">{"".join(cards)}</div>' + _denied_note(error)
+    if app.may_other(ctx, "iam:GetCredentialReport"):
+        body += "<p>" + h.link("Download the credential report (CSV)",
+                               f"{P}/credential-report") + "</p>"
     notice = ("Your password was changed." if ctx.request.query.get("changed") else None)
     return app._page(ctx, "Security status", body, current=f"{P}/", notice=notice)
 
@@ -570,3 +573,60 @@ async def update_account(app: ConsoleApp, ctx: Ctx) -> Response:
                               notice=None if error else "Password policy saved.")
 
 
+
+
+# -- credential report --------------------------------------------------------------------
+
+REPORT_COLUMNS = (
+    "user", "arn", "user_creation_time", "password_enabled", "password_last_changed",
+    "mfa_active", "access_key_1_active", "access_key_1_last_rotated",
+    "access_key_1_last_used_date", "access_key_2_active", "access_key_2_last_rotated",
+    "access_key_2_last_used_date",
+)
+
+
+def _iso(value: Any) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S+00:00") if isinstance(value, datetime) else "N/A"
+
+
+async def credential_report(app: ConsoleApp, ctx: Ctx) -> Response:
+    """IAM's credential report (its columns, less those sigv4kit does not track) as CSV."""
+    import csv
+    import io
+
+    if not (app.may_other(ctx, "iam:GenerateCredentialReport")
+            and app.may_other(ctx, "iam:GetCredentialReport")):
+        return app._page(ctx, "Credential report", _denied_note(
+            "AccessDenied: you may not run iam:GetCredentialReport."), status=403)
+    account = ctx.snapshot.principal.account_id
+    changed = await app.logins.password_changes(account)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(REPORT_COLUMNS)
+    root_mfa = bool(await app._enabled_devices(account))
+    writer.writerow(["<root_account>", f"arn:aws:iam::{account}:root", "N/A",
+                     str(account in changed).lower(), _iso(changed.get(account)),
+                     str(root_mfa).lower(), "false", "N/A", "N/A", "false", "N/A", "N/A"])
+    users, _ = await _read(app, ctx, "ListUsers", {"MaxItems": 1000})
+    for user in users.get("Users", []):
+        keys, _ = await _read(app, ctx, "ListAccessKeys", {"UserName": user["UserName"]})
+        cells: list[str] = []
+        metadata = sorted(keys.get("AccessKeyMetadata", []), key=lambda k: k["CreateDate"])
+        for index in range(2):
+            if index < len(metadata):
+                key = metadata[index]
+                used, _ = await _read(app, ctx, "GetAccessKeyLastUsed",
+                                      {"AccessKeyId": key["AccessKeyId"]})
+                cells += [str(key["Status"] == "Active").lower(), _iso(key["CreateDate"]),
+                          _iso(used.get("AccessKeyLastUsed", {}).get("LastUsedDate"))]
+            else:
+                cells += ["false", "N/A", "N/A"]
+        writer.writerow([
+            user["UserName"], user["Arn"], _iso(user["CreateDate"]),
+            str(user["UserId"] in changed).lower(), _iso(changed.get(user["UserId"])),
+            str(bool(await app._enabled_devices(user["UserId"]))).lower(), *cells,
+        ])
+    response = Response(body=out.getvalue().encode(), content_type="text/csv; charset=utf-8")
+    response.headers.append(("content-disposition",
+                             'attachment; filename="credential-report.csv"'))
+    return response

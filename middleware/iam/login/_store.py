@@ -213,6 +213,18 @@ class LoginStore:
 
         await self._store._write(op)
 
+    async def password_changes(self, account_id: str) -> dict[str, datetime]:
+        """When each owner of the account (user principal id, or the account id for root)
+        last set a password, for the credential report."""
+
+        async def q(conn: AsyncConnection) -> dict[str, datetime]:
+            rows = await conn.execute(
+                sa.select(_L.owner_id, _L.password_changed_at).where(_L.account_id == account_id)
+            )
+            return {str(r.owner_id): r.password_changed_at for r in rows}
+
+        return await self._store._read(q)
+
     # -- login profiles -------------------------------------------------------------------
 
     async def create_login_profile(
