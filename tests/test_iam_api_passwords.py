@@ -184,6 +184,14 @@ def test_change_password_and_reuse(iam: Any, server: Server, no_policy: None) ->
     own.change_password(OldPassword="second-pass-2", NewPassword="third-pass-3")
     # first-pass-1 is now three passwords back: allowed again.
     own.change_password(OldPassword="third-pass-3", NewPassword="first-pass-1")
+    # An explicit deny still refuses, AllowUsersToChangePassword or not.
+    iam.put_user_policy(UserName=name, PolicyName="no-change", PolicyDocument=policy_document(
+        {"Effect": "Deny", "Action": "iam:ChangePassword", "Resource": "*"}))
+    with pytest.raises(ClientError) as exc:
+        own.change_password(OldPassword="first-pass-1", NewPassword="fourth-pass-4")
+    code, message, _status = error_of(exc)
+    assert code == "AccessDenied"
+    assert "explicit deny" in message
     # An administrator's reset is checked against the history too.
     with pytest.raises(ClientError) as exc:
         iam.update_login_profile(UserName=name, Password="third-pass-3")

@@ -19,6 +19,7 @@ from sigv4kit import SigV4Error
 from ..authz import CallerPolicies, authorize_call, caller_context_keys, engine_principal
 from ..entities import AuthorizationSnapshot, PrincipalKind
 from ..login import LoginStore
+from ..policy import AuthorizationRequest, DecisionEffect, evaluate
 from ._iam_resources import (
     EntityKind,
     Target,
@@ -106,13 +107,22 @@ def renamed_arn(action: str, params: Mapping[str, Any], resource: str) -> str | 
     return f"{head}:user{new_path}{params.get('NewUserName', name)}"
 
 
-async def _users_may_change_password(iam: Any, snapshot: AuthorizationSnapshot,
-                                     action: str) -> bool:
+async def _users_may_change_password(iam: Any, snapshot: AuthorizationSnapshot, action: str,
+                                     caller: CallerPolicies, resource: str) -> bool:
     """IAM's ``AllowUsersToChangePassword``: every IAM user may change (and read the policy
-    for) their own password, without a policy granting ``iam:ChangePassword``."""
+    for) their own password, without a policy granting ``iam:ChangePassword``; an explicit
+    deny still refuses."""
     if action not in ("ChangePassword", "GetAccountPasswordPolicy"):
         return False
     if snapshot.principal.kind is not PrincipalKind.USER:
+        return False
+    decision = evaluate(
+        AuthorizationRequest(principal=caller.principal, action=f"iam:{action}",
+                             resource=resource, context=caller.context),
+        identity_policies=caller.identity_policies,
+        permissions_boundary=caller.permissions_boundary,
+    )
+    if decision.effect is DecisionEffect.EXPLICIT_DENY:
         return False
     policy = await LoginStore(iam._store).password_policy(snapshot.principal.account_id)
     return policy.allow_users_to_change
@@ -143,7 +153,7 @@ async def authorize_iam_call(
     try:
         authorize_call(caller, f"iam:{action}", resource)
     except SigV4Error:
-        if not await _users_may_change_password(iam, snapshot, action):
+        if not await _users_may_change_password(iam, snapshot, action, caller, resource):
             raise
     renamed = renamed_arn(action, params, resource)
     if renamed is not None and renamed != resource:
