@@ -55,7 +55,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleServer]:
 def short_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleServer]:
     path = tmp_path_factory.mktemp("console-idle") / "iam.db"
     with console_server(f"sqlite:///{path}", ConsoleSettings(
-            idle_timeout=timedelta(seconds=3))) as running:
+            idle_timeout=timedelta(seconds=5))) as running:
         yield running
 
 
@@ -267,7 +267,7 @@ def test_session_expires_when_idle(chrome: Any, short_server: ConsoleServer) -> 
     page = Page(chrome, short_server, "idle")
     page.sign_in("admin", short_server.admin["console_password"])
     assert page.path == "/console/"
-    time.sleep(4)  # idle_timeout=3s
+    time.sleep(6)  # idle_timeout=5s
     page.open("/console/users")
     assert page.path == "/console/signin"
     assert "Your session has ended" in page.text

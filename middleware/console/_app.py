@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from importlib import resources
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -39,12 +40,14 @@ from ..iam.api import IAM_HANDLERS, Call, load_service_model, parse_query_reques
 from ..iam.api._app import error_parts
 from ..iam.api._iam_context import IAMContext, authorize_iam_call
 from ..iam.authz import CallerPolicies, authorize_call, caller_context_keys, engine_principal
-from ..iam.entities import AuthorizationSnapshot, IAMStore
+from ..iam.entities import IAMStore
 from ..iam.login import LoginStore, PasswordPolicyViolation, SignInFailed, SignInSettings
 from ..iam.mfa import MFAError, MFAStore
 from ..iam.policy import Policy, PolicyType, lint
 from . import _html as h
+from . import _pages as pages
 from ._audit import console_action_event, console_login_event
+from ._ctx import Ctx, error_text, with_query
 from ._http import FormTooLarge, Request, Response, read_request
 from ._sessions import ConsoleSession, ConsoleSessions, SessionState, csrf_token
 
@@ -69,22 +72,6 @@ class ConsoleSettings:
     signin: SignInSettings = field(default_factory=SignInSettings)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Ctx:
-    """One signed-in request: who, their snapshot, the CSRF token, the time."""
-
-    request: Request
-    session: ConsoleSession
-    snapshot: AuthorizationSnapshot
-    csrf: str
-    now: datetime
-
-    @property
-    def who(self) -> str:
-        info = self.snapshot.principal
-        return "root user" if self.snapshot.is_root else f"{info.name} @ {info.account_id}"
-
-
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -105,13 +92,6 @@ def _flatten(params: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def _message(exc: BaseException) -> str:
-    parts = error_parts(exc)
-    if parts is None:
-        return "The request failed."
-    return f"{parts[0]}: {parts[1]}"
-
-
 class ConsoleApp:
     """See the module docstring. ``store`` is an SQL key store the caller owns."""
 
@@ -129,7 +109,7 @@ class ConsoleApp:
         self._store = store
         self._model = load_service_model("iam")
         self._routes: list[tuple[str, str, Callable[..., Awaitable[Response]]]] = [
-            ("GET", "/", self.dashboard),
+            ("GET", "/", partial(pages.dashboard, self)),
             ("GET", "/users", self.users),
             ("POST", "/users", self.create_user),
             ("GET", "/user", self.user),
@@ -138,23 +118,23 @@ class ConsoleApp:
             ("POST", "/user/password", self.set_password),
             ("POST", "/user/attach", self.attach_user_policy),
             ("POST", "/user/groups", self.add_to_group),
-            ("POST", "/user/mfa", self.enroll_mfa),
-            ("POST", "/user/mfa/enable", self.enable_mfa),
+            ("POST", "/user/mfa", partial(pages.enroll_mfa, self)),
+            ("POST", "/user/mfa/enable", partial(pages.enable_mfa, self)),
             ("GET", "/groups", self.groups),
             ("POST", "/groups", self.create_group),
-            ("GET", "/roles", self.roles),
-            ("GET", "/role", self.role),
-            ("GET", "/policies", self.policies),
+            ("GET", "/roles", partial(pages.roles_page, self)),
+            ("GET", "/role", partial(pages.role_page, self)),
+            ("GET", "/policies", partial(pages.policies_page, self)),
             ("GET", "/policy", self.policy),
             ("GET", "/policies/new", self.new_policy),
             ("POST", "/policies/new", self.create_policy),
             ("POST", "/policy/version", self.create_policy_version),
             ("GET", "/simulator", self.simulator),
-            ("POST", "/simulator", self.simulate),
-            ("GET", "/audit", self.audit_trail),
-            ("GET", "/credential-report", self.credential_report),
+            ("POST", "/simulator", partial(pages.simulate, self)),
+            ("GET", "/audit", partial(pages.audit_page, self)),
+            ("GET", "/credential-report", partial(pages.credential_report, self)),
             ("GET", "/account", self.account),
-            ("POST", "/account", self.update_account),
+            ("POST", "/account", partial(pages.update_account, self)),
         ]
 
     def __repr__(self) -> str:
@@ -474,20 +454,13 @@ class ConsoleApp:
         try:
             return await self.call(ctx, action, params), None
         except SigV4Error as exc:
-            return None, _message(exc)
+            return None, error_text(exc)
 
     # -- pages ----------------------------------------------------------------------------
 
-    async def dashboard(self, ctx: Ctx, *, error: str | None = None) -> Response:
-        from ._pages import dashboard
-
-        return await dashboard(self, ctx)
-
     async def users(self, ctx: Ctx, *, error: str | None = None,
                     notice: str | None = None) -> Response:
-        from ._pages import users_page
-
-        return await users_page(self, ctx, error=error, notice=notice)
+        return await pages.users_page(self, ctx, error=error, notice=notice)
 
     async def create_user(self, ctx: Ctx) -> Response:
         name = ctx.request.form.get("username", "")
@@ -498,9 +471,7 @@ class ConsoleApp:
 
     async def user(self, ctx: Ctx, *, error: str | None = None, notice: str | None = None,
                    errors: tuple[str, ...] = (), extra: str = "") -> Response:
-        from ._pages import user_page
-
-        return await user_page(self, ctx, error=error, notice=notice, errors=errors,
+        return await pages.user_page(self, ctx, error=error, notice=notice, errors=errors,
                                extra=extra)
 
     def _user_from_form(self, ctx: Ctx) -> str:
@@ -509,19 +480,17 @@ class ConsoleApp:
     async def _user_result(self, ctx: Ctx, name: str, error: str | None,
                            notice: str) -> Response:
         if error:
-            return await self.user(_with_query(ctx, name), error=error)
+            return await self.user(with_query(ctx, name), error=error)
         return Response.redirect(f"{PREFIX}/user?name={quote(name)}&done={quote(notice)}")
 
     async def create_key(self, ctx: Ctx) -> Response:
-        from ._pages import new_key_panel
-
         name = self._user_from_form(ctx)
         result, error = await self._try(ctx, "CreateAccessKey", {"UserName": name})
         if error or result is None:
-            return await self.user(_with_query(ctx, name), error=error)
+            return await self.user(with_query(ctx, name), error=error)
         # The secret is shown on this response only; it is never stored in clear.
-        return await self.user(_with_query(ctx, name), notice="Access key created.",
-                               extra=new_key_panel(result["AccessKey"]))
+        return await self.user(with_query(ctx, name), notice="Access key created.",
+                               extra=pages.new_key_panel(result["AccessKey"]))
 
     async def change_key(self, ctx: Ctx) -> Response:
         form = ctx.request.form
@@ -548,10 +517,10 @@ class ConsoleApp:
         try:
             await self.call(ctx, action, params)
         except PasswordPolicyViolation as exc:
-            return await self.user(_with_query(ctx, name), error=_message(exc),
+            return await self.user(with_query(ctx, name), error=error_text(exc),
                                    errors=exc.reasons)
         except SigV4Error as exc:
-            return await self.user(_with_query(ctx, name), error=_message(exc))
+            return await self.user(with_query(ctx, name), error=error_text(exc))
         return await self._user_result(ctx, name, None, "Console password set.")
 
     async def attach_user_policy(self, ctx: Ctx) -> Response:
@@ -570,20 +539,8 @@ class ConsoleApp:
                                                  "GroupName": form.get("group", "")})
         return await self._user_result(ctx, name, error, f"{action} done.")
 
-    async def enroll_mfa(self, ctx: Ctx) -> Response:
-        from ._pages import enroll_mfa
-
-        return await enroll_mfa(self, ctx)
-
-    async def enable_mfa(self, ctx: Ctx) -> Response:
-        from ._pages import enable_mfa
-
-        return await enable_mfa(self, ctx)
-
     async def groups(self, ctx: Ctx, *, error: str | None = None) -> Response:
-        from ._pages import groups_page
-
-        return await groups_page(self, ctx, error=error)
+        return await pages.groups_page(self, ctx, error=error)
 
     async def create_group(self, ctx: Ctx) -> Response:
         _, error = await self._try(ctx, "CreateGroup",
@@ -592,30 +549,11 @@ class ConsoleApp:
             return await self.groups(ctx, error=error)
         return Response.redirect(f"{PREFIX}/groups")
 
-    async def roles(self, ctx: Ctx) -> Response:
-        from ._pages import roles_page
-
-        return await roles_page(self, ctx)
-
-    async def role(self, ctx: Ctx) -> Response:
-        from ._pages import role_page
-
-        return await role_page(self, ctx)
-
-    async def policies(self, ctx: Ctx) -> Response:
-        from ._pages import policies_page
-
-        return await policies_page(self, ctx)
-
     async def policy(self, ctx: Ctx, **kw: Any) -> Response:
-        from ._pages import policy_page
-
-        return await policy_page(self, ctx, **kw)
+        return await pages.policy_page(self, ctx, **kw)
 
     async def new_policy(self, ctx: Ctx, **kw: Any) -> Response:
-        from ._pages import new_policy_page
-
-        return await new_policy_page(self, ctx, **kw)
+        return await pages.new_policy_page(self, ctx, **kw)
 
     async def create_policy(self, ctx: Ctx) -> Response:
         form = ctx.request.form
@@ -638,7 +576,7 @@ class ConsoleApp:
         form = ctx.request.form
         arn, document = form.get("arn", ""), form.get("document", "")
         findings = check_document(document)
-        scoped = _with_query(ctx, arn, key="arn")
+        scoped = with_query(ctx, arn, key="arn")
         if findings.error:
             return await self.policy(scoped, error=findings.error, errors=findings.details)
         _, error = await self._try(ctx, "CreatePolicyVersion", {
@@ -648,24 +586,7 @@ class ConsoleApp:
         return Response.redirect(f"{PREFIX}/policy?arn={quote(arn)}&done=version")
 
     async def simulator(self, ctx: Ctx, **kw: Any) -> Response:
-        from ._pages import simulator_page
-
-        return await simulator_page(self, ctx, **kw)
-
-    async def simulate(self, ctx: Ctx) -> Response:
-        from ._pages import simulate
-
-        return await simulate(self, ctx)
-
-    async def audit_trail(self, ctx: Ctx) -> Response:
-        from ._pages import audit_page
-
-        return await audit_page(self, ctx)
-
-    async def credential_report(self, ctx: Ctx) -> Response:
-        from ._pages import credential_report
-
-        return await credential_report(self, ctx)
+        return await pages.simulator_page(self, ctx, **kw)
 
     async def lookup(self, query: LookupQuery) -> dict[str, Any]:
         found: dict[str, Any] = await self._store._read(
@@ -673,14 +594,7 @@ class ConsoleApp:
         return found
 
     async def account(self, ctx: Ctx, **kw: Any) -> Response:
-        from ._pages import account_page
-
-        return await account_page(self, ctx, **kw)
-
-    async def update_account(self, ctx: Ctx) -> Response:
-        from ._pages import update_account
-
-        return await update_account(self, ctx)
+        return await pages.account_page(self, ctx, **kw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -695,21 +609,11 @@ def check_document(text: str) -> DocumentCheck:
     try:
         policy = Policy.parse(text, policy_type=PolicyType.IDENTITY)
     except SigV4Error as exc:
-        return DocumentCheck(error=_message(exc))
+        return DocumentCheck(error=error_text(exc))
     findings = tuple(f"{f.severity.value}: {f.code}: {f.message}"
                      + ("" if f.sid is None else f" (statement {f.sid})")
                      for f in lint(policy))
     return DocumentCheck(warnings=findings)
-
-
-def _with_query(ctx: Ctx, value: str, *, key: str = "name") -> Ctx:
-    req = ctx.request
-    query = {**req.query, key: value}
-    request = Request(method="GET", path=req.path, query=query, form={}, cookies=req.cookies,
-                      secure=req.secure, client_ip=req.client_ip, user_agent=req.user_agent,
-                      scope=req.scope)
-    return Ctx(request=request, session=ctx.session, snapshot=ctx.snapshot, csrf=ctx.csrf,
-               now=ctx.now)
 
 
 def _csrf_ok(req: Request, expected: str) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, unquote
 
 from sigv4kit import SigV4Error
@@ -14,10 +14,8 @@ from sigv4kit import SigV4Error
 from ..audit import LookupKey, LookupQuery
 from ..iam.mfa import MFAError, qr_png
 from . import _html as h
+from ._ctx import Console, Ctx, error_text, with_query
 from ._http import Response
-
-if TYPE_CHECKING:
-    from ._app import ConsoleApp, Ctx
 
 __all__ = [
     "account_page", "audit_page", "credential_report", "dashboard", "enable_mfa", "enroll_mfa",
@@ -35,14 +33,12 @@ def _date(value: Any) -> str:
     return h.e(value)
 
 
-async def _read(app: ConsoleApp, ctx: Ctx, action: str, params: dict[str, Any] | None = None
+async def _read(app: Console, ctx: Ctx, action: str, params: dict[str, Any] | None = None
                 ) -> tuple[dict[str, Any], str | None]:
     try:
         return await app.call(ctx, action, params), None
     except SigV4Error as exc:
-        from ._app import _message
-
-        return {}, _message(exc)
+        return {}, error_text(exc)
 
 
 def _denied_note(error: str | None) -> str:
@@ -51,7 +47,7 @@ def _denied_note(error: str | None) -> str:
 
 # -- dashboard ----------------------------------------------------------------------------
 
-async def dashboard(app: ConsoleApp, ctx: Ctx) -> Response:
+async def dashboard(app: Console, ctx: Ctx) -> Response:
     cards: list[str] = []
     warnings: list[str] = []
     account = ctx.snapshot.principal.account_id
@@ -105,7 +101,7 @@ def _card(title: str, value: str, items: list[str] | None = None) -> str:
 
 # -- users --------------------------------------------------------------------------------
 
-async def users_page(app: ConsoleApp, ctx: Ctx, *, error: str | None,
+async def users_page(app: Console, ctx: Ctx, *, error: str | None,
                      notice: str | None) -> Response:
     found, denied = await _read(app, ctx, "ListUsers", {"MaxItems": 1000})
     rows = [
@@ -131,7 +127,7 @@ def new_key_panel(key: dict[str, Any]) -> str:
     )
 
 
-async def user_page(app: ConsoleApp, ctx: Ctx, *, error: str | None, notice: str | None,
+async def user_page(app: Console, ctx: Ctx, *, error: str | None, notice: str | None,
                     errors: tuple[str, ...], extra: str) -> Response:
     name = ctx.request.query.get("name", "")
     account = ctx.snapshot.principal.account_id
@@ -236,13 +232,11 @@ async def user_page(app: ConsoleApp, ctx: Ctx, *, error: str | None, notice: str
                      error=error, errors=errors, notice=notice or done)
 
 
-async def enroll_mfa(app: ConsoleApp, ctx: Ctx) -> Response:
-    from ._app import _with_query
-
+async def enroll_mfa(app: Console, ctx: Ctx) -> Response:
     name = ctx.request.form.get("username", "")
     device = ctx.request.form.get("device", "") or name
     account = ctx.snapshot.principal.account_id
-    scoped = _with_query(ctx, name)
+    scoped = with_query(ctx, name)
     got, denied = await _read(app, ctx, "GetUser", {"UserName": name})
     if denied:
         return await app.user(scoped, error=denied)
@@ -254,9 +248,7 @@ async def enroll_mfa(app: ConsoleApp, ctx: Ctx) -> Response:
     try:
         new = await app.mfa.create_virtual_mfa_device(account, device, now=ctx.now)
     except MFAError as exc:
-        from ._app import _message
-
-        return await app.user(scoped, error=_message(exc))
+        return await app.user(scoped, error=error_text(exc))
     png = base64.b64encode(qr_png(new.provisioning_uri)).decode("ascii")
     hidden = (f'<input type="hidden" name="username" value="{h.e(name)}">'
               f'<input type="hidden" name="serial" value="{h.e(new.device.serial_number)}">')
@@ -276,13 +268,11 @@ async def enroll_mfa(app: ConsoleApp, ctx: Ctx) -> Response:
     return app._page(ctx, f"Assign MFA device to {name}", body, current=f"{P}/users")
 
 
-async def enable_mfa(app: ConsoleApp, ctx: Ctx) -> Response:
-    from ._app import _message, _with_query
-
+async def enable_mfa(app: Console, ctx: Ctx) -> Response:
     form = ctx.request.form
     name, serial = form.get("username", ""), form.get("serial", "")
     account = ctx.snapshot.principal.account_id
-    scoped = _with_query(ctx, name)
+    scoped = with_query(ctx, name)
     got, denied = await _read(app, ctx, "GetUser", {"UserName": name})
     if denied or not app.may_other(ctx, "iam:EnableMFADevice", got["User"]["Arn"]):
         return await app.user(scoped, error=denied or "AccessDenied")
@@ -290,13 +280,13 @@ async def enable_mfa(app: ConsoleApp, ctx: Ctx) -> Response:
         await app.mfa.enable_mfa_device(account, name, serial, form.get("code1", ""),
                                         form.get("code2", ""), now=ctx.now)
     except MFAError as exc:
-        return await app.user(scoped, error=_message(exc))
+        return await app.user(scoped, error=error_text(exc))
     return Response.redirect(f"{P}/user?name={quote(name)}&done={quote('MFA device assigned.')}")
 
 
 # -- groups and roles ---------------------------------------------------------------------
 
-async def groups_page(app: ConsoleApp, ctx: Ctx, *, error: str | None) -> Response:
+async def groups_page(app: Console, ctx: Ctx, *, error: str | None) -> Response:
     found, denied = await _read(app, ctx, "ListGroups", {"MaxItems": 1000})
     rows = [(h.e(g["GroupName"]), h.e(g["Arn"]), _date(g["CreateDate"]))
             for g in found.get("Groups", [])]
@@ -308,7 +298,7 @@ async def groups_page(app: ConsoleApp, ctx: Ctx, *, error: str | None) -> Respon
     return app._page(ctx, "Groups", body, current=f"{P}/groups", error=error)
 
 
-async def roles_page(app: ConsoleApp, ctx: Ctx) -> Response:
+async def roles_page(app: Console, ctx: Ctx) -> Response:
     found, denied = await _read(app, ctx, "ListRoles", {"MaxItems": 1000})
     rows = [(h.link(r["RoleName"], f"{P}/role?name={quote(r['RoleName'])}"), h.e(r["Arn"]),
              _date(r["CreateDate"])) for r in found.get("Roles", [])]
@@ -325,7 +315,7 @@ def _document(value: Any) -> str:
     return json.dumps(value, indent=2)
 
 
-async def role_page(app: ConsoleApp, ctx: Ctx) -> Response:
+async def role_page(app: Console, ctx: Ctx) -> Response:
     name = ctx.request.query.get("name", "")
     got, denied = await _read(app, ctx, "GetRole", {"RoleName": name})
     if denied:
@@ -342,7 +332,7 @@ async def role_page(app: ConsoleApp, ctx: Ctx) -> Response:
 
 # -- policies -----------------------------------------------------------------------------
 
-async def policies_page(app: ConsoleApp, ctx: Ctx) -> Response:
+async def policies_page(app: Console, ctx: Ctx) -> Response:
     found, denied = await _read(app, ctx, "ListPolicies", {"Scope": "Local", "MaxItems": 1000})
     rows = [(h.link(p["PolicyName"], f"{P}/policy?arn={quote(p['Arn'])}"),
              h.e(p["DefaultVersionId"]), h.e(p.get("AttachmentCount", 0)))
@@ -367,7 +357,7 @@ def _editor(document: str) -> str:
             + '<p id="json-status" aria-live="polite"></p>')
 
 
-async def new_policy_page(app: ConsoleApp, ctx: Ctx, *, error: str | None = None,
+async def new_policy_page(app: Console, ctx: Ctx, *, error: str | None = None,
                           errors: tuple[str, ...] = (),
                           warnings: tuple[str, ...] = ()) -> Response:
     form = ctx.request.form
@@ -386,7 +376,7 @@ async def new_policy_page(app: ConsoleApp, ctx: Ctx, *, error: str | None = None
                      errors=errors, status=400 if error else 200)
 
 
-async def policy_page(app: ConsoleApp, ctx: Ctx, *, error: str | None = None,
+async def policy_page(app: Console, ctx: Ctx, *, error: str | None = None,
                       errors: tuple[str, ...] = ()) -> Response:
     arn = ctx.request.query.get("arn", "")
     got, denied = await _read(app, ctx, "GetPolicy", {"PolicyArn": arn})
@@ -420,7 +410,7 @@ async def policy_page(app: ConsoleApp, ctx: Ctx, *, error: str | None = None,
 
 # -- simulator ----------------------------------------------------------------------------
 
-async def simulator_page(app: ConsoleApp, ctx: Ctx, *, results: str = "",
+async def simulator_page(app: Console, ctx: Ctx, *, results: str = "",
                          error: str | None = None) -> Response:
     form = ctx.request.form
     fields = (h.field("Principal ARN (user, group or role)", "source", required=True,
@@ -433,7 +423,7 @@ async def simulator_page(app: ConsoleApp, ctx: Ctx, *, results: str = "",
     return app._page(ctx, "Policy simulator", body, current=f"{P}/simulator", error=error)
 
 
-async def simulate(app: ConsoleApp, ctx: Ctx) -> Response:
+async def simulate(app: Console, ctx: Ctx) -> Response:
     form = ctx.request.form
     params = {"PolicySourceArn": form.get("source", ""),
               "ActionNames": form.get("actions", "").split(),
@@ -463,7 +453,7 @@ _LOOKUP_KEYS = [(k.value, k.value) for k in (
     LookupKey.RESOURCE_NAME, LookupKey.READ_ONLY, LookupKey.EVENT_ID)]
 
 
-async def audit_page(app: ConsoleApp, ctx: Ctx) -> Response:
+async def audit_page(app: Console, ctx: Ctx) -> Response:
     if not app.may_other(ctx, "cloudtrail:LookupEvents"):
         return app._page(ctx, "Audit trail", _denied_note(
             "AccessDenied: you may not run cloudtrail:LookupEvents."), current=f"{P}/audit",
@@ -515,7 +505,7 @@ def _outcome(line: str) -> str:
 
 # -- account ------------------------------------------------------------------------------
 
-async def account_page(app: ConsoleApp, ctx: Ctx, *, error: str | None = None,
+async def account_page(app: Console, ctx: Ctx, *, error: str | None = None,
                        notice: str | None = None) -> Response:
     found, denied = await _read(app, ctx, "GetAccountPasswordPolicy")
     current = found.get("PasswordPolicy")
@@ -555,7 +545,7 @@ async def account_page(app: ConsoleApp, ctx: Ctx, *, error: str | None = None,
                      notice=notice)
 
 
-async def update_account(app: ConsoleApp, ctx: Ctx) -> Response:
+async def update_account(app: Console, ctx: Ctx) -> Response:
     form = ctx.request.form
     params: dict[str, Any] = {
         "MinimumPasswordLength": form.get("min_length") or None,
@@ -589,7 +579,7 @@ def _iso(value: Any) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S+00:00") if isinstance(value, datetime) else "N/A"
 
 
-async def credential_report(app: ConsoleApp, ctx: Ctx) -> Response:
+async def credential_report(app: Console, ctx: Ctx) -> Response:
     """IAM's credential report (its columns, less those sigv4kit does not track) as CSV."""
     import csv
     import io
