@@ -149,3 +149,20 @@ async def test_sessions_idle_absolute_and_rotation(store: Any) -> None:
     ended = await sessions.create(ACCOUNT, ACCOUNT, SessionState.ACTIVE, now=T0, source_ip=None)
     await sessions.end(ended)
     assert await sessions.get(ended, now=T0) is None
+
+
+async def test_change_password_by_the_root_user_is_invalid_user_type(store: Any) -> None:
+    # The IAM API's own handler with the root user's snapshot (root has no access
+    # keys to sign with in sigv4kit, so this is the handler, not the wire).
+    from sigv4kit.middleware.iam.api import IAM_HANDLERS, Call
+    from sigv4kit.middleware.iam.api._iam_context import IAMContext
+    from sigv4kit.middleware.iam.login import InvalidUserType
+
+    iam = IAMStore(store, clock=lambda: T0)
+    snapshot = await iam.load_authorization(principal_id=ACCOUNT)
+    assert snapshot is not None
+    call = Call(action="ChangePassword", params={"OldPassword": "a", "NewPassword": "b"},
+                request_id="r", context=IAMContext(iam=iam, snapshot=snapshot))
+    with pytest.raises(InvalidUserType) as refused:
+        await IAM_HANDLERS["ChangePassword"](call)
+    assert (refused.value.code, refused.value.status) == ("InvalidUserType", 400)
