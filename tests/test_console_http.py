@@ -335,3 +335,26 @@ def test_credential_report_download(server: ConsoleServer) -> None:
     admin = next(line.split(",") for line in lines if line.startswith("admin,"))
     assert admin[3] == "true"  # --console-password
     assert admin[6] == "true"  # the bootstrap access key is active
+
+
+def test_role_page_revokes_older_sessions(server: ConsoleServer) -> None:
+    import boto3
+
+    iam = boto3.client("iam", endpoint_url=server.url, region_name="us-east-1",
+                       aws_access_key_id=server.admin["access_key_id"],
+                       aws_secret_access_key=server.admin["secret_access_key"])
+    role = unique("r")
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+        "Action": "sts:AssumeRole"}]}
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
+    browser, _ = admin_browser(server)
+    page = browser.get(f"/console/role?name={role}")
+    assert "ec2.amazonaws.com" in page.text  # the trust policy
+    done = browser.submit(page, "/console/role/revoke", {"name": role})
+    assert "Sessions issued before now are revoked." in done.text
+    document = iam.get_role_policy(RoleName=role, PolicyName="AWSRevokeOlderSessions")[
+        "PolicyDocument"]
+    (statement,) = document["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert list(statement["Condition"]["DateLessThan"]) == ["aws:TokenIssueTime"]

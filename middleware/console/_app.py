@@ -124,6 +124,7 @@ class ConsoleApp:
             ("POST", "/groups", self.create_group),
             ("GET", "/roles", partial(pages.roles_page, self)),
             ("GET", "/role", partial(pages.role_page, self)),
+            ("POST", "/role/revoke", partial(pages.revoke_sessions, self)),
             ("GET", "/policies", partial(pages.policies_page, self)),
             ("GET", "/policy", self.policy),
             ("GET", "/policies/new", self.new_policy),

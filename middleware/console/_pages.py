@@ -18,9 +18,26 @@ from ._ctx import Console, Ctx, error_text, with_query
 from ._http import Response
 
 __all__ = [
-    "account_page", "audit_page", "credential_report", "dashboard", "enable_mfa", "enroll_mfa",
-    "groups_page", "new_key_panel", "new_policy_page", "policies_page", "policy_page", "role_page",
-    "roles_page", "simulate", "simulator_page", "update_account", "user_page", "users_page",
+    "account_page",
+    "audit_page",
+    "credential_report",
+    "dashboard",
+    "enable_mfa",
+    "enroll_mfa",
+    "groups_page",
+    "new_key_panel",
+    "new_policy_page",
+    "policies_page",
+    "policy_page",
+    "revoke_document",
+    "revoke_sessions",
+    "role_page",
+    "roles_page",
+    "simulate",
+    "simulator_page",
+    "update_account",
+    "user_page",
+    "users_page",
 ]
 
 P = "/console"
@@ -327,7 +344,39 @@ async def role_page(app: Console, ctx: Ctx) -> Response:
             + h.table("Attached policies", ("Policy",),
                       [(h.link(p["PolicyName"], f"{P}/policy?arn={quote(p['PolicyArn'])}"),)
                        for p in attached.get("AttachedPolicies", [])]))
-    return app._page(ctx, f"Role {name}", body, current=f"{P}/roles")
+    if await app.may(ctx, "PutRolePolicy", {"RoleName": name, "PolicyName": REVOKE_POLICY,
+                                            "PolicyDocument": "{}"}):
+        hidden = f'<input type="hidden" name="name" value="{h.e(name)}">'
+        body += ("<h2>Revoke active sessions</h2><p>Denies every action to sessions of this "
+                 "role issued before now (the inline policy " f"<code>{REVOKE_POLICY}</code>, "
+                 "as AWS does).</p>"
+                 + h.form(f"{P}/role/revoke", hidden, "Revoke active sessions", ctx.csrf,
+                          danger=True))
+    done = "Sessions issued before now are revoked." if ctx.request.query.get("revoked") else None
+    return app._page(ctx, f"Role {name}", body, current=f"{P}/roles", notice=done)
+
+
+#: AWS's inline policy name for "Revoke active sessions".
+REVOKE_POLICY = "AWSRevokeOlderSessions"
+
+
+def revoke_document(now: datetime) -> str:
+    """Deny everything to sessions whose ``aws:TokenIssueTime`` is before ``now``."""
+    when = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Action": ["*"], "Resource": ["*"],
+        "Condition": {"DateLessThan": {"aws:TokenIssueTime": when}}}]})
+
+
+async def revoke_sessions(app: Console, ctx: Ctx) -> Response:
+    name = ctx.request.form.get("name", "")
+    _, error = await _read(app, ctx, "PutRolePolicy", {
+        "RoleName": name, "PolicyName": REVOKE_POLICY,
+        "PolicyDocument": revoke_document(ctx.now)})
+    if error:
+        return app._page(ctx, f"Role {name}", _denied_note(error), current=f"{P}/roles",
+                         status=403 if "AccessDenied" in error else 400)
+    return Response.redirect(f"{P}/role?name={quote(name)}&revoked=1")
 
 
 # -- policies -----------------------------------------------------------------------------
