@@ -201,7 +201,13 @@ def test_every_operation_of_the_issue_has_a_handler() -> None:
         "DeleteOpenIDConnectProvider", "AddClientIDToOpenIDConnectProvider",
         "RemoveClientIDFromOpenIDConnectProvider", "UpdateOpenIDConnectProviderThumbprint",
     ]
-    assert sorted(IAM_HANDLERS) == sorted(listed + listed_17)
+    # Issue 19: console passwords and the account password policy.
+    passwords = [
+        "CreateLoginProfile", "GetLoginProfile", "UpdateLoginProfile", "DeleteLoginProfile",
+        "ChangePassword", "UpdateAccountPasswordPolicy", "GetAccountPasswordPolicy",
+        "DeleteAccountPasswordPolicy",
+    ]
+    assert sorted(IAM_HANDLERS) == sorted(listed + listed_17 + passwords)
 
 
 def test_store_unavailable_is_503_service_unavailable(server: Server) -> None:

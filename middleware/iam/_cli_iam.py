@@ -81,6 +81,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--account-id", metavar="ID",
                    help="12-digit account id (default: the store's only account, or a new one)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--console-password", action="store_true",
+                   help="also give the administrator a random console password (printed once)")
+    p.add_argument("--root-password", action="store_true",
+                   help="also set a random console password for the account's root user "
+                        "(printed once)")
     p.set_defaults(run=run_bootstrap)
     r = actions.add_parser(
         "revoke-sessions",
@@ -177,6 +182,40 @@ async def _run(store_url: str, work: Callable[[Any], Awaitable[dict[str, str]]]
         await store.aclose()
 
 
+def random_password() -> str:
+    """A random console password meeting any IAM policy: 20 characters of every kind."""
+    import secrets
+    import string
+
+    body = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(16))
+    return f"{body}Aa1!"
+
+
+async def _passwords(store: Any, fields: dict[str, str], *, user: bool, root: bool) -> None:
+    from datetime import UTC, datetime
+
+    from .login import LoginStore
+
+    logins = LoginStore(store)
+    now = datetime.now(UTC)
+    if user:
+        password = random_password()
+        await logins.create_login_profile(fields["account_id"], fields["user"], password, now=now)
+        fields["console_password"] = password
+    if root:
+        password = random_password()
+        await logins.set_root_password(fields["account_id"], password, now=now)
+        fields["root_password"] = password
+
+
+async def bootstrap_with_passwords(iam: Any, args: argparse.Namespace) -> dict[str, str]:
+    """:func:`bootstrap`, then the console passwords ``--console-password`` /
+    ``--root-password`` ask for."""
+    fields = await bootstrap(iam, args.user, args.account_id)
+    await _passwords(iam._store, fields, user=args.console_password, root=args.root_password)
+    return fields
+
+
 def _fields(store_url: str, work: Callable[[Any], Awaitable[dict[str, str]]]
             ) -> dict[str, str]:
     try:
@@ -197,11 +236,11 @@ def run_revoke_sessions(args: argparse.Namespace, streams: Streams) -> ExitCode:
 
 
 def run_bootstrap(args: argparse.Namespace, streams: Streams) -> ExitCode:
-    fields = _fields(args.store, lambda iam: bootstrap(iam, args.user, args.account_id))
+    fields = _fields(args.store, lambda iam: bootstrap_with_passwords(iam, args))
     if args.json:
         streams.stdout.write(json.dumps(fields) + "\n")
     else:
         streams.stdout.write("".join(f"{name}: {value}\n" for name, value in fields.items()))
         streams.stderr.write(
-            "The secret access key is shown this once: store it safely.\n")
+            "The secret access key (and any password) is shown this once: store it safely.\n")
     return ExitCode.OK

@@ -58,8 +58,10 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run_serve)
 
 
-def build_app(store_url: str, *, services: Sequence[str] = ("iam", "sts"), audit: Any = None) -> Any:
-    """The ASGI app ``serve`` runs: ``services`` routed by signed service, verified.
+def build_app(store_url: str, *, services: Sequence[str] = ("iam", "sts"), audit: Any = None,
+              console: bool = True, console_settings: Any = None) -> Any:
+    """The ASGI app ``serve`` runs: ``services`` routed by signed service, verified,
+    and the IAM console at ``/console`` (its own cookie sessions, not SigV4).
 
     The middleware opens the store and closes it at lifespan shutdown. With
     ``sts``, STS's unsigned ``AssumeRoleWithWebIdentity`` (and only it) is let
@@ -88,11 +90,18 @@ def build_app(store_url: str, *, services: Sequence[str] = ("iam", "sts"), audit
         app, model = SERVICE_APPS[name](middleware.store)
         router.register(name, app, model=model)
         apps[name] = app
+    app = middleware
     if "sts" in apps:
         from .sts import UnsignedSTSGate
 
-        return UnsignedSTSGate(middleware, apps["sts"])
-    return middleware
+        app = UnsignedSTSGate(middleware, apps["sts"])
+    if not console:
+        return app
+    from ..console import ConsoleApp, ConsoleMount, store_audit_sink
+
+    store = middleware.store
+    return ConsoleMount(app, ConsoleApp(store, settings=console_settings,
+                                        audit=store_audit_sink(store)))
 
 
 def run_serve(args: argparse.Namespace, streams: Streams) -> ExitCode:
@@ -107,6 +116,8 @@ def run_serve(args: argparse.Namespace, streams: Streams) -> ExitCode:
     streams.stderr.write(f"sigv4kit: serving iam, sts on http://{args.host}:{args.port}\n")
     if audit is not None:
         streams.stderr.write(f"sigv4kit: audit trail: {audit.sink!r}\n")
+    streams.stderr.write(f"sigv4kit: the IAM console is at http://{args.host}:{args.port}"
+                         "/console/\n")
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
                 lifespan="on")
     return ExitCode.OK

@@ -35,13 +35,17 @@ __all__ = [
     "audit_events",
     "audit_records",
     "cache_generation",
+    "console_sessions",
     "group_memberships",
     "groups",
     "iam_generation",
     "inline_policies",
+    "login_profiles",
     "metadata",
     "mfa_devices",
     "oidc_providers",
+    "password_history",
+    "password_policies",
     "policies",
     "policy_attachments",
     "policy_versions",
@@ -49,6 +53,7 @@ __all__ = [
     "principals",
     "roles",
     "sessions",
+    "signin_throttle",
     "sqlite_metadata",
     "tags",
     "to_utc",
@@ -426,6 +431,85 @@ audit_checkpoints = sa.Table(
     sa.Column("key_fingerprint", sa.String(64), nullable=False),
     sa.Column("signature", sa.String(128), nullable=False),
     sa.Column("signed_at", _TS, nullable=False),
+)
+
+# Console passwords (0008): one login profile per user (``owner_id`` its
+# principal id) or account root (the account id); Argon2id PHC strings only.
+login_profiles = sa.Table(
+    "login_profiles",
+    metadata,
+    sa.Column("owner_id", _ID, primary_key=True),
+    sa.Column(
+        "account_id",
+        sa.ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("password_hash", sa.Text(), nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("password_changed_at", _TS, nullable=False),
+    sa.Column("password_reset_required", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("max_signin_session_duration", sa.Integer()),
+)
+
+# Earlier hashes of an owner, for PasswordReusePrevention.
+password_history = sa.Table(
+    "password_history",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("owner_id", _ID, nullable=False),
+    sa.Column("password_hash", sa.Text(), nullable=False),
+    sa.Column("set_at", _TS, nullable=False),
+    sa.Index(None, "owner_id"),
+)
+
+# The account password policy; no row means IAM's default policy.
+password_policies = sa.Table(
+    "password_policies",
+    metadata,
+    sa.Column(
+        "account_id",
+        sa.ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("minimum_length", sa.Integer(), nullable=False),
+    sa.Column("require_symbols", sa.Boolean(), nullable=False),
+    sa.Column("require_numbers", sa.Boolean(), nullable=False),
+    sa.Column("require_uppercase", sa.Boolean(), nullable=False),
+    sa.Column("require_lowercase", sa.Boolean(), nullable=False),
+    sa.Column("allow_users_to_change", sa.Boolean(), nullable=False),
+    sa.Column("max_password_age", sa.Integer()),
+    sa.Column("reuse_prevention", sa.Integer()),
+    sa.Column("hard_expiry", sa.Boolean()),
+)
+
+# Server-side console sessions, keyed by the SHA-256 of the cookie's token.
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column(
+        "account_id",
+        sa.ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("owner_id", _ID, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # mfa / change / active
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("last_seen_at", _TS, nullable=False),
+    sa.Column("expires_at", _TS, nullable=False),
+    sa.Column("mfa_authenticated", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("source_ip", sa.String(64)),
+    sa.Index(None, "owner_id"),
+)
+
+# Failed console sign-ins per (account, user name) key, existing user or not.
+signin_throttle = sa.Table(
+    "signin_throttle",
+    metadata,
+    sa.Column("throttle_key", sa.String(64), primary_key=True),
+    sa.Column("failures", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("first_failure_at", _TS, nullable=False),
+    sa.Column("locked_until", _TS),
 )
 
 #: SQLite only: bumped by triggers on key changes; other processes poll it

@@ -18,6 +18,8 @@ from sigv4kit import SigV4Error
 
 from ..authz import CallerPolicies, authorize_call, caller_context_keys, engine_principal
 from ..entities import AuthorizationSnapshot, PrincipalKind, SessionKind
+from ..login import LoginStore
+from ..policy import AuthorizationRequest, DecisionEffect, evaluate
 from ._iam_resources import (
     EntityKind,
     Target,
@@ -26,7 +28,7 @@ from ._iam_resources import (
     resource_target,
 )
 
-__all__ = ["IAMContext", "InvalidClientTokenId", "iam_context_factory"]
+__all__ = ["IAMContext", "InvalidClientTokenId", "authorize_iam_call", "iam_context_factory"]
 
 
 class InvalidClientTokenId(SigV4Error):
@@ -114,6 +116,62 @@ def _session_without_iam(snapshot: AuthorizationSnapshot) -> bool:
             and not session.mfa_authenticated)
 
 
+async def _users_may_change_password(iam: Any, snapshot: AuthorizationSnapshot, action: str,
+                                     caller: CallerPolicies, resource: str) -> bool:
+    """IAM's ``AllowUsersToChangePassword``: every IAM user may change (and read the policy
+    for) their own password, without a policy granting ``iam:ChangePassword``; an explicit
+    deny still refuses."""
+    if action not in ("ChangePassword", "GetAccountPasswordPolicy"):
+        return False
+    if snapshot.principal.kind is not PrincipalKind.USER:
+        return False
+    decision = evaluate(
+        AuthorizationRequest(principal=caller.principal, action=f"iam:{action}",
+                             resource=resource, context=caller.context),
+        identity_policies=caller.identity_policies,
+        permissions_boundary=caller.permissions_boundary,
+    )
+    if decision.effect is DecisionEffect.EXPLICIT_DENY:
+        return False
+    policy = await LoginStore(iam._store).password_policy(snapshot.principal.account_id)
+    return policy.allow_users_to_change
+
+
+async def authorize_iam_call(
+    iam: Any, snapshot: AuthorizationSnapshot, scope: Mapping[str, Any], action: str,
+    params: Mapping[str, Any], *, now: datetime,
+) -> None:
+    """Refuse (``AccessDenied``) an IAM call ``snapshot``'s principal may not make.
+
+    ``iam:<Action>`` on the call's resource with the caller's and the request's
+    condition keys; the root user may make every call. Shared by the IAM API
+    and the console, which acts as its signed-in user.
+    """
+    if snapshot.is_root:
+        return
+    resource, tags = await resource_of(iam, snapshot, resource_target(action, params))
+    keys: dict[str, Any] = caller_context_keys(snapshot, scope, now)
+    keys |= request_condition_keys(action, params)
+    keys |= {f"aws:ResourceTag/{key}": value for key, value in tags.items()}
+    caller = CallerPolicies(
+        principal=engine_principal(snapshot),
+        identity_policies=snapshot.policies,
+        permissions_boundary=snapshot.permissions_boundary,
+        context=keys,
+        session_policies=snapshot.session_policies,
+    )
+    try:
+        authorize_call(caller, f"iam:{action}", resource)
+    except SigV4Error:
+        if not await _users_may_change_password(iam, snapshot, action, caller, resource):
+            raise
+    renamed = renamed_arn(action, params, resource)
+    if renamed is not None and renamed != resource:
+        # "The requester must have appropriate permissions on both the
+        # source object and the target object" (UpdateUser reference).
+        authorize_call(caller, f"iam:{action}", renamed)
+
+
 ContextFactory = Callable[[Mapping[str, Any], str, Mapping[str, Any]], Awaitable[IAMContext]]
 
 
@@ -133,24 +191,7 @@ def iam_context_factory(iam: Any, *, clock: Callable[[], datetime]) -> ContextFa
         snapshot = await iam.load_authorization(access_key_id)
         if snapshot is None or _session_without_iam(snapshot):
             raise InvalidClientTokenId()
-        if not snapshot.is_root:
-            resource, tags = await resource_of(iam, snapshot, resource_target(action, params))
-            keys: dict[str, Any] = caller_context_keys(snapshot, scope, clock())
-            keys |= request_condition_keys(action, params)
-            keys |= {f"aws:ResourceTag/{key}": value for key, value in tags.items()}
-            caller = CallerPolicies(
-                principal=engine_principal(snapshot),
-                identity_policies=snapshot.policies,
-                permissions_boundary=snapshot.permissions_boundary,
-                context=keys,
-                session_policies=snapshot.session_policies,
-            )
-            authorize_call(caller, f"iam:{action}", resource)
-            renamed = renamed_arn(action, params, resource)
-            if renamed is not None and renamed != resource:
-                # "The requester must have appropriate permissions on both the
-                # source object and the target object" (UpdateUser reference).
-                authorize_call(caller, f"iam:{action}", renamed)
+        await authorize_iam_call(iam, snapshot, scope, action, params, now=clock())
         return IAMContext(iam=iam, snapshot=snapshot)
 
     return context

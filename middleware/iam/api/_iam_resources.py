@@ -61,6 +61,7 @@ for _kind, _param, _actions in (
         "ListUserPolicies", "PutUserPermissionsBoundary", "DeleteUserPermissionsBoundary",
         "CreateAccessKey", "ListAccessKeys", "UpdateAccessKey", "DeleteAccessKey",
         "EnableMFADevice", "ResyncMFADevice", "DeactivateMFADevice", "ListMFADevices",
+        "CreateLoginProfile", "GetLoginProfile", "UpdateLoginProfile", "DeleteLoginProfile",
     )),
     (EntityKind.GROUP, "GroupName", (
         "CreateGroup", "GetGroup", "DeleteGroup", "AddUserToGroup", "RemoveUserFromGroup",
@@ -95,6 +96,9 @@ _BY_ARN = {
 _CALLER_DEFAULT = frozenset({
     "GetUser", "CreateAccessKey", "ListAccessKeys", "UpdateAccessKey", "DeleteAccessKey",
     "ListMFADevices", "DeactivateMFADevice",
+    "CreateLoginProfile", "GetLoginProfile", "DeleteLoginProfile",
+    # ChangePassword has no UserName: it always acts on the caller.
+    "ChangePassword",
 })
 _CREATE = frozenset({"CreateUser", "CreateGroup", "CreateRole", "CreatePolicy"})
 
@@ -104,6 +108,8 @@ def resource_target(action: str, params: Mapping[str, Any]) -> Target:
     arn_param = _BY_ARN.get(action)
     if arn_param is not None:
         return Target(arn=str(params.get(arn_param, "*")))
+    if action == "ChangePassword":
+        return Target(caller=True)
     named = _BY_NAME.get(action)
     if named is None:
         return _ANY

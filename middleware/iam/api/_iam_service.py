@@ -25,6 +25,7 @@ from . import (
     _handlers_attach,
     _handlers_groups,
     _handlers_mfa_oidc,
+    _handlers_passwords,
     _handlers_policies,
     _handlers_reports,
     _handlers_roles,
@@ -48,6 +49,7 @@ IAM_HANDLERS: Mapping[str, Handler] = {
     **_handlers_account.HANDLERS,
     **_handlers_mfa_oidc.HANDLERS,
     **_handlers_reports.HANDLERS,
+    **_handlers_passwords.HANDLERS,
 }
 
 

@@ -17,6 +17,8 @@ from ...store.schema import (
     accounts,
     group_memberships,
     inline_policies,
+    login_profiles,
+    password_history,
     policy_attachments,
     principals,
     tags,
@@ -346,6 +348,11 @@ class UserAdmin(IAMBase):
             )
             if keys.first() is not None:
                 raise DeleteConflict("Cannot delete entity, must delete access keys first.")
+            profile = await conn.execute(
+                sa.select(login_profiles.c.owner_id).where(login_profiles.c.owner_id == pid)
+            )
+            if profile.first() is not None:
+                raise DeleteConflict("Cannot delete entity, must delete login profile first.")
             await delete_conflicts(conn, "principal_id", pid)
             member = await conn.execute(
                 sa.select(group_memberships.c.group_id)
@@ -355,6 +362,9 @@ class UserAdmin(IAMBase):
             if member.first() is not None:
                 raise DeleteConflict("Cannot delete entity, must remove users from group first.")
             await conn.execute(sa.delete(tags).where(tags.c.resource_id == pid))
+            await conn.execute(
+                sa.delete(password_history).where(password_history.c.owner_id == pid)
+            )
             temporary = await conn.execute(
                 sa.select(_K.access_key_id).where(_K.principal_id == pid)
             )
