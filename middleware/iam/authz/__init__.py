@@ -73,8 +73,8 @@ __all__ = [
     "request_keys",
     "requires_permission",
     "secure_transport",
+    "session_context_keys",
     "session_keys",
     "source_ip",
     "w3c_time",
-    "session_context_keys",
 ]

@@ -48,8 +48,8 @@ from ...asgi.types import ASGIApp, Message, Receive, Scope, Send
 from ...store.errors import StoreUnavailableError
 from ..entities import AuthorizationSnapshot, IAMStore, SnapshotCache
 from ..policy import Decision
-from ._decide import CallerPolicies, decide, denial_message
 from ._context import session_context_keys
+from ._decide import CallerPolicies, decide, denial_message
 from ._request import engine_principal_of, principal_keys, request_keys, session_keys, w3c_time
 from ._template import ResourceTemplateError
 
