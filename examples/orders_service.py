@@ -16,6 +16,9 @@ credential scope's region; ``<account>``: the caller's account):
 * ``DELETE /orders/{id}``: ``orders:DeleteOrder``
 
 An order's tags (kept in memory, per process) are its ``aws:ResourceTag/<key>``.
+With ``SIGV4KIT_AUDIT_DIR`` set, every decision is an audit event in that
+directory (JSON lines, segments signed with ``<dir>.key``; read them with
+``sigv4kit audit lookup <dir>``).
 Allowed: 200 ``{"caller": <ARN>, "action": ..., "resource": ...}``; refused:
 403 ``{"__type": "AccessDenied", "message": <AWS's message>}``.
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -34,6 +38,12 @@ from sigv4kit.middleware import (
     install_access_log_redactor,
 )
 from sigv4kit.middleware.asgi.authorize import AuthorizationRecord
+from sigv4kit.middleware.audit import (
+    AuditLog,
+    JsonLinesSink,
+    generate_signing_key,
+    load_signing_key,
+)
 from sigv4kit.middleware.iam.authz import authorize, iam_middleware
 
 from sigv4kit import VerifierConfig
@@ -75,7 +85,16 @@ MayDelete = Annotated[AuthorizationRecord, Depends(
     authorize("orders:DeleteOrder", resource=ORDER, context=_resource_tags))]
 
 
-def create_app(store: AccessKeyStore | str) -> SigV4Middleware:
+def audit_log(directory: str) -> AuditLog:
+    """An audit trail in ``directory``, its segments signed with ``<directory>.key``."""
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    key_file = Path(f"{directory.rstrip('/')}.key")
+    key = load_signing_key(key_file) if key_file.exists() else generate_signing_key(key_file)
+    return AuditLog(JsonLinesSink(path, key=key))
+
+
+def create_app(store: AccessKeyStore | str, *, audit: AuditLog | None = None) -> SigV4Middleware:
     """The FastAPI app behind SigV4 verification and IAM authorization (errors in JSON)."""
     api = FastAPI()
 
@@ -98,13 +117,15 @@ def create_app(store: AccessKeyStore | str) -> SigV4Middleware:
         return _answer(request, record)
 
     return iam_middleware(api, store=store, error_format=ErrorFormat.JSON,
-                          config=VerifierConfig(services=frozenset({"orders"})))
+                          config=VerifierConfig(services=frozenset({"orders"})), audit=audit)
 
 
 def __getattr__(name: str) -> Any:
     # `app` is built on first use, so importing this module opens no store.
     if name == "app":
-        app = create_app(os.environ.get("SIGV4KIT_STORE", "sqlite:///sigv4kit.db"))
+        directory = os.environ.get("SIGV4KIT_AUDIT_DIR")
+        app = create_app(os.environ.get("SIGV4KIT_STORE", "sqlite:///sigv4kit.db"),
+                         audit=audit_log(directory) if directory else None)
         install_access_log_redactor("uvicorn.access")
         globals()["app"] = app
         return app

@@ -32,7 +32,7 @@ Imports: the core (``sigv4kit``), :mod:`..audit`, :mod:`.authorize`,
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
@@ -56,7 +56,7 @@ from .authorize import AUTHORIZATION_KEY, AuthorizationRecord
 from .identity import CallerIdentity, CallerKind
 from .request import claimed_access_key_id, claimed_scope, header_value
 from .responses import new_request_id
-from .types import Scope
+from .types import Message, Scope, Send
 
 __all__ = [
     "AUDIT_LOG_KEY",
@@ -213,6 +213,33 @@ class RequestAuditor:
             event = self._decision(scope, caller, request_id, now, error)
         return ServiceUnavailable() if self.log.emit(event) is Offer.SHED else error
 
+    def admit_http(
+        self, scope: Scope, caller: CallerIdentity, send: Send, *, clock: Callable[[], datetime]
+    ) -> PendingDecision | None:
+        """Record an allowed HTTP request; None when the queue is full (answer 503).
+
+        A decision the authorizer made before the app is one event now. A
+        decision the app makes after routing (an :class:`AuthorizationRecord`
+        left later, as the FastAPI dependency does) is one event when the
+        response starts, or when the app ends without one: its place in the
+        queue is held now, so the app never runs unrecorded. Use the returned
+        object's :meth:`~PendingDecision.send` and call its ``finish()``.
+        """
+        scope[AUDIT_LOG_KEY] = self.log
+        decided = isinstance(scope.get(AUTHORIZATION_KEY), AuthorizationRecord)
+        if not decided and not self.requests:
+            return PendingDecision(self, scope, caller, send, clock, held=False, done=True)
+        if decided:
+            event = self._decision(scope, caller, "", clock(), None)
+            if self.log.emit(event) is Offer.SHED:
+                return None
+            return PendingDecision(self, scope, caller, send, clock, held=False, done=True)
+        offer = self.log.reserve()
+        if offer is Offer.SHED:
+            return None
+        return PendingDecision(self, scope, caller, send, clock,
+                                held=offer is Offer.ACCEPTED, done=False)
+
     def admitted(self, scope: Scope, caller: CallerIdentity, *, now: datetime) -> bool:
         """Record an allowed request; False when the queue is full and it must get 503."""
         scope[AUDIT_LOG_KEY] = self.log
@@ -239,6 +266,8 @@ class RequestAuditor:
             action, resources = str(scope.get("method", "GET")), ()
             allowed = error is None
         message = None if error is None else error.message
+        if message is None and isinstance(record, AuthorizationRecord) and not record.allowed:
+            message = record.reason  # refused inside the app (its guard answered 403)
         return authorization_event(
             identity=self._identity(caller),
             action=action,
@@ -253,3 +282,29 @@ class RequestAuditor:
             error_message=message,
             error_code="AccessDenied" if error is None else error.code,
         )
+
+
+class PendingDecision:
+    """An admitted request whose audit event waits for the app's decision."""
+
+    __slots__ = ("_auditor", "_caller", "_clock", "_done", "_held", "_scope", "_send")
+
+    def __init__(self, auditor: RequestAuditor, scope: Scope, caller: CallerIdentity,
+                 send: Send, clock: Callable[[], datetime], *, held: bool, done: bool) -> None:
+        self._auditor, self._scope, self._caller = auditor, scope, caller
+        self._send, self._clock = send, clock
+        self._held, self._done = held, done
+
+    async def send(self, message: Message) -> None:
+        if not self._done and message["type"] == "http.response.start":
+            self.finish()
+        await self._send(message)
+
+    def finish(self) -> None:
+        """Emit the event (once) with the decision the app left in the scope, if any."""
+        if self._done:
+            return
+        self._done = True
+        if self._held:  # under Overflow.DROP a refused place was counted as dropped
+            event = self._auditor._decision(self._scope, self._caller, "", self._clock(), None)
+            self._auditor.log.emit(event, reserved=True)

@@ -54,7 +54,7 @@ from .verified import Verified, VerifiedCache, request_key
 
 if TYPE_CHECKING:
     from ..audit import AuditLog
-    from .auditing import RequestAuditor
+    from .auditing import PendingDecision, RequestAuditor
 
 __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
@@ -281,6 +281,7 @@ class SigV4Middleware:
             return
         body: Body | None = None
         caller: CallerIdentity | None = None
+        pending: PendingDecision | None = None
         try:
             try:
                 caller, body = await self._verify_http(scope, receive)
@@ -302,12 +303,13 @@ class SigV4Middleware:
                 error = self._audit_refusal(InternalError(), scope, caller, request_id)
                 await send_error(send, error, scope, request_id, self.error_format)
                 return
-            if self.auditor is not None and not self.auditor.admitted(
-                scope, caller, now=self.clock()
-            ):
-                await send_error(send, ServiceUnavailable(), scope, new_request_id(),
-                                 self.error_format)
-                return
+            if self.auditor is not None:
+                pending = self.auditor.admit_http(scope, caller, send, clock=self.clock)
+                if pending is None:  # the audit queue is full: shed
+                    await send_error(send, ServiceUnavailable(), scope, new_request_id(),
+                                     self.error_format)
+                    return
+                send = pending.send
             if body is not None and body.decoder is not None:
                 app_scope = self._authenticated(scope, caller)
                 await deliver_chunks(
@@ -323,6 +325,8 @@ class SigV4Middleware:
             app_receive = receive if body is None or body.framed_empty else body.replay(receive)
             await self.app(self._authenticated(scope, caller), app_receive, send)
         finally:
+            if pending is not None:
+                pending.finish()
             if body is not None:
                 body.close()
 
