@@ -21,7 +21,9 @@ whole session:
     issuer's ``token`` (each JWT minted);
 
 and at the end of the session scans each event's JSON for every one of those
-values (as a substring; six-digit MFA codes as an exact JSON string value)
+values (as a substring, for values of 8 characters or more with at least 4
+distinct ones, so a placeholder like ``"x" * 40`` does not match padding;
+six-digit MFA codes as an exact JSON string value)
 and for sensitive fields left unredacted (:func:`find_secrets`). A leak fails
 the run (exit status 1) with the test that built the event, the event name,
 the JSON path and the kind of secret: never the secret itself. Audit
@@ -50,6 +52,7 @@ SECRETS: dict[str, str] = {}
 EVENTS: list[tuple[str, Any]] = []
 _current = ["(collection)"]
 _MIN_SUBSTRING = 8
+_MIN_DISTINCT = 4
 _TOKEN = re.compile(r"[A-Za-z0-9+/=_.\-]{8,}")
 _SIGNATURE = re.compile(r"Signature=([0-9a-fA-F]{64,})")
 
@@ -177,7 +180,10 @@ def install() -> None:
 
 def _scanner(secrets: dict[str, str]) -> Callable[[str], list[str]]:
     """A function: a JSON line -> the kinds of the secrets in it."""
-    long = {s: k for s, k in secrets.items() if len(s) >= _MIN_SUBSTRING}
+    # Placeholders such as "x" * 40 (a deliberately wrong secret) are not secrets and
+    # would match any padding: a value needs a few distinct characters to count.
+    long = {s: k for s, k in secrets.items()
+            if len(s) >= _MIN_SUBSTRING and len(set(s)) >= _MIN_DISTINCT}
     by_prefix: dict[str, list[str]] = {}
     for value in long:
         by_prefix.setdefault(value[:_MIN_SUBSTRING], []).append(value)

@@ -205,6 +205,13 @@ def test_serve_default_trail_is_next_to_the_sqlite_store(tmp_path: Path) -> None
     assert found.code == 0, found.err
     events = json.loads(found.out)["Events"]
     assert [e["Username"] for e in events] == ["admin"]
-    verified = run_cli("audit", "verify", str(trail), "--public-key",
-                       str(tmp_path / "iam.db.audit.key.pub"))
+    public = str(tmp_path / "iam.db.audit.key.pub")
+    verified = run_cli("audit", "verify", str(trail), "--public-key", public)
     assert verified.code == 0, verified.out + verified.err
+    # Someone rewrites who made the call: verify names the segment.
+    [segment] = trail.glob("audit-*.jsonl")
+    segment.write_text(segment.read_text().replace('"userName":"admin"', '"userName":"mallory"'))
+    tampered = run_cli("audit", "verify", str(trail), "--public-key", public, "--json")
+    assert tampered.code == 4
+    assert [(p["kind"], p["target"]) for p in json.loads(tampered.out)["problems"]] == [
+        ("modified", segment.name)]

@@ -299,3 +299,24 @@ def test_lifespan_shutdown_writes_what_is_queued() -> None:
         assert sink.events == []  # not yet: the interval is an hour
     assert len(sink.events) == 3
     assert log.stats.written == 3
+
+
+def test_an_exempt_path_is_not_audited_but_sees_the_trail() -> None:
+    """Unsigned requests let through (health checks, STS's AssumeRoleWithWebIdentity) are
+    not the middleware's to record; an app that records its own calls finds the trail."""
+    sink = ListSink()
+    log = AuditLog(sink, AuditSettings(flush_interval=0.01))
+    seen: list[object] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        seen.append(scope.get("sigv4.audit"))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    middleware = SigV4Middleware(app, store=store(), audit=log, exempt_paths=["/health"])
+    with run_uvicorn(middleware) as url:
+        assert httpx.get(f"{url}/health").status_code == 200
+    assert seen == [log]
+    assert log.stats.accepted == 0

@@ -240,6 +240,11 @@ class RequestAuditor:
         return PendingDecision(self, scope, caller, send, clock,
                                 held=offer is Offer.ACCEPTED, done=False)
 
+    def expose(self, scope: Scope) -> None:
+        """Leave the log in the scope for an app that records its own calls (also for
+        requests let through unsigned, such as STS's AssumeRoleWithWebIdentity)."""
+        scope[AUDIT_LOG_KEY] = self.log
+
     def admitted(self, scope: Scope, caller: CallerIdentity, *, now: datetime) -> bool:
         """Record an allowed request; False when the queue is full and it must get 503."""
         scope[AUDIT_LOG_KEY] = self.log

@@ -277,6 +277,8 @@ class SigV4Middleware:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._passes(scope):
+            if self.auditor is not None:
+                self.auditor.expose(scope)
             await self.app(self._anonymous(scope), receive, send)
             return
         body: Body | None = None

@@ -85,10 +85,18 @@ async def _policies(iam: Any, account: str) -> list[PolicySource]:
         marker = page.marker
 
 
+async def _only_account(iam: Any) -> str:
+    accounts = await iam.list_accounts()
+    if len(accounts) != 1:
+        found = ", ".join(a.account_id for a in accounts) or "none"
+        raise CLIError(f"the store holds {len(accounts)} accounts ({found}): pass --account-id",
+                       ExitCode.USAGE)
+    return str(accounts[0].account_id)
+
+
 async def _collect(args: argparse.Namespace) -> tuple[str, list[ReportFinding]]:
     from .. import open_store
     from ..store import SQLKeyStore
-    from ._cli_iam import _account
     from .entities import IAMStore
 
     store = open_store(args.store, create=False)
@@ -97,9 +105,8 @@ async def _collect(args: argparse.Namespace) -> tuple[str, list[ReportFinding]]:
         raise CLIError(f"{args.store} is not an SQL store (sqlite:/// or postgresql://)")
     try:
         iam = IAMStore(store)
-        if args.account_id is None and not await iam.list_accounts():
-            raise CLIError("the store holds no account yet")
-        account = await _account(iam, args.account_id)
+        account = args.account_id or await _only_account(iam)
+        await iam.get_account(account)  # NoSuchEntity for an unknown one
         principals = await iam.principal_activity(account)
         policies = await _policies(iam, account)
         return account, access_findings(account, principals, policies, now=datetime.now(UTC))
