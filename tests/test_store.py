@@ -18,6 +18,9 @@ PUBLIC = {
     "SigV4User", "SigV4Credentials", "AnonymousUser",
     # authorization
     "Authorizer", "AllowAuthenticated", "CallerIdentity", "CallerKind", "CallerSession",
+    # authorization by IAM policies (issue 16)
+    "IAMAuthorizer", "IAMUser", "Resolution", "authorize", "iam_middleware",
+    "requires_permission",
     # replay protection
     "ReplayGuard", "MemoryReplayGuard", "RedisReplayGuard", "ReplayDetected",
     "ReplayGuardUnavailableError",

@@ -361,8 +361,10 @@ def _checked_reader(read: Callable[[str], Any], written: str) -> Callable[[str],
     return checked
 
 
-#: Request values whose answer one condition remembers (then it starts afresh).
-_REMEMBERED_VALUES = 256
+#: Request values whose answer one condition remembers (then it starts afresh): small, as
+#: every compiled condition of every cached policy keeps its own (a time condition sees a new
+#: value each second; the rest see a few source IPs, regions and tags).
+_REMEMBERED_VALUES = 16
 
 
 def _with_key_rules(
