@@ -358,3 +358,18 @@ def test_role_page_revokes_older_sessions(server: ConsoleServer) -> None:
     (statement,) = document["Statement"]
     assert statement["Effect"] == "Deny"
     assert list(statement["Condition"]["DateLessThan"]) == ["aws:TokenIssueTime"]
+
+
+def test_policy_editor_shows_lint_findings_before_saving(server: ConsoleServer) -> None:
+    browser, _ = admin_browser(server)
+    form = browser.get("/console/policies/new")
+    name = unique("lint")
+    document = policy_document({"Effect": "Allow", "NotAction": "s3:GetObject",
+                                "Resource": "*"})
+    warned = browser.submit(form, "/console/policies/new", {"name": name, "document": document})
+    assert "ALLOW_WITH_NOT_ACTION" in warned.text
+    assert "Save anyway" in warned.text
+    assert name not in browser.get("/console/policies").text  # nothing saved yet
+    saved = browser.submit(warned, "/console/policies/new",
+                           {"name": name, "document": document, "confirm": "true"})
+    assert f"Policy {name}" in saved.text
