@@ -373,3 +373,14 @@ def test_policy_editor_shows_lint_findings_before_saving(server: ConsoleServer) 
     saved = browser.submit(warned, "/console/policies/new",
                            {"name": name, "document": document, "confirm": "true"})
     assert f"Policy {name}" in saved.text
+
+
+def test_oversized_forms_are_refused_not_crashed(server: ConsoleServer) -> None:
+    browser = server.browser()
+    many = "&".join(f"f{i}=x" for i in range(500))
+    assert browser.client.post("/console/signin", content=many, headers={
+        "content-type": "application/x-www-form-urlencoded"}).status_code == 413
+    huge = b"a=" + b"x" * (1024 * 1024 + 10)
+    assert browser.client.post("/console/signin", content=huge, headers={
+        "content-type": "application/x-www-form-urlencoded"}).status_code == 413
+    assert browser.get("/console/signin?" + many).status_code == 413
