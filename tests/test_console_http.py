@@ -384,3 +384,37 @@ def test_oversized_forms_are_refused_not_crashed(server: ConsoleServer) -> None:
     assert browser.client.post("/console/signin", content=huge, headers={
         "content-type": "application/x-www-form-urlencoded"}).status_code == 413
     assert browser.get("/console/signin?" + many).status_code == 413
+
+
+def test_users_change_their_own_password(server: ConsoleServer) -> None:
+    admin, page = admin_browser(server)
+    name, password = unique("self"), "Own-Password-1"
+    page = admin.submit(page, "/console/users", {"username": name})
+    admin.submit(page, "/console/user/password",
+                 {"username": name, "op": "create", "password": password})
+    user = server.browser()
+    user.sign_in(server.account_id, name, password)
+    # No policy grants iam:ChangePassword and the account does not allow it yet.
+    assert user.get("/console/my-password").status_code == 403
+    account = admin.get("/console/account")
+    saved = admin.submit(account, "/console/account", {
+        "min_length": "10", "allow_change": "true", "numbers": "true"})
+    assert "Password policy saved." in saved.text
+    form = user.get("/console/my-password")
+    assert form.status_code == 200
+    wrong = user.submit(form, "/console/my-password", {
+        "old_password": "not-mine", "new_password": "Changed-Pass-22",
+        "confirm_password": "Changed-Pass-22"})
+    assert "AccessDenied" in wrong.text
+    weak = user.submit(wrong, "/console/my-password", {
+        "old_password": password, "new_password": "nodigits-here",
+        "confirm_password": "nodigits-here"})
+    assert "at least one number (0-9)" in weak.text
+    done = user.submit(weak, "/console/my-password", {
+        "old_password": password, "new_password": "Changed-Pass-22",
+        "confirm_password": "Changed-Pass-22"})
+    assert "Your password was changed." in done.text
+    again = server.browser().sign_in(server.account_id, name, "Changed-Pass-22")
+    assert "Security status" in again.text
+    reset = admin.get("/console/account")
+    admin.submit(reset, "/console/account", {"min_length": "8"})

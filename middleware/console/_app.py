@@ -134,6 +134,8 @@ class ConsoleApp:
             ("POST", "/simulator", partial(pages.simulate, self)),
             ("GET", "/audit", partial(pages.audit_page, self)),
             ("GET", "/credential-report", partial(pages.credential_report, self)),
+            ("GET", "/my-password", partial(pages.my_password, self)),
+            ("POST", "/my-password", partial(pages.change_my_password, self)),
             ("GET", "/account", self.account),
             ("POST", "/account", partial(pages.update_account, self)),
         ]
