@@ -26,6 +26,8 @@ from importlib import resources
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import sqlalchemy as sa
+
 from sigv4kit import SigV4Error
 
 from ..audit import (
@@ -44,6 +46,7 @@ from ..iam.entities import IAMStore
 from ..iam.login import LoginStore, PasswordPolicyViolation, SignInFailed, SignInSettings
 from ..iam.mfa import MFAError, MFAStore
 from ..iam.policy import Policy, PolicyType, lint
+from ..store.schema import mfa_devices
 from . import _html as h
 from . import _pages as pages
 from ._audit import console_action_event, console_login_event
@@ -308,9 +311,7 @@ class ConsoleApp:
             "Multi-factor authentication", body, error=error).encode())
 
     async def _enabled_devices(self, owner_id: str) -> list[str]:
-        import sqlalchemy as sa
-
-        from ..store.schema import mfa_devices
+        """The serials of the MFA devices enabled for ``owner_id`` (a user's principal id)."""
 
         async def q(conn: Any) -> list[str]:
             rows = await conn.execute(
