@@ -189,6 +189,8 @@ def test_the_console_end_to_end(chrome: Any, server: ConsoleServer) -> None:
     page.press("Assign MFA")
     assert "MFA device assigned." in page.text
     page.shot("06-user")
+    page.open("/console/users")
+    page.shot("06b-users")
     page.open("/console/groups")
     page.shot("07-groups")
     page.open("/console/roles")

@@ -358,3 +358,63 @@ def test_role_page_revokes_older_sessions(server: ConsoleServer) -> None:
     (statement,) = document["Statement"]
     assert statement["Effect"] == "Deny"
     assert list(statement["Condition"]["DateLessThan"]) == ["aws:TokenIssueTime"]
+
+
+def test_policy_editor_shows_lint_findings_before_saving(server: ConsoleServer) -> None:
+    browser, _ = admin_browser(server)
+    form = browser.get("/console/policies/new")
+    name = unique("lint")
+    document = policy_document({"Effect": "Allow", "NotAction": "s3:GetObject",
+                                "Resource": "*"})
+    warned = browser.submit(form, "/console/policies/new", {"name": name, "document": document})
+    assert "ALLOW_WITH_NOT_ACTION" in warned.text
+    assert "Save anyway" in warned.text
+    assert name not in browser.get("/console/policies").text  # nothing saved yet
+    saved = browser.submit(warned, "/console/policies/new",
+                           {"name": name, "document": document, "confirm": "true"})
+    assert f"Policy {name}" in saved.text
+
+
+def test_oversized_forms_are_refused_not_crashed(server: ConsoleServer) -> None:
+    browser = server.browser()
+    many = "&".join(f"f{i}=x" for i in range(500))
+    assert browser.client.post("/console/signin", content=many, headers={
+        "content-type": "application/x-www-form-urlencoded"}).status_code == 413
+    huge = b"a=" + b"x" * (1024 * 1024 + 10)
+    assert browser.client.post("/console/signin", content=huge, headers={
+        "content-type": "application/x-www-form-urlencoded"}).status_code == 413
+    assert browser.get("/console/signin?" + many).status_code == 413
+
+
+def test_users_change_their_own_password(server: ConsoleServer) -> None:
+    admin, page = admin_browser(server)
+    name, password = unique("self"), "Own-Password-1"
+    page = admin.submit(page, "/console/users", {"username": name})
+    admin.submit(page, "/console/user/password",
+                 {"username": name, "op": "create", "password": password})
+    user = server.browser()
+    user.sign_in(server.account_id, name, password)
+    # No policy grants iam:ChangePassword and the account does not allow it yet.
+    assert user.get("/console/my-password").status_code == 403
+    account = admin.get("/console/account")
+    saved = admin.submit(account, "/console/account", {
+        "min_length": "10", "allow_change": "true", "numbers": "true"})
+    assert "Password policy saved." in saved.text
+    form = user.get("/console/my-password")
+    assert form.status_code == 200
+    wrong = user.submit(form, "/console/my-password", {
+        "old_password": "not-mine", "new_password": "Changed-Pass-22",
+        "confirm_password": "Changed-Pass-22"})
+    assert "AccessDenied" in wrong.text
+    weak = user.submit(wrong, "/console/my-password", {
+        "old_password": password, "new_password": "nodigits-here",
+        "confirm_password": "nodigits-here"})
+    assert "at least one number (0-9)" in weak.text
+    done = user.submit(weak, "/console/my-password", {
+        "old_password": password, "new_password": "Changed-Pass-22",
+        "confirm_password": "Changed-Pass-22"})
+    assert "Your password was changed." in done.text
+    again = server.browser().sign_in(server.account_id, name, "Changed-Pass-22")
+    assert "Security status" in again.text
+    reset = admin.get("/console/account")
+    admin.submit(reset, "/console/account", {"min_length": "8"})

@@ -26,6 +26,8 @@ from importlib import resources
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import sqlalchemy as sa
+
 from sigv4kit import SigV4Error
 
 from ..audit import (
@@ -44,6 +46,7 @@ from ..iam.entities import IAMStore
 from ..iam.login import LoginStore, PasswordPolicyViolation, SignInFailed, SignInSettings
 from ..iam.mfa import MFAError, MFAStore
 from ..iam.policy import Policy, PolicyType, lint
+from ..store.schema import mfa_devices
 from . import _html as h
 from . import _pages as pages
 from ._audit import console_action_event, console_login_event
@@ -134,6 +137,8 @@ class ConsoleApp:
             ("POST", "/simulator", partial(pages.simulate, self)),
             ("GET", "/audit", partial(pages.audit_page, self)),
             ("GET", "/credential-report", partial(pages.credential_report, self)),
+            ("GET", "/my-password", partial(pages.my_password, self)),
+            ("POST", "/my-password", partial(pages.change_my_password, self)),
             ("GET", "/account", self.account),
             ("POST", "/account", partial(pages.update_account, self)),
         ]
@@ -306,9 +311,7 @@ class ConsoleApp:
             "Multi-factor authentication", body, error=error).encode())
 
     async def _enabled_devices(self, owner_id: str) -> list[str]:
-        import sqlalchemy as sa
-
-        from ..store.schema import mfa_devices
+        """The serials of the MFA devices enabled for ``owner_id`` (a user's principal id)."""
 
         async def q(conn: Any) -> list[str]:
             rows = await conn.execute(

@@ -23,6 +23,7 @@ NAV = (
     ("Policy simulator", "/console/simulator"),
     ("Audit trail", "/console/audit"),
     ("Account settings", "/console/account"),
+    ("My password", "/console/my-password"),
 )
 
 

@@ -9,10 +9,12 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl
 
-__all__ = ["MAX_FORM", "Request", "Response", "read_request"]
+__all__ = ["MAX_FIELDS", "MAX_FORM", "FormTooLarge", "Request", "Response", "read_request"]
 
 #: Largest form body read (a policy document of 131,072 characters, URL-encoded, fits).
 MAX_FORM = 1024 * 1024
+#: Most fields read from a form or query string (a console form has a handful).
+MAX_FIELDS = 100
 
 
 class FormTooLarge(Exception):
@@ -81,7 +83,11 @@ def _header(scope: Mapping[str, Any], name: bytes) -> str:
 
 def _pairs(text: str) -> dict[str, str]:
     out: dict[str, str] = {}
-    for key, value in parse_qsl(text, keep_blank_values=True, max_num_fields=1000):
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    except ValueError:  # more fields than any console form has
+        raise FormTooLarge() from None
+    for key, value in pairs:
         out.setdefault(key, value)
     return out
 

@@ -20,11 +20,13 @@ from ._http import Response
 __all__ = [
     "account_page",
     "audit_page",
+    "change_my_password",
     "credential_report",
     "dashboard",
     "enable_mfa",
     "enroll_mfa",
     "groups_page",
+    "my_password",
     "new_key_panel",
     "new_policy_page",
     "policies_page",
@@ -669,3 +671,45 @@ async def credential_report(app: Console, ctx: Ctx) -> Response:
     response.headers.append(("content-disposition",
                              'attachment; filename="credential-report.csv"'))
     return response
+
+
+# -- the signed-in user's own password ----------------------------------------------------
+
+async def my_password(app: Console, ctx: Ctx, *, error: str | None = None,
+                      errors: tuple[str, ...] = (), notice: str | None = None) -> Response:
+    """ChangePassword for the signed-in IAM user (the account policy's
+    AllowUsersToChangePassword, or a policy allowing iam:ChangePassword)."""
+    if ctx.snapshot.is_root:
+        return app._page(ctx, "Change your password", _denied_note(
+            "InvalidUserType: Only IAM Users can change their own password."), status=400)
+    if not await app.may(ctx, "ChangePassword", {"OldPassword": "x", "NewPassword": "x"}):
+        return app._page(ctx, "Change your password", _denied_note(
+            "AccessDenied: you may not change your password; ask an administrator."),
+            status=403)
+    fields = (h.field("Current password", "old_password", kind="password", required=True,
+                      autocomplete="current-password")
+              + h.field("New password", "new_password", kind="password", required=True,
+                        autocomplete="new-password")
+              + h.field("Confirm new password", "confirm_password", kind="password",
+                        required=True, autocomplete="new-password"))
+    body = h.form(f"{P}/my-password", fields, "Change password", ctx.csrf)
+    return app._page(ctx, "Change your password", body, current=f"{P}/my-password",
+                     error=error, errors=errors, notice=notice,
+                     status=400 if error else 200)
+
+
+async def change_my_password(app: Console, ctx: Ctx) -> Response:
+    from ..iam.login import PasswordPolicyViolation
+
+    form = ctx.request.form
+    new = form.get("new_password", "")
+    if new != form.get("confirm_password", ""):
+        return await my_password(app, ctx, error="The two passwords do not match.")
+    try:
+        await app.call(ctx, "ChangePassword", {"OldPassword": form.get("old_password", ""),
+                                               "NewPassword": new})
+    except PasswordPolicyViolation as exc:
+        return await my_password(app, ctx, error=error_text(exc), errors=exc.reasons)
+    except SigV4Error as exc:
+        return await my_password(app, ctx, error=error_text(exc))
+    return await my_password(app, ctx, notice="Your password was changed.")
