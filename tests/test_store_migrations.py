@@ -212,7 +212,7 @@ def check_rows(conn: sa.Connection) -> None:
     sessions = conn.execute(sa.text("SELECT access_key_id FROM sessions")).scalars().all()
     assert [s[:4] for s in sessions] == ["ASIA"]
     assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == (
-        "0008_login_profiles"
+        "0007_login_profiles"
     )
     versions = conn.execute(sa.text("SELECT version FROM schema_migrations ORDER BY 1")).scalars()
     assert list(versions) == [1, 2]
@@ -300,7 +300,7 @@ async def test_head_matches_the_tables_the_code_uses(tmp_path: Path, pg_url: str
     engine.dispose()
     pg = PostgresKeyStore(pg_url, master_key=MASTER, listen=False)
     try:
-        assert await pg.schema_version() == "0008_login_profiles"
+        assert await pg.schema_version() == "0007_login_profiles"
     finally:
         await pg.aclose()
     engine = pg_engine(pg_url)
@@ -359,7 +359,7 @@ def test_the_wheel_ships_the_migrations(tmp_path: Path) -> None:
         "versions/0004_mfa_oidc.py",
         "versions/0005_audit_events.py",
         "versions/0006_sts_sessions.py",
-        "versions/0008_login_profiles.py",
+        "versions/0007_login_profiles.py",
     ):
         assert prefix + name in names
     # The console's own CSS and JavaScript (package data; no CDN, no build step).

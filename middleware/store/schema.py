@@ -433,7 +433,7 @@ audit_checkpoints = sa.Table(
     sa.Column("signed_at", _TS, nullable=False),
 )
 
-# Console passwords (0008): one login profile per user (``owner_id`` its
+# Console passwords (0007): one login profile per user (``owner_id`` its
 # principal id) or account root (the account id); Argon2id PHC strings only.
 login_profiles = sa.Table(
     "login_profiles",

@@ -14,7 +14,7 @@
 * ``signin_throttle``: failed sign-ins per (account, user name) key, whether
   or not the user exists, and the lock they set (every worker agrees).
 
-Revision ID: 0008_login_profiles
+Revision ID: 0007_login_profiles
 Revises: 0006_sts_sessions
 """
 
@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_login_profiles"
+revision = "0007_login_profiles"
 down_revision = "0006_sts_sessions"
 branch_labels = None
 depends_on = None
