@@ -197,8 +197,8 @@ def iam_story(workdir: str, env: dict[str, str]) -> None:
     section("6. IAM for the service: an administrator, the IAM and STS APIs, boto3")
     store = f"sqlite:///{workdir}/iam.db"
     env = {**env, "SIGV4KIT_STORE": store, "SIGV4KIT_AUDIT_DIR": f"{workdir}/orders-audit"}
-    admin = json.loads(cli("iam", "bootstrap", "--store", store, "--user", "admin", "--json",
-                           env=env))
+    admin = json.loads(cli("iam", "bootstrap", "--store", store, "--user", "admin",
+                           "--console-password", "--json", env=env))
     print(f"sigv4kit iam bootstrap --user admin -> {admin['arn']} ({admin['access_key_id']})")
     iam_port, orders_port = free_port(), free_port()
     servers = [
@@ -209,8 +209,11 @@ def iam_story(workdir: str, env: dict[str, str]) -> None:
                                          str(orders_port), "--log-level", "warning",
                                          "--no-access-log")),
     ]
-    print(f"sigv4kit serve on http://127.0.0.1:{iam_port} (IAM, STS; console at /console/), "
+    print(f"sigv4kit serve on http://127.0.0.1:{iam_port} (the IAM and STS APIs), "
           f"orders service on http://127.0.0.1:{orders_port}")
+    print(f"IAM console: http://127.0.0.1:{iam_port}/console/ (while the demo runs) - sign in "
+          f"with account {admin['account_id']}, user admin, password "
+          f"{admin['console_password']}")
     try:
         _iam_story.run(store=store, iam_url=f"http://127.0.0.1:{iam_port}",
                        orders_url=f"http://127.0.0.1:{orders_port}", admin=admin, cli=cli,

@@ -41,5 +41,6 @@ def test_demo_runs_end_to_end() -> None:
     for name in ("GetOrder", "PutOrder", "DeleteOrder"):
         assert f"  {name}  " in lookup, lookup
     assert "USER_WITHOUT_MFA" in out
+    assert "/console/ (while the demo runs) - sign in with account 000000000000, user admin" in out
     assert "ALLOW_ALL_ACTIONS_ON_ALL_RESOURCES" in out
     assert out.rstrip().endswith("Demo complete.")
