@@ -160,6 +160,9 @@ def install() -> None:
     _wrap_argument(_totp, "_totp", 0, "MFA seed")
     _wrap_argument(_totp, "_matches", 1, "MFA code")
     _wrap_result(_totp, "code_at", "MFA code")
+    from sigv4kit.middleware.iam import mfa
+
+    mfa.code_at = _totp.code_at  # the package's re-export is the same (wrapped) function
     _wrap_argument(_validate, "_header_and_issuer", 0, "web identity token (JWT)")
     try:
         import _oidc_issuer
