@@ -59,13 +59,12 @@ async def verify_fast(
         or fast.verifier is not verifier
     ):
         return None
+    try:
+        empty = _empty_body(scope)
+    except (TypeError, ValueError, AttributeError):  # headers that are not byte pairs
+        return None
     prepared = fast.prepare(
-        method,
-        raw_path,
-        query_string,
-        headers,
-        now,
-        EMPTY_SHA256 if _empty_body(scope) else None,
+        method, raw_path, query_string, headers, now, EMPTY_SHA256 if empty else None
     )
     if prepared is None:
         return None
