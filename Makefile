@@ -20,9 +20,13 @@ $(STAMP): pyproject.toml setup.py
 	touch $(STAMP) $(BUILT)
 
 # An editable install keeps the compiled fast paths beside their sources:
-# compile them again when a source changes (pure Python if that fails).
-$(BUILT): $(STAMP) $(FAST_SOURCES)
-	$(BIN)/python setup.py --quiet build_ext --inplace --force
+# compile them again when a source changes (pure Python if that fails). The
+# install itself compiles them and touches $(BUILT): then nothing is newer.
+$(BUILT): $(FAST_SOURCES) setup.py | $(STAMP)
+	@if [ ! -e $(BUILT) ] || [ -n "$$(find $(FAST_SOURCES) setup.py -newer $(BUILT))" ]; then \
+		echo "$(BIN)/python setup.py --quiet build_ext --inplace --force"; \
+		$(BIN)/python setup.py --quiet build_ext --inplace --force; \
+	fi
 	touch $(BUILT)
 
 demo: $(BUILT)
