@@ -91,6 +91,22 @@ def sigv4kit_round(pure: bool = False) -> Round:
                                      for _ in range(N)])
 
 
+def fast_signer_round(pure: bool = False) -> Round:
+    """The fast signer alone, on a request with the SDK headers prebuilt (as the others
+    get it): what SigV4Auth.sign costs minus its own glue (invocation id, the two SDK
+    headers, the retry state, the result extension)."""
+    signer: Any = pure_fast_signer() if pure else sigv4kit.client._fastsign.FastSigner()
+    credentials = sigv4kit.Credentials(AKID, SECRET, TOKEN)
+    settings = sigv4kit.SigningSettings()
+
+    def sign(request: httpx.Request) -> object:
+        return signer.sign(request, credentials=credentials, region="us-east-1",
+                           service="svc", settings=settings, now=NOW, payload_hash=None)
+
+    return lambda: timed(sign, [httpx.Request("GET", URL, headers={**HEADERS, **SDK_HEADERS})
+                                for _ in range(N)])
+
+
 def botocore_round() -> Round:
     signer = BotoSigV4Auth(BotoCredentials(AKID, SECRET, TOKEN), "svc", "us-east-1")
     naive_now = NOW.replace(tzinfo=None)
@@ -185,13 +201,14 @@ def main() -> None:
     rounds = {
         "ours": sigv4kit_round(), "pure": sigv4kit_round(pure=True), "boto": botocore_round(),
         "crt": awscrt_round(), "floor": crypto_floor_round(), "minimal": python_floor_round(),
+        "fast": fast_signer_round(), "fast_pure": fast_signer_round(pure=True),
     }
     samples: dict[str, list[float]] = {name: [] for name in rounds}
     for _ in range(ROUNDS):  # alternating: a busy moment hits every signer alike
         for name, run in rounds.items():
             samples[name].append(run())
             gc.collect()
-    ours, pure, boto, crt, floor, minimal = (
+    ours, pure, boto, crt, floor, minimal, fast, fast_pure = (
         statistics.median(samples[name]) for name in rounds
     )
     print("one prebuilt httpx GET (3 query parameters, 2 headers, session token); "
@@ -200,6 +217,8 @@ def main() -> None:
     print(f"sigv4kit SigV4Auth.sign      {ours:8.2f} us/request  [{build}]")
     print(f"  same, pure-Python build    {pure:8.2f} us/request  "
           f"(speed vs awscrt {crt / pure:4.2f}x, vs botocore {boto / pure:4.2f}x)")
+    print(f"  FastSigner alone           {fast:8.2f} us/request  (pure build {fast_pure:.2f}; "
+          f"speed vs awscrt {crt / fast:4.2f}x / {crt / fast_pure:4.2f}x)")
     print(f"awscrt aws_sign_request      {crt:8.2f} us/request")
     print(f"botocore SigV4Auth.add_auth  {boto:8.2f} us/request")
     print(f"minimal pure-Python signer   {minimal:8.2f} us/request")
