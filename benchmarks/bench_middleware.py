@@ -61,7 +61,11 @@ CONNECTIONS = 32
 DISTINCT_REQUESTS = 4 * 1024
 UPLOAD_SIZE = 1024**3
 UPLOAD_CHUNK = 1024 * 1024
-MODES = ("echo", "echo+sigv4", "echo+floor", "fastapi", "fastapi+sigv4", "fastapi+floor")
+# "+sigv4-pure": the middleware with the pure-Python build of the fast paths
+# (SIGV4KIT_PURE_PYTHON=1 in its server), beside the installed (compiled) build.
+MODES = ("echo", "echo+sigv4", "echo+sigv4-pure", "echo+floor",
+         "fastapi", "fastapi+sigv4", "fastapi+sigv4-pure", "fastapi+floor")
+PURE_ENV = "SIGV4KIT_PURE_PYTHON"
 
 ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 
@@ -196,7 +200,7 @@ def build_app(mode: str) -> ASGIApp:
         return SigV4Middleware(sink, store=store)
     inner, _, wrapper = mode.partition("+")
     app = echo if inner == "echo" else fastapi_app()
-    if wrapper == "sigv4":
+    if wrapper in ("sigv4", "sigv4-pure"):
         return SigV4Middleware(app, store=store)
     if wrapper == "floor":
         return floor_wrapper(app)
@@ -205,6 +209,11 @@ def build_app(mode: str) -> ASGIApp:
 
 def serve(mode: str, port: int) -> None:
     import uvicorn
+
+    from sigv4kit._build import compiled
+
+    if mode.endswith("-pure") and compiled():
+        sys.exit(f"{mode}: the compiled build was loaded despite {PURE_ENV}=1")
 
     uvicorn.run(build_app(mode), host="127.0.0.1", port=port, http="httptools", loop="uvloop",
                 log_level="warning", access_log=False, lifespan="off")
@@ -226,7 +235,8 @@ class Server:
         self.port = free_port()
         self.process = subprocess.Popen(
             [sys.executable, script, "--serve", mode, str(self.port), *extra],
-            env={**os.environ, "PYTHONPATH": os.getcwd()},
+            env={**{k: v for k, v in os.environ.items() if k != PURE_ENV},
+                 "PYTHONPATH": os.getcwd(), **({PURE_ENV: "1"} if mode.endswith("-pure") else {})},
         )
         deadline = time.monotonic() + 30
         while True:
@@ -340,19 +350,24 @@ def bench_throughput(rounds: int) -> None:
                 server.close()
     rate = {mode: statistics.median(r for r, _ in runs) for mode, runs in results.items()}
     cpu = {mode: statistics.median(c for _, c in runs) for mode, runs in results.items()}
+    from sigv4kit._build import compiled
+
+    build = "compiled (mypyc)" if compiled() else "pure Python: no compiled build installed"
     print(f"uvicorn --http httptools --loop uvloop, 1 worker; wrk -t1 -c{CONNECTIONS}, "
           f"{DISTINCT_REQUESTS} distinct freshly signed GETs cycled; "
-          f"{rounds} x {DURATION}s alternating rounds; medians")
+          f"{rounds} x {DURATION}s alternating rounds; medians; +sigv4 is the {build} build")
     for mode in MODES:
-        print(f"  {mode:14s} {rate[mode]:8.0f} req/s  {cpu[mode]:6.1f} us server CPU/request")
+        print(f"  {mode:18s} {rate[mode]:8.0f} req/s  {cpu[mode]:6.1f} us server CPU/request")
     for inner, target in (("echo", 0.5), ("fastapi", 0.85)):
         bare = inner
         added_floor = cpu[f"{inner}+floor"] - cpu[bare]
-        added_sigv4 = cpu[f"{inner}+sigv4"] - cpu[bare]
-        print(f"{inner}: SigV4Middleware throughput {rate[f'{inner}+sigv4'] / rate[bare]:5.2f}x "
-              f"bare (target >= {target}x), floor {rate[f'{inner}+floor'] / rate[bare]:5.2f}x; "
-              f"added CPU/request: middleware {added_sigv4:+6.1f} us, floor {added_floor:+6.1f} us"
-              f", ratio {added_sigv4 / added_floor:5.2f}x (target <= 1.5x)")
+        for variant in ("sigv4", "sigv4-pure"):
+            mode = f"{inner}+{variant}"
+            added = cpu[mode] - cpu[bare]
+            print(f"{mode}: throughput {rate[mode] / rate[bare]:5.2f}x bare (target >= "
+                  f"{target}x), floor {rate[f'{inner}+floor'] / rate[bare]:5.2f}x; added "
+                  f"CPU/request: middleware {added:+6.1f} us, floor {added_floor:+6.1f} us, "
+                  f"ratio {added / added_floor:5.2f}x (target <= 1.5x)")
 
 
 def upload_chunks() -> Iterator[bytes]:

@@ -10,6 +10,8 @@ class per AWS error code), :mod:`sigv4kit.client`, :mod:`sigv4kit.explain`.
 
 from __future__ import annotations
 
+# First: it decides which build of the fast paths the imports below load.
+from . import _build as _build
 from ._exceptions import (
     BodyNotReadableError,
     CredentialsError,

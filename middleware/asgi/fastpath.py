@@ -47,15 +47,24 @@ async def verify_fast(
     """The identity and key of a request of the common shape, or None (ask ``verifier``)."""
     raw_path = scope.get("raw_path")
     method = scope.get("method")
-    if not raw_path or not isinstance(method, str) or fast.verifier is not verifier:
+    query_string = scope.get("query_string", b"")
+    headers = scope.get("headers", ())
+    # A scope off the ASGI spec (str where bytes belong) is the verifier's to answer;
+    # the fast path's compiled build would raise TypeError on it.
+    if (
+        not raw_path
+        or type(raw_path) is not bytes
+        or type(query_string) is not bytes
+        or type(method) is not str
+        or fast.verifier is not verifier
+    ):
+        return None
+    try:
+        empty = _empty_body(scope)
+    except (TypeError, ValueError, AttributeError):  # headers that are not byte pairs
         return None
     prepared = fast.prepare(
-        method,
-        raw_path,
-        scope.get("query_string", b""),
-        scope.get("headers", ()),
-        now,
-        EMPTY_SHA256 if _empty_body(scope) else None,
+        method, raw_path, query_string, headers, now, EMPTY_SHA256 if empty else None
     )
     if prepared is None:
         return None

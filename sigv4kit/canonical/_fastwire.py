@@ -41,18 +41,25 @@ def utf8_values(index: dict[bytes, bytes]) -> bool:
 
 
 def header_index(headers: Iterable[tuple[bytes, bytes]]) -> dict[bytes, bytes] | None:
-    """Lower-case ASCII name -> value, or None when a name repeats or is not ASCII."""
-    pairs = headers if isinstance(headers, list) else list(headers)
-    index = dict(pairs)
-    names = b"".join(index)
-    if len(index) == len(pairs) and names.isascii() and names.islower():
-        return index  # what ASGI servers send: lower-case names, each once
-    index = {}
-    for name, value in pairs:
-        lname = name.lower()
-        if lname in index or not lname.isascii():
-            return None
-        index[lname] = value
+    """Lower-case ASCII name -> value, or None when a name repeats or is not ASCII.
+
+    Also None for headers that are not byte pairs (a server off the ASGI spec).
+    """
+    try:
+        pairs = headers if isinstance(headers, list) else list(headers)
+        index = dict(pairs)
+        names = b"".join(index)
+        b"".join(index.values())  # values are bytes too
+        if len(index) == len(pairs) and names.isascii() and names.islower():
+            return index  # what ASGI servers send: lower-case names, each once
+        index = {}
+        for name, value in pairs:
+            lname = name.lower()
+            if lname in index or not lname.isascii():
+                return None
+            index[lname] = value
+    except (TypeError, ValueError):
+        return None
     return index
 
 

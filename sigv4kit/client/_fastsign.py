@@ -37,16 +37,10 @@ from .._settings import (
     SigningSettings,
 )
 from ..canonical._fastwire import PLAIN_PATH
-from ..canonical._request import EMPTY_SHA256, UNSIGNED_PAYLOAD, CanonicalRequest
+from ..canonical._request import EMPTY_SHA256, UNSIGNED_PAYLOAD
 from ..signing._credentials import Credentials
-from ..signing._signer import (
-    SigningResult,
-    StringToSign,
-    _cached_signing_key,
-    _check_scope_part,
-    amz_date,
-    sign,
-)
+from ..signing._signer import SigningResult, _cached_signing_key, _check_scope_part, amz_date
+from ._lazyresult import Arguments, LazySigningResult
 
 # Internal: the httpx auth's fast path, not public API.
 __all__: list[str] = []
@@ -65,82 +59,6 @@ _UNRESERVED_ESCAPE = re.compile(rb"%(?:2[DE]|3[0-9]|4[1-9A-F]|5[0-9AF]|6[1-9A-F]
 _PRINTABLE_OR_NEWLINE = bytes(range(0x20, 0x7F)) + b"\n"
 _COMMON_METHODS = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"})
 _METHOD = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-
-
-#: What sign() needs to rebuild a fast signature's result: method, target,
-#: raw headers, credentials, region, service, time,
-#: payload line, settings.
-_Arguments = tuple[
-    str, str, list[tuple[bytes, bytes]], Credentials, str, str, datetime, str,
-    SigningSettings,
-]
-
-
-class _LazySigningResult(SigningResult):
-    """A :class:`SigningResult` that ``sign()`` fills in when it is first read."""
-
-    __slots__ = ("_arguments", "_built")
-    _arguments: _Arguments
-    _built: SigningResult | None
-
-    def __init__(self, arguments: _Arguments) -> None:
-        object.__setattr__(self, "_arguments", arguments)
-        object.__setattr__(self, "_built", None)
-
-    def _result(self) -> SigningResult:
-        built: SigningResult | None = self._built
-        if built is None:
-            (method, target, raw, credentials, region, service, now, payload,
-             settings) = self._arguments
-            # What sign_httpx_request passes: the headers as httpx decodes them.
-            headers = httpx.Headers(raw).multi_items()
-            built = sign(method, target, headers, credentials=credentials, region=region,
-                         service=service, now=now, payload_hash=payload, settings=settings)
-            object.__setattr__(self, "_built", built)
-        return built
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, _LazySigningResult):
-            other = other._result()
-        return self._result() == other
-
-    def __hash__(self) -> int:
-        return hash(self._result())
-
-    def __repr__(self) -> str:
-        return repr(self._result())
-
-    @property
-    def canonical_request(self) -> CanonicalRequest:
-        return self._result().canonical_request
-
-    @property
-    def string_to_sign(self) -> StringToSign:
-        return self._result().string_to_sign
-
-    @property
-    def signature(self) -> str:
-        return self._result().signature
-
-    @property
-    def target(self) -> str:
-        return self._result().target
-
-    @property
-    def headers(self) -> tuple[tuple[str, str], ...]:
-        return self._result().headers
-
-    @property
-    def added_headers(self) -> tuple[tuple[str, str], ...]:
-        return self._result().added_headers
-
-    @property
-    def removed_headers(self) -> frozenset[str]:
-        return self._result().removed_headers
-
-    @property
-    def authorization(self) -> str | None:
-        return self._result().authorization
 
 
 #: (region, service, settings, enabled, add x-amz-content-sha256, sign the
@@ -201,19 +119,27 @@ class FastSigner:
         request: httpx.Request,
         *,
         credentials: Credentials,
-        region: str,
-        service: str,
+        region: object,
+        service: object,
         settings: SigningSettings,
-        now: datetime,
+        now: object,
         payload_hash: str | None,
     ) -> SigningResult | None:
-        """Sign ``request`` in place and return its result, or None (use ``sign()``)."""
+        """Sign ``request`` in place and return its result, or None (use ``sign()``).
+
+        ``region``, ``service`` and ``now`` are what the user gave the auth
+        (or its clock returned): of the wrong type, ``sign()`` explains with
+        the library's own error. (Annotated ``str``/``datetime``, the compiled
+        build would raise a bare TypeError at the call instead.)
+        """
+        if type(region) is not str or type(service) is not str or type(now) is not datetime:
+            return None
         config = self._config
         if region is not config[0] or service is not config[1] or settings is not config[2]:
             # One tuple, replaced whole: threads sharing the auth see one or the other.
             self._config = config = _configure(region, service, settings)
         _, _, _, enabled, add_content_sha, include_token, removed, unsigned = config
-        if not enabled or type(now) is not datetime or now.tzinfo is not UTC:
+        if not enabled or now.tzinfo is not UTC:
             return None
         method = request.method
         raw_target = request.url.raw_path
@@ -277,7 +203,7 @@ class FastSigner:
         )
         key = _cached_signing_key(credentials.secret_access_key, day, region, service)
         signature = hmac.digest(key, string_to_sign, "sha256").hex()
-        arguments: _Arguments = (
+        arguments: Arguments = (
             method,
             raw_target.decode("ascii"),
             raw,
@@ -299,7 +225,7 @@ class FastSigner:
                       b"Signature=%s" % (access_key_id.encode("ascii"), scope, signed,
                                          signature.encode("ascii"))))
         _append_headers(headers, added)
-        return _LazySigningResult(arguments)
+        return LazySigningResult(arguments)
 
 def _append_headers(headers: httpx.Headers, added: list[tuple[bytes, bytes]]) -> None:
     """Add headers known to be absent, as ``headers[name] = value`` would.

@@ -118,7 +118,7 @@ class FastVerifier:
         "_scopes",
         "_services",
         "_settings_for",
-        "_signed",
+        "_signed_lists",
         "_sigv4",
         "verifier",
     )
@@ -134,7 +134,8 @@ class FastVerifier:
         self._exempt = frozenset(name.encode("latin-1") for name in config.unsigned_amz_headers)
         self._scopes: dict[str, _Scope | None] = {}
         self._dates: dict[bytes, datetime | None] = {}
-        self._signed: dict[bytes, tuple[bytes, ...] | None] = {}
+        # Not "_signed": mypyc names the C field "__signed", a GCC keyword.
+        self._signed_lists: dict[bytes, tuple[bytes, ...] | None] = {}
         self._identities: dict[tuple[object, ...], Identity] = {}
 
     # -- step 1: everything the request alone decides ------------------------------------
@@ -379,7 +380,7 @@ class FastVerifier:
 
     def _signed_names(self, signed: bytes) -> tuple[bytes, ...] | None:
         """The signed names when sorted, unique, non-empty and including ``host``."""
-        memo = self._signed
+        memo = self._signed_lists
         try:
             return memo[signed]
         except KeyError:
