@@ -39,6 +39,8 @@ webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.chrome.options import Options  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -97,7 +99,13 @@ class Page:
         box.send_keys(value)
 
     def press(self, text: str) -> None:
+        """Click a form's button and wait for the page it loads (every console form
+        submits without JavaScript), so what follows reads the new page, not the old."""
+        old = self.driver.find_element(By.TAG_NAME, "html")
         self.driver.find_element(By.XPATH, f'//button[normalize-space()="{text}"]').click()
+        WebDriverWait(self.driver, 60).until(expected_conditions.staleness_of(old))
+        WebDriverWait(self.driver, 60).until(
+            lambda driver: driver.execute_script("return document.readyState") == "complete")
 
     def wait_for(self, text: str, timeout: float = 20) -> None:
         """Wait for ``text`` on the page (a script-submitted form loads asynchronously)."""

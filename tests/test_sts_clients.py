@@ -178,3 +178,41 @@ def test_a_code_is_accepted_once_across_two_server_processes(
             on_second.list_users()
         assert error_of(exc)[1].endswith(
             "because no session policy allows the iam:ListUsers action")
+
+
+def test_profile_credentials_are_refreshed_from_the_service(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # botocore refreshes assumed-role credentials that expire within 15 minutes
+    # (its advisory refresh window and its fetcher's cache window): a 900-second
+    # session is always inside it, so every use asks the service for a new one.
+    name, key = new_user(server, ASSUME_ANY, GET_USER)
+    user = f"arn:aws:iam::{server.account_id}:user/{name}"
+    role = new_role(server, trust({"AWS": user}), GET_USER)
+    config, credentials = tmp_path / "config", tmp_path / "credentials"
+    config.write_text(
+        "[profile developer]\nregion = us-east-1\n\n"
+        f"[profile short]\nrole_arn = {role['Arn']}\nsource_profile = developer\n"
+        "role_session_name = refreshed\nduration_seconds = 900\nregion = us-east-1\n")
+    credentials.write_text(f"[developer]\naws_access_key_id = {key['AccessKeyId']}\n"
+                           f"aws_secret_access_key = {key['SecretAccessKey']}\n")
+    for variable in list(os.environ):
+        if variable.startswith("AWS_"):
+            monkeypatch.delenv(variable)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", server.url)
+    session = boto3.Session(profile_name="short")
+    refreshable = session.get_credentials()
+    first = refreshable.get_frozen_credentials()
+    second = refreshable.get_frozen_credentials()
+    assert first.access_key.startswith("ASIA")
+    assert second.access_key.startswith("ASIA")
+    assert second.access_key != first.access_key  # a new session, obtained from the service
+    remaining = refreshable._expiry_time - datetime.now(UTC)
+    assert timedelta(seconds=850) < remaining <= timedelta(seconds=905)
+    iam = session.client("iam", endpoint_url=server.url, config=NO_RETRIES)
+    assert iam.get_user(UserName=name)["User"]["UserName"] == name
+    who = session.client("sts", endpoint_url=server.url).get_caller_identity()
+    assert who["Arn"] == (
+        f"arn:aws:sts::{server.account_id}:assumed-role/{role['RoleName']}/refreshed")
