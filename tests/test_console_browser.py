@@ -36,10 +36,10 @@ if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
                 allow_module_level=True)
 
 webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.chrome.options import Options  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -101,11 +101,14 @@ class Page:
     def press(self, text: str) -> None:
         """Click a form's button and wait for the page it loads (every console form
         submits without JavaScript), so what follows reads the new page, not the old."""
-        old = self.driver.find_element(By.TAG_NAME, "html")
+        # The old page's window carries a mark the new page's does not; reading it
+        # while the page is being replaced may fail, and is then tried again.
+        self.driver.execute_script("window.sigv4kitOldPage = true")
         self.driver.find_element(By.XPATH, f'//button[normalize-space()="{text}"]').click()
-        WebDriverWait(self.driver, 60).until(expected_conditions.staleness_of(old))
-        WebDriverWait(self.driver, 60).until(
-            lambda driver: driver.execute_script("return document.readyState") == "complete")
+        WebDriverWait(self.driver, 60, ignored_exceptions=(WebDriverException,)).until(
+            lambda driver: driver.execute_script(
+                "return window.sigv4kitOldPage === undefined"
+                " && document.readyState === 'complete'"))
 
     def wait_for(self, text: str, timeout: float = 20) -> None:
         """Wait for ``text`` on the page (a script-submitted form loads asynchronously)."""
