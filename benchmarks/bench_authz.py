@@ -22,6 +22,10 @@ Rounds alternate between the two; medians are compared (target: authorized
 
     .venv/bin/python benchmarks/bench_authz.py [--rounds N] [--simple]
 
+* ``audited``: ``authz`` with its audit trail on (``create_app(store, audit=...)``: one
+  event per decision in a JSON-lines trail), for issue 18's "auditing costs at most 10%
+  of the authorized-request throughput of the orders service".
+
 ``--simple`` gives the user one unconditional allowing statement instead (the
 authorizer's own cost without the policy evaluation's).
 """
@@ -55,7 +59,7 @@ REGION, SERVICE = "us-east-1", "orders"
 DURATION = 3
 ROUNDS = 5
 DISTINCT_REQUESTS = 4 * 1024
-MODES = ("authn", "authz", "resolver")
+MODES = ("authn", "authz", "resolver", "audited")
 STATEMENTS = 10
 POLICIES = 5
 
@@ -109,6 +113,10 @@ def serve(mode: str, port: int, store: str) -> None:
         from examples.orders_service import create_app
 
         app = create_app(store)
+    elif mode == "audited":
+        from examples.orders_service import audit_log, create_app
+
+        app = create_app(store, audit=audit_log(store.removeprefix("sqlite:///") + ".audit"))
     elif mode == "resolver":
         app = resolver_app(store)
     else:
@@ -302,6 +310,9 @@ def main() -> None:
     for mode, how in (("authz", "FastAPI dependency"), ("resolver", "ASGI resolver")):
         print(f"authorized ({how}) / authenticated only: {rate[mode] / rate['authn']:5.2f}x "
               f"(target >= 0.9x); added CPU/request {cpu[mode] - cpu['authn']:+6.1f} us")
+    print(f"audited / authorized (FastAPI dependency): {rate['audited'] / rate['authz']:5.3f}x "
+          f"(cost {1 - rate['audited'] / rate['authz']:.1%}, target <= 10%); added CPU/request "
+          f"{cpu['audited'] - cpu['authz']:+6.1f} us")
 
 
 if __name__ == "__main__":
