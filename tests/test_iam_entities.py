@@ -1078,6 +1078,57 @@ async def test_snapshot_cache_sees_changes_within_max_age(backend: Any, opener: 
         SnapshotCache(here, max_age=-1)
 
 
+async def test_snapshot_cache_checks_and_loads_once_for_concurrent_requests(
+    backend: Any, opener: Any
+) -> None:
+    """Requests arriving while the generation is read (or a key is loaded) wait for that one
+    read: under load every request would otherwise start its own query."""
+
+    class Counting(IAMStore):
+        generations = 0
+        loads = 0
+
+        async def current_generation(self) -> int:
+            Counting.generations += 1
+            await asyncio.sleep(0.01)  # a query's latency: others arrive meanwhile
+            return await super().current_generation()
+
+        async def load_authorization(self, access_key_id: str) -> Any:
+            Counting.loads += 1
+            await asyncio.sleep(0.01)
+            return await super().load_authorization(access_key_id)
+
+    class Ticks:
+        now = 0.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    here = IAMStore(backend)
+    await here.create_account(ACCT)
+    await here.create_user(ACCT, "bob")
+    key = await here.create_access_key(ACCT, "bob")
+    ticks = Ticks()
+    cache = SnapshotCache(Counting(opener()), max_age=1.0, clock=ticks)
+    found = await asyncio.gather(*(cache.get(key.access_key_id) for _ in range(32)))
+    assert Counting.generations == 1
+    assert Counting.loads == 1
+    assert all(snapshot is found[0] for snapshot in found)
+    assert found[0] is not None
+    ticks.now = 1.5  # due again: one check for all, no load (the generation did not move)
+    await asyncio.gather(*(cache.get(key.access_key_id) for _ in range(32)))
+    assert Counting.generations == 2
+    assert Counting.loads == 1
+    # A cancelled waiter does not cancel the check the others wait for.
+    ticks.now = 3.0
+    first = asyncio.ensure_future(cache.get(key.access_key_id))
+    second = asyncio.ensure_future(cache.get(key.access_key_id))
+    await asyncio.sleep(0)
+    first.cancel()
+    assert await second is found[0]
+    assert Counting.generations == 3
+
+
 async def test_docs_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     text = (Path(__file__).parent.parent / "docs" / "iam-entities.md").read_text()
     block = text.split("```python\n", 1)[1].split("```", 1)[0]

@@ -239,3 +239,38 @@ def test_decision_shape_matches_its_effect(scenario: dict[str, Any]) -> None:
         assert decision.matched == ()
         assert decision.denied_by is not None
     assert list(decision.missing_context_keys) == sorted(set(decision.missing_context_keys))
+
+
+def evaluate_with(scenario: dict[str, Any], policies: dict[str, Any]) -> Decision:
+    request = AuthorizationRequest(principal=scenario["principal"], action=scenario["action"],
+                                   resource=scenario["resource_arn"],
+                                   context=scenario["context"])
+    return evaluate(request, **policies)
+
+
+def parsed(scenario: dict[str, Any]) -> dict[str, Any]:
+    boundary, scps, resource = (scenario.get(k) for k in ("boundary", "scp", "resource"))
+    return {
+        "identity_policies": [parse(doc, PolicyType.IDENTITY, f"identity{i}")
+                              for i, doc in enumerate(scenario["identity"])],
+        "permissions_boundary": parse(boundary, PolicyType.BOUNDARY, "boundary")
+        if boundary else None,
+        "service_control_policies": [parse(d, PolicyType.SCP, f"scp{i}")
+                                     for i, d in enumerate(scps)] if scps else None,
+        "resource_policy": parse(resource, PolicyType.RESOURCE, "resource") if resource else None,
+    }
+
+
+@PROPERTY_SETTINGS
+@given(scenarios(), st.lists(scenarios(), min_size=1, max_size=6))
+def test_remembered_condition_outcomes_change_no_decision(
+    scenario: dict[str, Any], others: list[dict[str, Any]]
+) -> None:
+    """The same policy objects decide a series of requests (each candidate list remembers its
+    statements' condition outcomes per context signature): every decision equals the one of
+    freshly parsed policies, which remember nothing yet."""
+    shared = parsed(scenario)
+    for other in [scenario, *others, scenario, *reversed(others)]:
+        request = {**scenario, **{key: other[key] for key in
+                                  ("principal", "action", "resource_arn", "context")}}
+        assert evaluate_with(request, shared) == evaluate_with(request, parsed(scenario))

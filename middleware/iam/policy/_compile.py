@@ -176,6 +176,8 @@ class CompiledStatement:
     (the literal text before the first wildcard or variable), so one ``str.startswith`` call rejects
     most statements; ``("",)`` for ``NotResource`` and trust policies. The evaluator must test them
     before ``resource_check``, which assumes it (for ``literal*`` patterns it checks nothing more).
+    ``resource_reads_context``: the Resource/NotResource patterns hold policy variables (their
+    check reads the request context, and may report missing keys or errors).
     """
 
     policy: Policy
@@ -188,6 +190,7 @@ class CompiledStatement:
     conditions: tuple[CompiledCondition, ...]
     matched: MatchedStatement
     error: str | None = None
+    resource_reads_context: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -306,7 +309,10 @@ def _compile_statement(
     error: str | None = None
     prefixes: tuple[str, ...] = ("",)
     resource_check: ResourceCheck | None
+    patterns = statement.resources if statement.resources is not None else statement.not_resources
     try:
+        reads_context = any(has_variables(parse_template(pattern, variables=variables))
+                            for pattern in patterns or ())
         resource_check = _resource_check(statement, variables=variables)
         if statement.resources is not None:
             templates = [parse_template(pattern, variables=variables)
@@ -316,6 +322,7 @@ def _compile_statement(
                 resource_check = None  # the caller's prefix test is the whole check
     except VariableSyntaxError as exc:
         resource_check, error = _nothing, f"{describe(policy, statement)}: {exc}"
+        reads_context = True
     return CompiledStatement(
         policy=policy,
         statement=statement,
@@ -330,6 +337,7 @@ def _compile_statement(
                                  sid=statement.sid, index=statement.index, effect=statement.effect,
                                  start=statement.start, end=statement.end),
         error=error,
+        resource_reads_context=reads_context,
     )
 
 

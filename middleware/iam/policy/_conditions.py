@@ -235,11 +235,14 @@ class CompiledCondition:
 
     ``evaluate(lookup, missing)`` returns whether the condition holds, adds to ``missing`` the keys
     it needed but did not find (the condition key, or a policy variable's key), and raises
-    :class:`ConditionError` when it cannot be evaluated.
+    :class:`ConditionError` when it cannot be evaluated. ``reads``: every context key it may
+    read (the condition key and the keys of the policy variables in its values): its answer
+    depends on the values of these keys alone.
     """
 
     key: str  # as written
     evaluate: Callable[[Lookup, set[str]], bool]
+    reads: tuple[str, ...] = ()
 
 
 def compile_condition(condition: Condition, *, variables: bool) -> CompiledCondition:
@@ -252,7 +255,21 @@ def compile_condition(condition: Condition, *, variables: bool) -> CompiledCondi
         evaluate = _compile(condition, variables=variables)
     except (ValueError, VariableSyntaxError) as exc:
         evaluate = _failing(f"{condition.operator} on {key}: {exc}")
-    return CompiledCondition(key=key, evaluate=evaluate)
+    return CompiledCondition(key=key, evaluate=evaluate,
+                             reads=_reads(condition, variables=variables))
+
+
+def _reads(condition: Condition, *, variables: bool) -> tuple[str, ...]:
+    """The condition key and the keys of the variables its values may hold (more is safe)."""
+    keys = [condition.key]
+    if variables:
+        for value in condition.values:
+            try:
+                template = parse_template(value, variables=True)
+            except VariableSyntaxError:
+                continue  # such a condition fails whatever the context holds
+            keys.extend(part.key for part in template if isinstance(part, Variable))
+    return tuple(keys)
 
 
 def _failing(message: str) -> Callable[[Lookup, set[str]], bool]:

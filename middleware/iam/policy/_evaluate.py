@@ -71,6 +71,8 @@ __all__ = [
 ContextValue = str | Sequence[str]
 
 _SOLE_ALLOWS_SIZE = 4096
+_REMEMBERED_LISTS = 4096  # candidate lists whose condition outcomes are remembered
+_SIGNATURES = 256  # context signatures remembered per list (then it starts afresh)
 
 _UNCONDITIONAL_ACTIONS = frozenset({"sts:getcalleridentity"})
 """Needs no permission and is allowed even under an explicit Deny (STS API reference)."""
@@ -375,6 +377,76 @@ def _cross_account(request: AuthorizationRequest) -> bool:
     return owner is not None and account is not None and owner != account
 
 
+class _Outcome(NamedTuple):
+    """What a statement's conditions said for one context: hold (all true), the first error
+    met, the keys they needed but did not find."""
+
+    holds: bool
+    error: str | None
+    missing: frozenset[str]
+
+
+class _Remembered:
+    """The condition outcomes of one candidate list, per context signature.
+
+    A condition's answer depends only on the values of the keys it ``reads``, so the
+    values of every key the list's conditions read (the signature) decide every outcome:
+    requests of the same caller repeat them (source IP, region, tags, the current second).
+    For a new signature every statement's conditions are evaluated once; the statements
+    that can still say something (conditions hold, keys missing, an error, a resource check
+    that reads the context) are kept with their outcome, so a request checks the resources
+    of only those. The others would be rejected whatever the resource.
+    """
+
+    __slots__ = ("reads", "seen", "statements")
+
+    def __init__(self, statements: tuple[CompiledStatement, ...]) -> None:
+        self.statements = statements
+        reads: dict[str, str] = {}
+        for statement in statements:
+            for condition in statement.conditions:
+                for key in condition.reads:
+                    reads.setdefault(key.lower(), key)
+        self.reads = tuple(reads.values())
+        self.seen: dict[tuple[ContextValue | None, ...], _Live] = {}
+
+    def live(self, lookup: Lookup) -> _Live:
+        """The statements that may apply in this context, with their outcomes."""
+        try:
+            signature = tuple([lookup(key) for key in self.reads])
+        except ConditionError:
+            # A malformed context value: each statement reports it as it meets it.
+            return self._live(lookup)
+        found = self.seen.get(signature)
+        if found is None:
+            if len(self.seen) >= _SIGNATURES:
+                self.seen.clear()
+            found = self.seen[signature] = self._live(lookup)
+        return found
+
+    def _live(self, lookup: Lookup) -> _Live:
+        live = []
+        for statement in self.statements:
+            outcome = _conditions_outcome(statement, lookup)
+            if (outcome.holds or outcome.missing or statement.error is not None
+                    or statement.resource_reads_context):
+                live.append((statement, outcome))
+        return tuple(live)
+
+
+_Live = tuple[tuple[CompiledStatement, "_Outcome"], ...]
+_remembered: dict[int, _Remembered] = {}
+
+
+def _remembered_for(statements: tuple[CompiledStatement, ...]) -> _Remembered:
+    found = _remembered.get(id(statements))
+    if found is None or found.statements is not statements:
+        if len(_remembered) >= _REMEMBERED_LISTS:
+            _remembered.clear()
+        found = _remembered[id(statements)] = _Remembered(statements)
+    return found
+
+
 def _layer(
     run: _Run, action: str, policies: Sequence[Policy] | None, *, principals: bool = False
 ) -> _Layer:
@@ -383,47 +455,67 @@ def _layer(
     if not policies:
         return _SILENT
     layer = _Layer()
+    statements = candidates(policies, action)
+    if not statements:
+        return layer
     resource, direct = run.resource, PrincipalMatch.DIRECT
-    for statement in candidates(policies, action):
+    for statement, outcome in _remembered_for(statements).live(run.lookup):
         if not resource.startswith(statement.prefixes):
             continue  # cheap rejection: no Resource pattern can match
         grant = _principal_match(run, statement) if principals else direct
-        if grant is not None:
-            _check(run, statement, grant, layer)
+        if grant is not None and _check_resource(run, statement, layer):
+            _apply(run, statement, grant, layer, outcome)
     return layer
 
 
-def _check(run: _Run, statement: CompiledStatement, grant: PrincipalMatch, layer: _Layer) -> None:
-    """Does ``statement`` apply to the request? Records an allow, a deny or an error."""
+def _check_resource(run: _Run, statement: CompiledStatement, layer: _Layer) -> bool:
+    """Does the statement's Resource/NotResource cover the request? (Errors are recorded.)"""
     if statement.error is not None:
         _record_error(run, statement, statement.error, layer)
-        return
+        return False
     check = statement.resource_check
+    if check is None:
+        return True
     try:
-        if check is not None:
-            hit = run.resource_hits.get(check)
-            if hit is None:
-                hit = run.resource_hits[check] = check(run.resource, run.lookup, run.missing)
-            if not hit:
-                return
+        hit = run.resource_hits.get(check)
+        if hit is None:
+            hit = run.resource_hits[check] = check(run.resource, run.lookup, run.missing)
     except ConditionError as exc:
         _record_error(run, statement, f"{describe(statement.policy, statement.statement)}: {exc}",
                       layer)
-        return
+        return False
+    return hit
+
+
+def _conditions_outcome(statement: CompiledStatement, lookup: Lookup) -> _Outcome:
+    """Evaluate every condition of the statement (all of them: missing keys are reported)."""
+    if not statement.conditions:
+        return _ALWAYS
     failed: str | None = None
     holds = True
-    lookup, missing = run.lookup, run.missing
+    missing: set[str] = set()
     for condition in statement.conditions:
         try:
             if not condition.evaluate(lookup, missing):
                 holds = False
         except ConditionError as exc:
             failed = failed or str(exc)
-    if not holds:  # one false condition: the statement does not apply, errors or not (AND)
+    return _Outcome(holds, failed, frozenset(missing))
+
+
+_ALWAYS = _Outcome(True, None, frozenset())
+
+
+def _apply(run: _Run, statement: CompiledStatement, grant: PrincipalMatch, layer: _Layer,
+           said: _Outcome) -> None:
+    """A statement whose resource matched: records an allow, a deny or an error."""
+    if said.missing:
+        run.missing.update(said.missing)
+    if not said.holds:  # one false condition: the statement does not apply, errors or not (AND)
         return
-    if failed is not None:
+    if said.error is not None:
         where = describe(statement.policy, statement.statement)
-        _record_error(run, statement, f"{where}: {failed}", layer)
+        _record_error(run, statement, f"{where}: {said.error}", layer)
     elif statement.allow:
         layer.allows.append((statement, grant))
     else:
