@@ -12,6 +12,7 @@ from urllib.parse import quote, unquote
 from sigv4kit import SigV4Error
 
 from ..audit import LookupKey, LookupQuery
+from ..iam.entities import NoSuchEntity
 from ..iam.mfa import MFAError, qr_png
 from . import _html as h
 from ._ctx import Console, Ctx, error_text, with_query
@@ -92,7 +93,7 @@ async def dashboard(app: Console, ctx: Ctx) -> Response:
             try:
                 await app.logins.get_login_profile(account, name)
                 with_password.append(name)
-            except SigV4Error:
+            except NoSuchEntity:  # no console password: the only answer that means "none"
                 pass
         cards.append(_card("Users", str(len(rows))))
         cards.append(_card("Users without MFA", str(len(no_mfa)), no_mfa))
