@@ -11,9 +11,11 @@ from sigv4kit.middleware.console import ConsoleApp, ConsoleMount, ConsoleSetting
 
 from __future__ import annotations
 
-from ._app import COOKIE, PRE_COOKIE, PREFIX, ConsoleApp, ConsoleSettings, check_document
+from ._app import ConsoleApp, ConsoleSettings, check_document
+from ._ctx import PREFIX
 from ._mount import ConsoleMount, store_audit_sink
 from ._sessions import ConsoleSession, ConsoleSessions, SessionState, csrf_token
+from ._signin import COOKIE, PRE_COOKIE
 
 __all__ = [
     "COOKIE",

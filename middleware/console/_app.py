@@ -10,13 +10,16 @@ through the IAM API's own handlers after the same authorization
 
 The app is exempt from SigV4 (browsers do not sign); ``sigv4kit serve``
 routes ``/console`` here and everything else to ``SigV4Middleware``.
+
+Imports: :mod:`..audit`, :mod:`..iam` (the API's handlers and authorization, the
+stores, the policy engine), :mod:`..store.schema`, and the console's modules: the
+sign-in steps (:mod:`._signin`) and the pages (:mod:`._pages_users`,
+:mod:`._pages_policies`, :mod:`._pages_account`).
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
-import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -43,27 +46,23 @@ from ..iam.api._app import error_parts
 from ..iam.api._iam_context import IAMContext, authorize_iam_call
 from ..iam.authz import CallerPolicies, authorize_call, caller_context_keys, engine_principal
 from ..iam.entities import IAMStore
-from ..iam.login import LoginStore, PasswordPolicyViolation, SignInFailed, SignInSettings
-from ..iam.mfa import MFAError, MFAStore
+from ..iam.login import LoginStore, PasswordPolicyViolation, SignInSettings
+from ..iam.mfa import MFAStore
 from ..iam.policy import Policy, PolicyType, lint
 from ..store.schema import mfa_devices
 from . import _html as h
-from . import _pages as pages
-from ._audit import console_action_event, console_login_event
-from ._ctx import Ctx, error_text, with_query
+from . import _pages_account as account_pages
+from . import _pages_policies as policy_pages
+from . import _pages_users as user_pages
+from ._audit import console_action_event
+from ._ctx import PREFIX, Ctx, error_text, with_query
 from ._http import FormTooLarge, Request, Response, read_request
-from ._sessions import ConsoleSession, ConsoleSessions, SessionState, csrf_token
+from ._sessions import ConsoleSessions, SessionState, csrf_token
+from ._signin import COOKIE, SignInSteps, csrf_ok, refused_csrf
 
-__all__ = ["COOKIE", "PREFIX", "PRE_COOKIE", "ConsoleApp", "ConsoleSettings", "check_document"]
+__all__ = ["ConsoleApp", "ConsoleSettings", "check_document"]
 
 logger = logging.getLogger("sigv4kit.middleware.console")
-
-COOKIE = "sigv4kit_console"
-PRE_COOKIE = "sigv4kit_console_pre"
-PREFIX = "/console"
-SIGNIN_FAILED = "Your authentication information is incorrect. Please try again."
-CSRF_FAILED = ("This form has expired or did not come from this console. "
-               "Reload the page and try again.")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,8 +110,11 @@ class ConsoleApp:
         self.audit = audit
         self._store = store
         self._model = load_service_model("iam")
+        self._signin = SignInSteps(iam=self.iam, logins=self.logins, mfa=self.mfa,
+                                   sessions=self.sessions, emit=self._emit,
+                                   enabled_devices=self._enabled_devices)
         self._routes: list[tuple[str, str, Callable[..., Awaitable[Response]]]] = [
-            ("GET", "/", partial(pages.dashboard, self)),
+            ("GET", "/", partial(account_pages.dashboard, self)),
             ("GET", "/users", self.users),
             ("POST", "/users", self.create_user),
             ("GET", "/user", self.user),
@@ -121,26 +123,26 @@ class ConsoleApp:
             ("POST", "/user/password", self.set_password),
             ("POST", "/user/attach", self.attach_user_policy),
             ("POST", "/user/groups", self.add_to_group),
-            ("POST", "/user/mfa", partial(pages.enroll_mfa, self)),
-            ("POST", "/user/mfa/enable", partial(pages.enable_mfa, self)),
+            ("POST", "/user/mfa", partial(user_pages.enroll_mfa, self)),
+            ("POST", "/user/mfa/enable", partial(user_pages.enable_mfa, self)),
             ("GET", "/groups", self.groups),
             ("POST", "/groups", self.create_group),
-            ("GET", "/roles", partial(pages.roles_page, self)),
-            ("GET", "/role", partial(pages.role_page, self)),
-            ("POST", "/role/revoke", partial(pages.revoke_sessions, self)),
-            ("GET", "/policies", partial(pages.policies_page, self)),
+            ("GET", "/roles", partial(policy_pages.roles_page, self)),
+            ("GET", "/role", partial(policy_pages.role_page, self)),
+            ("POST", "/role/revoke", partial(policy_pages.revoke_sessions, self)),
+            ("GET", "/policies", partial(policy_pages.policies_page, self)),
             ("GET", "/policy", self.policy),
             ("GET", "/policies/new", self.new_policy),
             ("POST", "/policies/new", self.create_policy),
             ("POST", "/policy/version", self.create_policy_version),
             ("GET", "/simulator", self.simulator),
-            ("POST", "/simulator", partial(pages.simulate, self)),
-            ("GET", "/audit", partial(pages.audit_page, self)),
-            ("GET", "/credential-report", partial(pages.credential_report, self)),
-            ("GET", "/my-password", partial(pages.my_password, self)),
-            ("POST", "/my-password", partial(pages.change_my_password, self)),
+            ("POST", "/simulator", partial(policy_pages.simulate, self)),
+            ("GET", "/audit", partial(account_pages.audit_page, self)),
+            ("GET", "/credential-report", partial(account_pages.credential_report, self)),
+            ("GET", "/my-password", partial(account_pages.my_password, self)),
+            ("POST", "/my-password", partial(account_pages.change_my_password, self)),
             ("GET", "/account", self.account),
-            ("POST", "/account", partial(pages.update_account, self)),
+            ("POST", "/account", partial(account_pages.update_account, self)),
         ]
 
     def __repr__(self) -> str:
@@ -171,21 +173,21 @@ class ConsoleApp:
             return _static(req.path.removeprefix("/static/"))
         now = self._clock()
         if req.path == "/signin":
-            return await self.signin(req, now)
+            return await self._signin.signin(req, now)
         token = req.cookies.get(COOKIE)
         if req.path == "/signout":
-            return await self.signout(req, token)
+            return await self._signin.signout(req, token)
         session = await self.sessions.get(token, now=now)
         if session is None or token is None:
             return Response.redirect(f"{PREFIX}/signin?expired=1" if token else
                                      f"{PREFIX}/signin")
         csrf = csrf_token(token)
-        if req.method == "POST" and not _csrf_ok(req, csrf):
-            return _refused_csrf(csrf)
+        if req.method == "POST" and not csrf_ok(req, csrf):
+            return refused_csrf(csrf)
         if session.state in (SessionState.MFA, SessionState.MFA_THEN_CHANGE):
-            return await self.mfa_step(req, token, session, csrf, now)
+            return await self._signin.mfa_step(req, token, session, csrf, now)
         if session.state is SessionState.CHANGE:
-            return await self.change_step(req, token, session, csrf, now)
+            return await self._signin.change_step(req, token, session, csrf, now)
         snapshot = await self.iam.load_authorization(principal_id=session.owner_id)
         if snapshot is None:  # the user was deleted while signed in
             await self.sessions.end(token)
@@ -195,120 +197,6 @@ class ConsoleApp:
             if method == req.method and path == req.path:
                 return await page(ctx)
         return self._page(ctx, "Not found", "<p>No such console page.</p>", status=404)
-
-    # -- sign-in ----------------------------------------------------------------------
-
-    async def signin(self, req: Request, now: datetime) -> Response:
-        pre = req.cookies.get(PRE_COOKIE)
-        if req.method == "POST":
-            if not pre or not _csrf_ok(req, csrf_token(pre)):
-                return self._signin_form(req, error=CSRF_FAILED, status=403)
-            return await self._check_password(req, now)
-        notice = "Your session has ended. Sign in again." if req.query.get("expired") else None
-        return self._signin_form(req, notice=notice)
-
-    def _signin_form(self, req: Request, *, error: str | None = None,
-                     notice: str | None = None, status: int = 200) -> Response:
-        pre = secrets.token_urlsafe(32)
-        csrf = csrf_token(pre)
-        root = req.query.get("root") == "1" or req.form.get("root") == "1"
-        fields = h.field("Account ID or alias", "account", required=True,
-                         value=req.form.get("account", ""), autocomplete="organization")
-        if root:
-            fields += '<input type="hidden" name="root" value="1">'
-        else:
-            fields += h.field("IAM user name", "username", required=True,
-                              value=req.form.get("username", ""), autocomplete="username")
-        fields += h.field("Password", "password", kind="password", required=True,
-                          autocomplete="current-password")
-        other = (h.link("Sign in as an IAM user", f"{PREFIX}/signin") if root else
-                 h.link("Sign in as the root user", f"{PREFIX}/signin?root=1"))
-        title = "Root user sign in" if root else "Sign in"
-        body = h.form(f"{PREFIX}/signin", fields, "Sign in", csrf) + f"<p>{other}</p>"
-        response = Response(status=status, body=h.layout(
-            title, body, error=error, notice=notice).encode())
-        response.set_cookie(PRE_COOKIE, pre, path=f"{PREFIX}/signin", secure=req.secure)
-        return response
-
-    async def _check_password(self, req: Request, now: datetime) -> Response:
-        account = req.form.get("account", "").strip()
-        root = req.form.get("root") == "1"
-        user_name = None if root else req.form.get("username", "").strip()
-        password = req.form.get("password", "")
-        try:
-            if not account or (not root and not user_name) or not password:
-                raise SignInFailed("credentials", user_exists=False)
-            result = await self.logins.sign_in(account, user_name, password, now=now)
-        except SignInFailed as failed:
-            await self._emit(console_login_event(
-                when=now, account_id=account if account.isdigit() else None,
-                user_name=user_name, owner_id=None, root=root, success=False, mfa_used=False,
-                source_ip=req.client_ip or "", user_agent=req.user_agent,
-                known_user=failed.user_exists,
-            ))
-            return self._signin_form(req, error=SIGNIN_FAILED, status=401)
-        if result.mfa_serials:
-            state = (SessionState.MFA_THEN_CHANGE if result.must_change_password
-                     else SessionState.MFA)
-        elif result.must_change_password:
-            state = SessionState.CHANGE
-        else:
-            state = SessionState.ACTIVE
-        token = await self.sessions.create(
-            result.account_id, result.owner_id, state, now=now, source_ip=req.client_ip,
-            max_session=result.max_session,
-        )
-        if state is SessionState.ACTIVE:
-            await self._emit_login(req, result.account_id, result.owner_id, result.user_name,
-                                   now, mfa=False)
-        response = Response.redirect(f"{PREFIX}/")
-        response.set_cookie(COOKIE, token, path=PREFIX, secure=req.secure)
-        response.set_cookie(PRE_COOKIE, "", path=f"{PREFIX}/signin", secure=req.secure,
-                            max_age=0)
-        return response
-
-    async def _emit_login(self, req: Request, account_id: str, owner_id: str,
-                          user_name: str | None, now: datetime, *, mfa: bool) -> None:
-        await self._emit(console_login_event(
-            when=now, account_id=account_id, user_name=user_name, owner_id=owner_id,
-            root=user_name is None, success=True, mfa_used=mfa,
-            source_ip=req.client_ip or "", user_agent=req.user_agent, known_user=True,
-        ))
-
-    async def mfa_step(self, req: Request, token: str, session: ConsoleSession, csrf: str,
-                       now: datetime) -> Response:
-        if req.path != "/mfa":
-            return Response.redirect(f"{PREFIX}/mfa")
-        error = None
-        if req.method == "POST":
-            code = req.form.get("code", "").strip()
-            serials = await self._enabled_devices(session.owner_id)
-            for serial in serials:
-                try:
-                    await self.mfa.verify_code(serial, code, principal_id=session.owner_id,
-                                               now=now)
-                except MFAError:
-                    continue
-                change = session.state is SessionState.MFA_THEN_CHANGE
-                new = await self.sessions.advance(
-                    token, SessionState.CHANGE if change else SessionState.ACTIVE, now=now,
-                    mfa_authenticated=True,
-                )
-                if not change:
-                    user = None if session.is_root else await self._user_name(session.owner_id)
-                    await self._emit_login(req, session.account_id, session.owner_id, user,
-                                           now, mfa=True)
-                response = Response.redirect(f"{PREFIX}/")
-                response.set_cookie(COOKIE, new, path=PREFIX, secure=req.secure)
-                return response
-            error = "The MFA code is not valid. Wait for the next code and try again."
-        fields = h.field("MFA code", "code", required=True, autocomplete="one-time-code",
-                         extra=' inputmode="numeric" pattern="[0-9]{6}" maxlength="6"')
-        body = ("<p>Enter the six-digit code from your authenticator app.</p>"
-                + h.form(f"{PREFIX}/mfa", fields, "Submit", csrf)
-                + h.form(f"{PREFIX}/signout", "", "Cancel", csrf))
-        return Response(status=401 if error else 200, body=h.layout(
-            "Multi-factor authentication", body, error=error).encode())
 
     async def _enabled_devices(self, owner_id: str) -> list[str]:
         """The serials of the MFA devices enabled for ``owner_id`` (a user's principal id)."""
@@ -322,55 +210,6 @@ class ConsoleApp:
 
         found: list[str] = await self._store._read(q)
         return found
-
-    async def _user_name(self, owner_id: str) -> str | None:
-        snapshot = await self.iam.load_authorization(principal_id=owner_id)
-        return None if snapshot is None else snapshot.principal.name
-
-    async def change_step(self, req: Request, token: str, session: ConsoleSession, csrf: str,
-                          now: datetime) -> Response:
-        if req.path != "/password":
-            return Response.redirect(f"{PREFIX}/password")
-        error: str | None = None
-        errors: tuple[str, ...] = ()
-        if req.method == "POST":
-            new, again = req.form.get("new_password", ""), req.form.get("confirm_password", "")
-            if new != again:
-                error = "The two passwords do not match."
-            else:
-                user = None if session.is_root else await self._user_name(session.owner_id)
-                try:
-                    await self.logins.set_own_password(session.account_id, session.owner_id,
-                                                       user, new, now=now)
-                except PasswordPolicyViolation as exc:
-                    error, errors = exc.message, exc.reasons
-                else:
-                    fresh = await self.sessions.advance(token, SessionState.ACTIVE, now=now,
-                                                        mfa_authenticated=session.mfa_authenticated)
-                    await self._emit_login(req, session.account_id, session.owner_id, user,
-                                           now, mfa=session.mfa_authenticated)
-                    response = Response.redirect(f"{PREFIX}/?changed=1")
-                    response.set_cookie(COOKIE, fresh, path=PREFIX, secure=req.secure)
-                    return response
-        fields = (h.field("New password", "new_password", kind="password", required=True,
-                          autocomplete="new-password")
-                  + h.field("Confirm new password", "confirm_password", kind="password",
-                            required=True, autocomplete="new-password"))
-        body = ("<p>You must choose a new password before you continue.</p>"
-                + h.form(f"{PREFIX}/password", fields, "Change password", csrf)
-                + h.form(f"{PREFIX}/signout", "", "Sign out", csrf))
-        return Response(status=400 if error else 200, body=h.layout(
-            "Change your password", body, error=error, errors=errors).encode())
-
-    async def signout(self, req: Request, token: str | None) -> Response:
-        if req.method != "POST":
-            return Response.redirect(f"{PREFIX}/")
-        if token and not _csrf_ok(req, csrf_token(token)):
-            return _refused_csrf(csrf_token(token))
-        await self.sessions.end(token)
-        response = Response.redirect(f"{PREFIX}/signin")
-        response.set_cookie(COOKIE, "", path=PREFIX, secure=req.secure, max_age=0)
-        return response
 
     # -- acting as the user -------------------------------------------------------------
 
@@ -464,7 +303,7 @@ class ConsoleApp:
 
     async def users(self, ctx: Ctx, *, error: str | None = None,
                     notice: str | None = None) -> Response:
-        return await pages.users_page(self, ctx, error=error, notice=notice)
+        return await user_pages.users_page(self, ctx, error=error, notice=notice)
 
     async def create_user(self, ctx: Ctx) -> Response:
         name = ctx.request.form.get("username", "")
@@ -475,8 +314,8 @@ class ConsoleApp:
 
     async def user(self, ctx: Ctx, *, error: str | None = None, notice: str | None = None,
                    errors: tuple[str, ...] = (), extra: str = "") -> Response:
-        return await pages.user_page(self, ctx, error=error, notice=notice, errors=errors,
-                               extra=extra)
+        return await user_pages.user_page(self, ctx, error=error, notice=notice,
+                                        errors=errors, extra=extra)
 
     def _user_from_form(self, ctx: Ctx) -> str:
         return ctx.request.form.get("username") or ctx.request.query.get("name", "")
@@ -494,7 +333,7 @@ class ConsoleApp:
             return await self.user(with_query(ctx, name), error=error)
         # The secret is shown on this response only; it is never stored in clear.
         return await self.user(with_query(ctx, name), notice="Access key created.",
-                               extra=pages.new_key_panel(result["AccessKey"]))
+                               extra=user_pages.new_key_panel(result["AccessKey"]))
 
     async def change_key(self, ctx: Ctx) -> Response:
         form = ctx.request.form
@@ -544,7 +383,7 @@ class ConsoleApp:
         return await self._user_result(ctx, name, error, f"{action} done.")
 
     async def groups(self, ctx: Ctx, *, error: str | None = None) -> Response:
-        return await pages.groups_page(self, ctx, error=error)
+        return await user_pages.groups_page(self, ctx, error=error)
 
     async def create_group(self, ctx: Ctx) -> Response:
         _, error = await self._try(ctx, "CreateGroup",
@@ -554,10 +393,10 @@ class ConsoleApp:
         return Response.redirect(f"{PREFIX}/groups")
 
     async def policy(self, ctx: Ctx, **kw: Any) -> Response:
-        return await pages.policy_page(self, ctx, **kw)
+        return await policy_pages.policy_page(self, ctx, **kw)
 
     async def new_policy(self, ctx: Ctx, **kw: Any) -> Response:
-        return await pages.new_policy_page(self, ctx, **kw)
+        return await policy_pages.new_policy_page(self, ctx, **kw)
 
     async def create_policy(self, ctx: Ctx) -> Response:
         form = ctx.request.form
@@ -590,7 +429,7 @@ class ConsoleApp:
         return Response.redirect(f"{PREFIX}/policy?arn={quote(arn)}&done=version")
 
     async def simulator(self, ctx: Ctx, **kw: Any) -> Response:
-        return await pages.simulator_page(self, ctx, **kw)
+        return await policy_pages.simulator_page(self, ctx, **kw)
 
     async def lookup(self, query: LookupQuery) -> dict[str, Any]:
         found: dict[str, Any] = await self._store._read(
@@ -598,7 +437,7 @@ class ConsoleApp:
         return found
 
     async def account(self, ctx: Ctx, **kw: Any) -> Response:
-        return await pages.account_page(self, ctx, **kw)
+        return await account_pages.account_page(self, ctx, **kw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -618,16 +457,6 @@ def check_document(text: str) -> DocumentCheck:
                      + ("" if f.sid is None else f" (statement {f.sid})")
                      for f in lint(policy))
     return DocumentCheck(warnings=findings)
-
-
-def _csrf_ok(req: Request, expected: str) -> bool:
-    return hmac.compare_digest(req.form.get("csrf_token", "").encode(), expected.encode())
-
-
-def _refused_csrf(csrf: str) -> Response:
-    body = h.layout("Request refused", f"<p>{h.link('Back to the console', PREFIX + '/')}</p>",
-                    error=CSRF_FAILED)
-    return Response(status=403, body=body.encode())
 
 
 _STATIC_TYPES = {"console.css": "text/css; charset=utf-8",

@@ -1,8 +1,12 @@
-"""What the console's pages see: the request context and the console's operations.
+"""What the console's pages see: the request context, the console's operations, and the
+small helpers every page uses.
 
 :class:`Ctx` is one signed-in request; :class:`Console` the operations a
-page uses (:class:`~._app.ConsoleApp` provides them), so the pages module
-does not import the app that routes to it.
+page uses (:class:`~._app.ConsoleApp` provides them), so the pages modules
+(``_pages_*``) do not import the app that routes to them.
+
+Imports: :mod:`..audit`, :mod:`..iam` (error parts, the snapshot, the login and
+MFA stores), :mod:`._html`, :mod:`._http`, :mod:`._sessions`.
 """
 
 from __future__ import annotations
@@ -12,15 +16,30 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from sigv4kit import SigV4Error
+
 from ..audit import LookupQuery
 from ..iam.api._app import error_parts
 from ..iam.entities import AuthorizationSnapshot
 from ..iam.login import LoginStore
 from ..iam.mfa import MFAStore
+from . import _html as h
 from ._http import Request, Response
 from ._sessions import ConsoleSession
 
-__all__ = ["Console", "Ctx", "error_text", "with_query"]
+__all__ = [
+    "PREFIX",
+    "Console",
+    "Ctx",
+    "attempt",
+    "date_text",
+    "denied_note",
+    "error_text",
+    "with_query",
+]
+
+#: Where ``sigv4kit serve`` mounts the console; every link and form action starts with it.
+PREFIX = "/console"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,3 +100,24 @@ def with_query(ctx: Ctx, value: str, *, key: str = "name") -> Ctx:
                       user_agent=req.user_agent, scope=req.scope)
     return Ctx(request=request, session=ctx.session, snapshot=ctx.snapshot, csrf=ctx.csrf,
                now=ctx.now)
+
+
+def date_text(value: Any) -> str:
+    """A date as a page shows it (``2026-12-03 16:27 UTC``), escaped; other values escaped."""
+    if isinstance(value, datetime):
+        return h.e(value.strftime("%Y-%m-%d %H:%M UTC"))
+    return h.e(value)
+
+
+async def attempt(app: Console, ctx: Ctx, action: str, params: dict[str, Any] | None = None
+                  ) -> tuple[dict[str, Any], str | None]:
+    """Run ``action`` as the signed-in user: ``(result, None)``, or ``({}, error text)``."""
+    try:
+        return await app.call(ctx, action, params), None
+    except SigV4Error as exc:
+        return {}, error_text(exc)
+
+
+def denied_note(error: str | None) -> str:
+    """The warning paragraph for a read the user may not run (empty without an error)."""
+    return f'<p class="warning">{h.e(error)}</p>' if error else ""

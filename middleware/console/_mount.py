@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._app import PREFIX
+from ._ctx import PREFIX
 
 __all__ = ["ConsoleMount", "store_audit_sink"]
 
