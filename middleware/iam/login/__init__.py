@@ -21,6 +21,7 @@ from ._errors import (
     InvalidUserType,
     PasswordChangeDenied,
     PasswordPolicyViolation,
+    SignInFailed,
 )
 from ._hash import HASHER, hash_password, needs_rehash, verify_password
 from ._model import LoginProfile, SignIn, SignInSettings, SignInStep
@@ -31,7 +32,8 @@ from ._policy import (
     password_expired,
     password_problems,
 )
-from ._store import MAX_REMEMBERED, LoginStore, SignInFailed, throttle_key
+from ._store import MAX_REMEMBERED, LoginStore
+from ._throttle import throttle_key
 
 __all__ = [
     "DEFAULT_POLICY",

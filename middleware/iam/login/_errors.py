@@ -10,6 +10,9 @@
 
 ``NoSuchEntity`` and ``EntityAlreadyExists`` are the entities' own. None of
 these ever holds a password: the violation's ``reasons`` name the rules only.
+
+:class:`SignInFailed` is not an API error: the console's sign-in check
+raises it, and the console answers the same words whatever its reason.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ __all__ = [
     "InvalidUserType",
     "PasswordChangeDenied",
     "PasswordPolicyViolation",
+    "SignInFailed",
 ]
 
 #: IAM's message for every PasswordPolicyViolation (it does not say which rule).
@@ -66,3 +70,16 @@ class PasswordChangeDenied(IAMError):
             "Either user is not authorized to perform iam:ChangePassword or entered "
             "password is not valid"
         )
+
+
+class SignInFailed(Exception):
+    """A sign-in refused: wrong account, user or password, locked, or expired (hard).
+
+    ``reason`` is for the audit trail only (``"credentials"``, ``"locked"``,
+    ``"expired"``); the console tells the person the same thing every time.
+    """
+
+    def __init__(self, reason: str, *, user_exists: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.user_exists = user_exists

@@ -9,19 +9,18 @@ Core, through the store's ``_read``/``_write``: one transaction per call).
   ChangePassword) is remembered in ``password_history`` (the newest 24),
   and a new password is refused when it matches one of the last
   ``PasswordReusePrevention`` ones (the current one included), as IAM does.
-* Failed sign-ins are counted per ``sha256(account id, lower(user name))``
-  key, whether the user exists or not, so the lock says nothing about
-  existence; an unknown user's password is still checked against a dummy
-  hash, so the time taken says nothing either.
+* Failed sign-ins are throttled (:mod:`._throttle`), whether the user
+  exists or not, so the lock says nothing about existence; an unknown
+  user's password is still checked against a dummy hash, so the time taken
+  says nothing either.
 
-Imports: SQLAlchemy, the store's schema, :mod:`._hash`, :mod:`._policy`,
-:mod:`._model`, :mod:`._errors`.
+Imports: SQLAlchemy, the store's schema, :mod:`..entities` (errors), :mod:`._hash`,
+:mod:`._policy`, :mod:`._model`, :mod:`._errors`, :mod:`._reads`, :mod:`._throttle`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -29,27 +28,21 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ...store.schema import (
-    accounts,
-    login_profiles,
-    mfa_devices,
-    password_history,
-    password_policies,
-    principals,
-    signin_throttle,
-)
+from ...store.schema import accounts, login_profiles, password_history, password_policies
 from ..entities import EntityAlreadyExists, NoSuchEntity
-from ._errors import PasswordChangeDenied, PasswordPolicyViolation
+from ._errors import PasswordChangeDenied, PasswordPolicyViolation, SignInFailed
 from ._hash import hash_password, needs_rehash, verify_password
 from ._model import LoginProfile, SignIn, SignInSettings
-from ._policy import DEFAULT_POLICY, PasswordPolicy, password_expired, password_problems
+from ._policy import PasswordPolicy, password_expired, password_problems
+from ._reads import account_policy, profile_row, recent_hashes, sign_in_lookup, user_row
+from ._throttle import clear_failures, locked_until, record_failure, throttle_key
 
 if TYPE_CHECKING:
     from ...store.base import SQLKeyStore
 
-__all__ = ["MAX_REMEMBERED", "LoginStore", "SignInFailed", "throttle_key"]
+__all__ = ["MAX_REMEMBERED", "LoginStore"]
 
-_L, _H, _P = login_profiles.c, password_history.c, principals.c
+_L, _H = login_profiles.c, password_history.c
 
 #: Passwords remembered per owner (IAM's PasswordReusePrevention is at most 24).
 MAX_REMEMBERED = 24
@@ -58,41 +51,6 @@ _REUSED = "not one of the last {n} passwords"
 
 # Checked when the user does not exist, so a wrong user name costs a hash too.
 _DUMMY_HASH = hash_password("sigv4kit-no-such-user")
-
-
-class SignInFailed(Exception):
-    """A sign-in refused: wrong account, user or password, locked, or expired (hard).
-
-    ``reason`` is for the audit trail only (``"credentials"``, ``"locked"``,
-    ``"expired"``); the console tells the person the same thing every time.
-    """
-
-    def __init__(self, reason: str, *, user_exists: bool) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.user_exists = user_exists
-
-
-def throttle_key(account_id: str, user_name: str | None) -> str:
-    """The throttle row's key: no user name or account id is stored in clear."""
-    who = "" if user_name is None else user_name.lower()
-    return hashlib.sha256(f"{account_id}\x00{who}".encode()).hexdigest()
-
-
-def _policy_of(row: Any) -> PasswordPolicy:
-    if row is None:
-        return DEFAULT_POLICY
-    return PasswordPolicy(
-        minimum_length=row.minimum_length,
-        require_symbols=row.require_symbols,
-        require_numbers=row.require_numbers,
-        require_uppercase=row.require_uppercase,
-        require_lowercase=row.require_lowercase,
-        allow_users_to_change=row.allow_users_to_change,
-        max_password_age=row.max_password_age,
-        reuse_prevention=row.reuse_prevention,
-        hard_expiry=row.hard_expiry,
-    )
 
 
 class LoginStore:
@@ -116,53 +74,11 @@ class LoginStore:
     def __repr__(self) -> str:
         return f"LoginStore({self._settings!r})"
 
-    # -- lookups ----------------------------------------------------------------------
-
-    @staticmethod
-    async def _user(conn: AsyncConnection, account_id: str, user_name: str) -> Any:
-        row = (
-            await conn.execute(
-                sa.select(_P.principal_id, _P.name).where(
-                    _P.account_id == account_id,
-                    _P.kind == "user",
-                    sa.func.lower(_P.name) == user_name.lower(),
-                )
-            )
-        ).first()
-        if row is None:
-            raise NoSuchEntity(f"The user with name {user_name} cannot be found.")
-        return row
-
-    @staticmethod
-    async def _profile(conn: AsyncConnection, owner_id: str) -> Any:
-        return (
-            await conn.execute(sa.select(login_profiles).where(_L.owner_id == owner_id))
-        ).first()
-
-    @staticmethod
-    async def _policy(conn: AsyncConnection, account_id: str) -> PasswordPolicy:
-        row = (
-            await conn.execute(
-                sa.select(password_policies).where(password_policies.c.account_id == account_id)
-            )
-        ).first()
-        return _policy_of(row)
-
-    @staticmethod
-    async def _history(conn: AsyncConnection, owner_id: str, count: int) -> list[str]:
-        rows = await conn.execute(
-            sa.select(_H.password_hash)
-            .where(_H.owner_id == owner_id)
-            .order_by(_H.id.desc())
-            .limit(count)
-        )
-        return [str(h) for h in rows.scalars()]
-
     # -- the account password policy -----------------------------------------------------
 
     async def password_policy(self, account_id: str) -> PasswordPolicy:
         """The policy in force: the account's, or IAM's default (``custom=False``)."""
-        return await self._store._read(lambda conn: self._policy(conn, account_id))
+        return await self._store._read(lambda conn: account_policy(conn, account_id))
 
     async def get_account_password_policy(self, account_id: str) -> PasswordPolicy:
         """GetAccountPasswordPolicy; NoSuchEntity while the account has none."""
@@ -241,17 +157,17 @@ class LoginStore:
         :class:`PasswordPolicyViolation`."""
 
         async def check(conn: AsyncConnection) -> tuple[Any, PasswordPolicy]:
-            user = await self._user(conn, account_id, user_name)
-            if await self._profile(conn, user.principal_id) is not None:
+            user = await user_row(conn, account_id, user_name)
+            if await profile_row(conn, user.principal_id) is not None:
                 raise EntityAlreadyExists(f"Login Profile for user {user.name} already exists.")
-            return user, await self._policy(conn, account_id)
+            return user, await account_policy(conn, account_id)
 
         user, policy = await self._store._read(check)
         await self._check_new_password(policy, password, user.name, ())
         hashed = await asyncio.to_thread(hash_password, password)
 
         async def op(conn: AsyncConnection) -> LoginProfile:
-            if await self._profile(conn, user.principal_id) is not None:
+            if await profile_row(conn, user.principal_id) is not None:
                 raise EntityAlreadyExists(f"Login Profile for user {user.name} already exists.")
             await conn.execute(
                 sa.insert(login_profiles).values(
@@ -278,8 +194,8 @@ class LoginStore:
         """GetLoginProfile. Raises NoSuchEntity (no user, or no password)."""
 
         async def q(conn: AsyncConnection) -> LoginProfile:
-            user = await self._user(conn, account_id, user_name)
-            row = await self._profile(conn, user.principal_id)
+            user = await user_row(conn, account_id, user_name)
+            row = await profile_row(conn, user.principal_id)
             if row is None:
                 raise NoSuchEntity(f"Login Profile for User {user.name} cannot be found.")
             return LoginProfile(
@@ -305,11 +221,11 @@ class LoginStore:
         """UpdateLoginProfile: a new password and/or the reset flag and session length."""
 
         async def check(conn: AsyncConnection) -> tuple[Any, PasswordPolicy, list[str]]:
-            user = await self._user(conn, account_id, user_name)
-            if await self._profile(conn, user.principal_id) is None:
+            user = await user_row(conn, account_id, user_name)
+            if await profile_row(conn, user.principal_id) is None:
                 raise NoSuchEntity(f"Login Profile for User {user.name} cannot be found.")
-            policy = await self._policy(conn, account_id)
-            history = await self._history(conn, user.principal_id, policy.reuse_prevention or 0)
+            policy = await account_policy(conn, account_id)
+            history = await recent_hashes(conn, user.principal_id, policy.reuse_prevention or 0)
             return user, policy, history
 
         user, policy, history = await self._store._read(check)
@@ -345,7 +261,7 @@ class LoginStore:
         """DeleteLoginProfile (the user's console sessions end with it)."""
 
         async def op(conn: AsyncConnection) -> None:
-            user = await self._user(conn, account_id, user_name)
+            user = await user_row(conn, account_id, user_name)
             done = await conn.execute(
                 sa.delete(login_profiles).where(_L.owner_id == user.principal_id)
             )
@@ -365,12 +281,12 @@ class LoginStore:
         """
 
         async def check(conn: AsyncConnection) -> tuple[Any, Any, PasswordPolicy, list[str]]:
-            user = await self._user(conn, account_id, user_name)
-            row = await self._profile(conn, user.principal_id)
+            user = await user_row(conn, account_id, user_name)
+            row = await profile_row(conn, user.principal_id)
             if row is None:
                 raise NoSuchEntity(f"Login Profile for User {user.name} cannot be found.")
-            policy = await self._policy(conn, account_id)
-            history = await self._history(conn, user.principal_id, policy.reuse_prevention or 0)
+            policy = await account_policy(conn, account_id)
+            history = await recent_hashes(conn, user.principal_id, policy.reuse_prevention or 0)
             return user, row, policy, history
 
         user, row, policy, history = await self._store._read(check)
@@ -459,48 +375,8 @@ class LoginStore:
         key = throttle_key(account, user_name)
 
         async def q(conn: AsyncConnection) -> tuple[Any, Any, Any, PasswordPolicy, list[str]]:
-            lock = (
-                await conn.execute(
-                    sa.select(signin_throttle.c.locked_until).where(
-                        signin_throttle.c.throttle_key == key
-                    )
-                )
-            ).scalar()
-            account_row = (
-                await conn.execute(
-                    sa.select(accounts.c.account_id).where(
-                        sa.or_(accounts.c.account_id == account, accounts.c.alias == account)
-                    )
-                )
-            ).first()
-            if account_row is None:
-                return lock, None, None, DEFAULT_POLICY, []
-            account_id = account_row.account_id
-            owner = None
-            if user_name is None:
-                owner = (account_id, None)
-            else:
-                found = (
-                    await conn.execute(
-                        sa.select(_P.principal_id, _P.name).where(
-                            _P.account_id == account_id, _P.kind == "user",
-                            sa.func.lower(_P.name) == user_name.lower(),
-                        )
-                    )
-                ).first()
-                owner = None if found is None else (found.principal_id, found.name)
-            profile = None if owner is None else await self._profile(conn, owner[0])
-            serials: list[str] = []
-            if owner is not None and user_name is not None:
-                rows = await conn.execute(
-                    sa.select(mfa_devices.c.serial_number).where(
-                        mfa_devices.c.principal_id == owner[0],
-                        mfa_devices.c.enabled_at.is_not(None),
-                    ).order_by(mfa_devices.c.serial_number)
-                )
-                serials = [str(s) for s in rows.scalars()]
-            policy = await self._policy(conn, account_id)
-            return lock, (account_id, owner), profile, policy, serials
+            lock = await locked_until(conn, key)
+            return (lock, *await sign_in_lookup(conn, account, user_name))
 
         lock, found, profile, policy, serials = await self._store._read(q)
         stored = _DUMMY_HASH if profile is None else str(profile.password_hash)
@@ -531,24 +407,7 @@ class LoginStore:
 
     async def _failed(self, key: str, now: datetime) -> None:
         settings = self._settings
-        table = signin_throttle
-
-        async def op(conn: AsyncConnection) -> None:
-            row = (await conn.execute(sa.select(table).where(table.c.throttle_key == key))).first()
-            if row is None or row.first_failure_at + settings.window <= now:
-                await conn.execute(sa.delete(table).where(table.c.throttle_key == key))
-                await conn.execute(
-                    sa.insert(table).values(throttle_key=key, failures=1, first_failure_at=now)
-                )
-                return
-            failures = row.failures + 1
-            locked = now + settings.lockout if failures >= settings.max_failures else None
-            await conn.execute(
-                sa.update(table).where(table.c.throttle_key == key)
-                .values(failures=failures, locked_until=locked)
-            )
-
-        await self._store._write(op)
+        await self._store._write(lambda conn: record_failure(conn, key, now, settings))
 
     async def _succeeded(self, key: str, owner_id: str, stored: str, password: str) -> None:
         rehashed = None
@@ -556,9 +415,7 @@ class LoginStore:
             rehashed = await asyncio.to_thread(hash_password, password)
 
         async def op(conn: AsyncConnection) -> None:
-            await conn.execute(
-                sa.delete(signin_throttle).where(signin_throttle.c.throttle_key == key)
-            )
+            await clear_failures(conn, key)
             if rehashed is not None:
                 await conn.execute(
                     sa.update(login_profiles).where(_L.owner_id == owner_id)
@@ -574,8 +431,8 @@ class LoginStore:
         """The forced change at sign-in (the old password was just checked)."""
 
         async def q(conn: AsyncConnection) -> tuple[PasswordPolicy, list[str]]:
-            policy = await self._policy(conn, account_id)
-            return policy, await self._history(conn, owner_id, policy.reuse_prevention or 0)
+            policy = await account_policy(conn, account_id)
+            return policy, await recent_hashes(conn, owner_id, policy.reuse_prevention or 0)
 
         policy, history = await self._store._read(q)
         if user_name is None:
