@@ -1,8 +1,8 @@
 """The console's users pages: users, a user's groups, policies, access keys, MFA devices
 and console password, and the groups list.
 
-Imports: :mod:`..iam.mfa` (MFA errors, the QR code), :mod:`._html`, :mod:`._ctx`,
-:mod:`._http`.
+Imports: :mod:`..iam.entities` (IAM's errors), :mod:`..iam.mfa` (the QR code),
+:mod:`._html`, :mod:`._ctx`, :mod:`._http`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import base64
 from typing import Any
 from urllib.parse import quote
 
-from ..iam.mfa import MFAError, qr_png
+from ..iam.entities import IAMError
+from ..iam.mfa import qr_png
 from . import _html as h
 from ._ctx import PREFIX as P
 from ._ctx import Console, Ctx, attempt, date_text, denied_note, error_text, with_query
@@ -168,7 +169,7 @@ async def enroll_mfa(app: Console, ctx: Ctx) -> Response:
                                             "to this user.")
     try:
         new = await app.mfa.create_virtual_mfa_device(account, device, now=ctx.now)
-    except MFAError as exc:
+    except IAMError as exc:
         return await app.user(scoped, error=error_text(exc))
     png = base64.b64encode(qr_png(new.provisioning_uri)).decode("ascii")
     hidden = (f'<input type="hidden" name="username" value="{h.e(name)}">'
@@ -200,7 +201,7 @@ async def enable_mfa(app: Console, ctx: Ctx) -> Response:
     try:
         await app.mfa.enable_mfa_device(account, name, serial, form.get("code1", ""),
                                         form.get("code2", ""), now=ctx.now)
-    except MFAError as exc:
+    except IAMError as exc:
         return await app.user(scoped, error=error_text(exc))
     return Response.redirect(f"{P}/user?name={quote(name)}&done={quote('MFA device assigned.')}")
 

@@ -21,9 +21,9 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from ..audit import AuditEvent
-from ..iam.entities import IAMStore
+from ..iam.entities import IAMError, IAMStore
 from ..iam.login import LoginStore, PasswordPolicyViolation, SignInFailed
-from ..iam.mfa import MFAError, MFAStore
+from ..iam.mfa import MFAStore
 from . import _html as h
 from ._audit import console_login_event
 from ._ctx import PREFIX
@@ -157,7 +157,7 @@ class SignInSteps:
                 try:
                     await self.mfa.verify_code(serial, code, principal_id=session.owner_id,
                                                now=now)
-                except MFAError:
+                except IAMError:
                     continue
                 change = session.state is SessionState.MFA_THEN_CHANGE
                 new = await self.sessions.advance(

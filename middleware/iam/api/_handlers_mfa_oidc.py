@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..mfa import MFADevice, MFAStore, NoSuchEntity
+from ..entities import NoSuchEntity
+from ..mfa import MFADevice, MFAStore
 from ..oidc import OIDCProviderStore
 from . import _iam_shapes as shapes
 from ._app import Handler

@@ -11,6 +11,10 @@
           ├── ValidationError      400  "1 validation error detected: Value ... at 'userName' ..."
           └── InvalidInput         400  "Invalid Marker.", "ARN x is not valid.", duplicate tag keys
 
+MFA (:mod:`..mfa`: ``InvalidAuthenticationCode``, ``MFAAuthenticationFailed``)
+and console passwords (:mod:`..login`) add their own subclasses of
+:class:`IAMError` and raise these classes for the codes they share.
+
 Policy documents are refused by the policy parser's own errors
 (:class:`~sigv4kit.middleware.iam.policy.MalformedPolicyDocument` 400 and its
 subclasses ``PolicySizeQuotaExceeded`` (``LimitExceeded`` 409) and
@@ -57,28 +61,32 @@ class IAMError(SigV4Error):
 
 
 class EntityAlreadyExists(IAMError):
-    """409: an entity with that name (names are case-insensitive in IAM) exists."""
+    """409: an entity with that name (names are case-insensitive in IAM) exists, or an MFA
+    device is already assigned."""
 
     code = "EntityAlreadyExists"
     status = 409
 
 
 class NoSuchEntity(IAMError):
-    """404: the named user, group, role, policy, version or key does not exist."""
+    """404: the named user, group, role, policy, version, key, MFA device or OIDC provider
+    does not exist (a device or provider of another user or account included)."""
 
     code = "NoSuchEntity"
     status = 404
 
 
 class LimitExceeded(IAMError):
-    """409: a quota (keys per user, attached policies, versions, tags, policy size)."""
+    """409: a quota (keys or MFA devices per user, attached policies, versions, tags,
+    policy size, OIDC client ids and thumbprints)."""
 
     code = "LimitExceeded"
     status = 409
 
 
 class DeleteConflict(IAMError):
-    """409: the entity still has dependents (keys, members, policies, attachments)."""
+    """409: the entity still has dependents (keys, members, policies, attachments), or an
+    MFA device is still assigned to a user."""
 
     code = "DeleteConflict"
     status = 409
@@ -92,7 +100,8 @@ class ValidationError(IAMError):
 
 
 class InvalidInput(IAMError):
-    """400: a parameter is well-formed but unusable (bad marker, ARN, duplicate tag keys)."""
+    """400: a parameter is well-formed but unusable (bad marker, ARN, duplicate tag keys,
+    a provider URL that is not https)."""
 
     code = "InvalidInput"
     status = 400

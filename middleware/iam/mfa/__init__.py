@@ -8,24 +8,25 @@
 * Pure TOTP (:func:`code_at`, :func:`matching_step`, :func:`consecutive_step`)
   and the provisioning URI / QR code (:func:`provisioning_uri`, :func:`qr_png`).
 
-Errors (:class:`MFAError` and its subclasses) carry IAM's or STS's code,
-status and message; none of them, and no repr, ever holds a seed or a code.
+Errors are IAM's one hierarchy (``IAMError`` of :mod:`..entities`, also
+exported here as :data:`MFAError`): the entities' classes for device
+management (``NoSuchEntity``, ``EntityAlreadyExists``, ...) and MFA's own
+:class:`InvalidAuthenticationCode` and :class:`MFAAuthenticationFailed`. Each
+carries IAM's or STS's code, status and message; none of them, and no repr,
+ever holds a seed or a code.
 """
 
 from __future__ import annotations
 
-from ._errors import (
+from ..entities import (
     DeleteConflict,
     EntityAlreadyExists,
-    InvalidAuthenticationCode,
     InvalidInput,
     LimitExceeded,
-    MFAAuthenticationFailed,
-    MFAError,
-    MFAFailure,
     NoSuchEntity,
     ValidationError,
 )
+from ._errors import InvalidAuthenticationCode, MFAAuthenticationFailed, MFAError, MFAFailure
 from ._model import MFADevice, MFASettings, MFAVerification, NewVirtualMFADevice
 from ._qr import provisioning_uri, qr_png
 from ._store import MFAStore, serial_number

@@ -1,61 +1,46 @@
-"""MFA's errors: IAM's codes for device management, STS's ``AccessDenied`` for a sign-in.
+"""MFA's own errors: a wrong code for a device, STS's ``AccessDenied`` for a sign-in.
 
 ::
 
     SigV4Error
-     └── MFAError                       code, status, message (str(exc) == message)
+     └── IAMError (..entities)          code, status, message (str(exc) == message)
           ├── InvalidAuthenticationCode 403 "Authentication code for device is not valid."
-          ├── EntityAlreadyExists       409 "MFA Device is already in use."
-          ├── NoSuchEntity              404 "The user with name bob cannot be found."
-          ├── LimitExceeded             409 "Cannot exceed quota for MFADevicesPerUser: 8"
-          ├── DeleteConflict            409 "You must deactivate ... before you can delete it."
-          ├── ValidationError           400 "1 validation error detected: ..."
-          ├── InvalidInput              400 a well-formed but unusable value
           └── MFAAuthenticationFailed   403 AccessDenied (STS's GetSessionToken/AssumeRole wording)
+
+Device management also raises the entities' own errors, one class per IAM
+code for every IAM operation: ``EntityAlreadyExists`` 409 ("MFA Device is
+already in use."), ``NoSuchEntity`` 404, ``LimitExceeded`` 409 ("Cannot
+exceed quota for MFADevicesPerUser: 8"), ``DeleteConflict`` 409,
+``ValidationError`` 400 and ``InvalidInput`` 400. :data:`MFAError` is
+``IAMError`` under the name this package has always exported, so
+``except MFAError`` still catches everything an MFA operation refuses.
 
 No message ever holds a seed or a code. IAM's codes and statuses: botocore
 ``iam/2010-05-08/service-2.json`` (``InvalidAuthenticationCodeException``
-403, ``EntityAlreadyExistsException`` 409, ``NoSuchEntityException`` 404,
-``LimitExceededException`` 409, ``DeleteConflictException`` 409). STS's MFA
-failures are ``AccessDenied`` with the two messages recorded from AWS in
-shared/reference/IAM.md §3.1 (GetSessionToken).
+403). STS's MFA failures are ``AccessDenied`` with the two messages
+recorded from AWS in shared/reference/IAM.md §3.1 (GetSessionToken).
+
+Imports: :mod:`..entities` (``IAMError``).
 """
 
 from __future__ import annotations
 
 import enum
 
-from sigv4kit import SigV4Error
+from ..entities import IAMError
 
 __all__ = [
-    "DeleteConflict",
-    "EntityAlreadyExists",
     "InvalidAuthenticationCode",
-    "InvalidInput",
-    "LimitExceeded",
     "MFAAuthenticationFailed",
     "MFAError",
     "MFAFailure",
-    "NoSuchEntity",
-    "ValidationError",
 ]
 
-
-class MFAError(SigV4Error):
-    """An MFA operation refused; ``code``/``status`` are what the API answers."""
-
-    code: str = "ServiceFailure"
-    status: int = 500
-
-    def __init__(self, message: str) -> None:
-        self.message = message
-        super().__init__(message)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+#: The root of the errors MFA operations raise: IAM's (one hierarchy for every IAM API).
+MFAError = IAMError
 
 
-class InvalidAuthenticationCode(MFAError):
+class InvalidAuthenticationCode(IAMError):
     """403: Enable/Resync got codes that are not two consecutive codes of the device."""
 
     code = "InvalidAuthenticationCode"
@@ -63,48 +48,6 @@ class InvalidAuthenticationCode(MFAError):
 
     def __init__(self, message: str = "Authentication code for device is not valid.") -> None:
         super().__init__(message)
-
-
-class EntityAlreadyExists(MFAError):
-    """409: a device with that serial exists, or the device is already assigned."""
-
-    code = "EntityAlreadyExists"
-    status = 409
-
-
-class NoSuchEntity(MFAError):
-    """404: the user or the device does not exist (or the device is not the user's)."""
-
-    code = "NoSuchEntity"
-    status = 404
-
-
-class LimitExceeded(MFAError):
-    """409: the user already has the most MFA devices IAM allows (8)."""
-
-    code = "LimitExceeded"
-    status = 409
-
-
-class DeleteConflict(MFAError):
-    """409: a device still assigned to a user cannot be deleted."""
-
-    code = "DeleteConflict"
-    status = 409
-
-
-class ValidationError(MFAError):
-    """400: a parameter breaks the API's constraints (pattern, length)."""
-
-    code = "ValidationError"
-    status = 400
-
-
-class InvalidInput(MFAError):
-    """400: a parameter is well-formed but unusable (e.g. a provider URL that is not https)."""
-
-    code = "InvalidInput"
-    status = 400
 
 
 class MFAFailure(enum.Enum):
@@ -127,7 +70,7 @@ _UNKNOWN_DEVICE = (
 )
 
 
-class MFAAuthenticationFailed(MFAError):
+class MFAAuthenticationFailed(IAMError):
     """403 ``AccessDenied``: STS refused ``SerialNumber``/``TokenCode``.
 
     The message is AWS's and says nothing more (a replayed code and a locked

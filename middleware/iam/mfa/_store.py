@@ -17,8 +17,8 @@ transaction per call, driver failures raised as ``StoreUnavailableError``).
   row lock the device for :attr:`MFASettings.lockout` (the lock is part of the
   compare-and-set, so it holds across workers too).
 
-Imports: SQLAlchemy, the store's schema, :mod:`._totp`, :mod:`._qr`,
-:mod:`._model`, :mod:`._errors`.
+Imports: SQLAlchemy, the store's schema, :mod:`..entities` (IAM's errors),
+:mod:`._totp`, :mod:`._qr`, :mod:`._model`, :mod:`._errors`.
 """
 
 from __future__ import annotations
@@ -34,16 +34,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...store.schema import accounts, mfa_devices, principals
-from ._errors import (
+from ..entities import (
     DeleteConflict,
     EntityAlreadyExists,
-    InvalidAuthenticationCode,
     LimitExceeded,
-    MFAAuthenticationFailed,
-    MFAFailure,
     NoSuchEntity,
     ValidationError,
 )
+from ._errors import InvalidAuthenticationCode, MFAAuthenticationFailed, MFAFailure
 from ._model import MFADevice, MFASettings, MFAVerification, NewVirtualMFADevice
 from ._qr import provisioning_uri, qr_png
 from ._totp import base32_seed, consecutive_step, matching_step, new_seed, step_at

@@ -11,7 +11,7 @@ shapes): client ids 1..255 characters, at most 100 per provider; thumbprints
 exactly 40 hex digits, at most 5.
 
 Imports: SQLAlchemy, the store's schema, :mod:`._provider`, the IAM errors of
-:mod:`..mfa`.
+:mod:`..entities`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...store.schema import accounts, oidc_providers
-from ..mfa._errors import (
+from ..entities import (
     EntityAlreadyExists,
     InvalidInput,
     LimitExceeded,
