@@ -375,7 +375,8 @@ class IAMAuthorizer:
         resolution: Resolution | None = None
         if self.resolver is not None:
             found = self.resolver(scope)
-            resolution = await found if inspect.isawaitable(found) else found
+            resolution = (found if found is None or type(found) is Resolution
+                          else await found if inspect.isawaitable(found) else found)
         if resolution is not None:
             request.authorize(resolution.action, resolution.resource, resolution.context)
             return

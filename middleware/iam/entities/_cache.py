@@ -105,7 +105,8 @@ class SnapshotCache:
 
     async def get(self, access_key_id: str) -> AuthorizationSnapshot | None:
         """The snapshot of the principal behind ``access_key_id``, or None for no such key."""
-        await self._check()
+        if self._due():
+            await self._check()
         cached = self._entries.get(access_key_id)
         if cached is not None:
             self._entries.move_to_end(access_key_id)
