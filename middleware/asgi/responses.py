@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import secrets
 from collections.abc import Callable
@@ -62,8 +63,9 @@ ErrorResponse = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
 def new_request_id() -> str:
-    """A fresh request id, in S3's 16 upper-case hex characters."""
-    return secrets.token_hex(8).upper()
+    """A fresh request id, in S3's 16 upper-case hex characters (``os.urandom``, as
+    :func:`secrets.token_hex` reads it, without its three calls)."""
+    return os.urandom(8).hex().upper()
 
 
 def _text(value: str) -> str:

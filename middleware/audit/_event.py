@@ -385,7 +385,13 @@ def authorization_event(
     """
     name = action.split(":", 1)[1] if ":" in action else action
     return AuditEvent(
-        **request.fields(),
+        # request.fields(), spelled out: this runs for every request the middleware decides.
+        event_time=request.when,
+        event_id=request.event_id,
+        request_id=request.request_id,
+        source_ip_address=request.source_ip,
+        user_agent=_clip(request.user_agent, MAX_USER_AGENT) or "",
+        aws_region=request.region,
         event_source=event_source,
         event_name=name,
         read_only=read_only,
