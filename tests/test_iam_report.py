@@ -45,7 +45,9 @@ def test_report_json_and_fail_on(tmp_path: Path) -> None:
     assert report["accountId"] == ACCOUNT
     found = {(f["code"], f["resource"]) for f in report["findings"]}
     user = f"arn:aws:iam::{ACCOUNT}:user/old"
-    assert ("ROOT_ACCESS_KEY", f"arn:aws:iam::{ACCOUNT}:user/rootish") in found
+    # Reported as the account's root user, whichever root principal holds the key.
+    assert ("ROOT_ACCESS_KEY", f"arn:aws:iam::{ACCOUNT}:root") in found
+    assert ("ROOT_ACCESS_KEY", f"arn:aws:iam::{ACCOUNT}:user/rootish") not in found
     assert ("USER_WITHOUT_MFA", user) in found
     assert ("ACCESS_KEY_OLD", user) in found
     assert ("ACCESS_KEY_UNUSED", user) in found

@@ -88,6 +88,8 @@ def _principal_findings(
     arn = f"arn:aws:iam::{account_id}:{kind}{principal.path}{principal.name}"
     active = [k for k in principal.keys if k.active]
     if principal.root:
+        # Every root principal signs as the account's root user: report it under that ARN.
+        arn = f"arn:aws:iam::{account_id}:root"
         for key in active:
             yield ReportFinding(
                 severity=Severity.SECURITY_WARNING, code="ROOT_ACCESS_KEY", resource=arn,

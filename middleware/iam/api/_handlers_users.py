@@ -33,12 +33,13 @@ async def get_user(call: IAMCall) -> dict[str, Any]:
 
 
 async def _root_user(call: IAMCall) -> dict[str, Any]:
-    """GetUser by the account's root user: its ARN, the account id as its id."""
+    """GetUser by the account's root user: its ARN, the account id as its id (and, as
+    its name, the alias or the id, whichever root principal signed)."""
     iam, account_id = ctx(call)
     info = call.context.snapshot.principal
     account = await iam.get_account(account_id)
-    return {"Path": "/", "UserName": info.name, "UserId": info.unique_id, "Arn": info.arn,
-            "CreateDate": account.create_date}
+    return {"Path": "/", "UserName": account.alias or account_id, "UserId": account_id,
+            "Arn": info.arn, "CreateDate": account.create_date}
 
 
 async def list_users(call: IAMCall) -> dict[str, Any]:

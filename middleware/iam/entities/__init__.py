@@ -56,12 +56,21 @@ from ._model import (
     User,
     UserDetail,
 )
+from ._root_keys import (
+    MAX_ROOT_ACCESS_KEYS,
+    ROOT_PRINCIPAL_NAME,
+    RootAccessKey,
+    RootAccessKeyMetadata,
+    root_arn,
+)
 from ._snapshot import inline_policy_id
 from ._store import IAMStore
 
 __all__ = [
     "IAM_CHANGE_PREFIX",
     "IAM_ERRORS",
+    "MAX_ROOT_ACCESS_KEYS",
+    "ROOT_PRINCIPAL_NAME",
     "AccessKey",
     "AccessKeyLastUsed",
     "AccessKeyMetadata",
@@ -93,6 +102,8 @@ __all__ = [
     "PrincipalRef",
     "Role",
     "RoleDetail",
+    "RootAccessKey",
+    "RootAccessKeyMetadata",
     "SessionInfo",
     "SessionKind",
     "SnapshotCache",
@@ -101,4 +112,5 @@ __all__ = [
     "UserDetail",
     "ValidationError",
     "inline_policy_id",
+    "root_arn",
 ]

@@ -171,7 +171,8 @@ async def _load(
 
     entries: list[tuple[str, Any]] = []
     for r in prows:
-        if r.kind == "user" and EntityFilter.USER in wanted:
+        # A root principal is the account's root user, not an IAM user.
+        if r.kind == "user" and not r.is_root and EntityFilter.USER in wanted:
             user = user_of(r, permissions_boundary=boundary(r), tags=sorted_tags(r.principal_id))
             entries.append(
                 (

@@ -243,6 +243,11 @@ def _assemble(row: Any, rows: list[Any]) -> AuthorizationSnapshot:
                 policies_found.append(_parse(document, PolicyType.IDENTITY, policy_arn))
         elif source == "boundary":
             boundary = _parse(document, PolicyType.BOUNDARY, arn(account, "policy", path, name))
+    if row.is_root:
+        # A root principal (``keys create --root``, ``iam create-root-access-key``)
+        # signs as the account's root user; its principal id stays the unique id,
+        # since GetSessionToken's sessions and MFA devices hang off that row.
+        kind, owner_arn = PrincipalKind.ROOT, f"arn:aws:iam::{row.account_id}:root"
     return AuthorizationSnapshot(
         principal=PrincipalInfo(
             kind=kind,

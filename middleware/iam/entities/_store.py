@@ -11,6 +11,7 @@ from ._details import DetailsReader
 from ._groups import GroupAdmin
 from ._policies import PolicyAdmin
 from ._roles import RoleAdmin
+from ._root_keys import RootKeyAdmin
 from ._snapshot import SnapshotLoader
 
 __all__ = ["IAMStore"]
@@ -18,7 +19,7 @@ __all__ = ["IAMStore"]
 
 class IAMStore(
     RoleAdmin, GroupAdmin, PolicyAdmin, AttachmentAdmin, DetailsReader, SnapshotLoader,
-    ActivityReader,
+    ActivityReader, RootKeyAdmin,
 ):
     """IAM's identity operations on a key store (SQLite or PostgreSQL, written once).
 

@@ -274,7 +274,8 @@ class UserAdmin(IAMBase):
         marker: str | None = None,
         max_items: int | None = None,
     ) -> Page[User]:
-        """ListUsers, by name (without boundary and tags, as IAM lists them)."""
+        """ListUsers, by name (without boundary and tags, as IAM lists them); root
+        principals (:mod:`._root_keys`) are the root user, not IAM users, and are left out."""
         prefix = check_path_prefix(path_prefix)
 
         async def q(conn: AsyncConnection) -> Page[User]:
@@ -282,6 +283,8 @@ class UserAdmin(IAMBase):
             query = sa.select(principals).where(
                 _P.account_id == account_id,
                 _P.kind == "user",
+                # Root principals act as the account's root user: not IAM users.
+                _P.is_root == sa.false(),
                 sa.func.substr(_P.path, 1, len(prefix)) == prefix,
             )
             rows, truncated, next_marker = await self._keyset_page(

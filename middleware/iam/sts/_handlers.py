@@ -51,6 +51,8 @@ async def get_caller_identity(call: STSCall) -> Mapping[str, Any]:
     snapshot = call.context.caller()
     info = snapshot.principal
     user_id = info.unique_id if snapshot.session is None else snapshot.session.user_id(info)
+    if info.kind is PrincipalKind.ROOT:
+        user_id = info.account_id  # the root user's UserId is its account id, sessions too
     return {"UserId": user_id, "Account": info.account_id, "Arn": snapshot.caller_arn}
 
 
