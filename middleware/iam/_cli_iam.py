@@ -12,6 +12,12 @@ every session of the role issued until now, as AWS's console does: the
 role's inline policy ``AWSRevokeOlderSessions`` denies everything to
 sessions whose ``aws:TokenIssueTime`` is earlier (new sessions are not
 affected).
+
+``sigv4kit iam create-root-access-key`` / ``list-root-access-keys`` /
+``delete-root-access-key`` manage the root user's access keys, which AWS
+advises against: creating one needs ``--i-understand-root-keys-are-unsafe``
+and prints a warning (:mod:`._cli_root_keys`).
+
 The group is registered into the ``sigv4kit`` command through
 the ``sigv4kit.commands`` entry points (``middleware/cli/``).
 """
@@ -63,7 +69,8 @@ def add_parser(sub: Any) -> None:
     """Register the ``iam`` command group."""
     group = sub.add_parser(
         "iam",
-        help="administer the IAM store locally (bootstrap an administrator, access report)",
+        help="administer the IAM store locally (bootstrap an administrator, access report, "
+             "root access keys)",
         description="Local administration of the IAM store.",
         epilog=EXAMPLES + "\n" + EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -102,8 +109,10 @@ def add_parser(sub: Any) -> None:
     r.set_defaults(run=run_revoke_sessions)
 
     from ._cli_report import add_report_parser
+    from ._cli_root_keys import add_root_key_parsers
 
     add_report_parser(actions)
+    add_root_key_parsers(actions)
 
 
 def revoke_document(now: datetime) -> str:
