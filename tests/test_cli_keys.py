@@ -110,17 +110,50 @@ def test_create_json_and_existing_principal(tmp_path: Path, url: str) -> None:
     assert get_key(tmp_path, data["access_key_id"]).secret_access_key == data["secret_access_key"]
 
 
+UNSAFE = "--i-understand-root-keys-are-unsafe"
+
+
 def test_create_role_and_root(tmp_path: Path, url: str) -> None:
     assert cli("keys", "create", "--principal", "deployer", "--role", "--store", url).code == 0
-    assert cli("keys", "create", "--principal", "admin", "--root", "--store", url).code == 0
+    assert cli("keys", "create", "--principal", "admin", "--root", UNSAFE, "--store", url).code == 0
     principals = read_store(tmp_path / "keys.db", lambda s: s.list_principals())
     assert [(p.name, p.kind.value, p.root) for p in principals] == [
         ("admin", "user", True),
         ("deployer", "role", False),
     ]
-    r = cli("keys", "create", "--principal", "deployer", "--root", "--store", url)
+    r = cli("keys", "create", "--principal", "deployer", "--root", UNSAFE, "--store", url)
     assert r.code == ExitCode.ERROR
     assert "already exists as a role" in r.err
+
+
+def test_root_key_needs_the_flag_and_warns(tmp_path: Path, url: str) -> None:
+    refused = cli("keys", "create", "--principal", "admin", "--root", "--store", url)
+    assert refused.code == ExitCode.USAGE
+    assert "refusing to create a root access key" in refused.err
+    assert UNSAFE in refused.err
+    assert refused.out == ""
+    assert not (tmp_path / "keys.db").exists()  # refused before the store was opened
+    made = cli("keys", "create", "--principal", "admin", "--root", UNSAFE, "--store", url,
+               "--json")
+    assert made.code == ExitCode.OK
+    assert "WARNING: this is an access key of the root user of account 000000000000" in made.err
+    assert "no IAM policy can limit them" in made.err
+    # A second key for the existing root principal needs the flag too, --root or not,
+    # and so does rotating its key.
+    for argv in (("create", "--principal", "admin"), ("create", "--principal", "admin", "--root"),
+                 ("rotate", "--principal", "admin")):
+        again = cli("keys", *argv, "--store", url)
+        assert again.code == ExitCode.USAGE, argv
+        assert UNSAFE in again.err
+    keys = read_store(tmp_path / "keys.db", lambda s: s.list_keys("admin"))
+    assert [k.access_key_id for k in keys] == [made.json()["access_key_id"]]
+    rotated = cli("keys", "rotate", "--principal", "admin", UNSAFE, "--store", url)
+    assert rotated.code == ExitCode.OK
+    assert "WARNING: this is an access key of the root user" in rotated.err
+    # A plain user's key carries no warning.
+    plain = cli("keys", "create", "--principal", "alice", "--store", url)
+    assert plain.code == ExitCode.OK
+    assert "WARNING" not in plain.err
 
 
 def test_key_limit(url: str) -> None:

@@ -278,7 +278,8 @@ def test_root_user_is_allowed_everything_and_keys_of_today_are_users(
     from _cli_util import run_cli
 
     made = {}
-    for name, extra in (("legacy-root", ["--root"]), ("legacy-plain", [])):
+    for name, extra in (("legacy-root", ["--root", "--i-understand-root-keys-are-unsafe"]),
+                        ("legacy-plain", [])):
         result = run_cli("keys", "create", "--store", server.store_url, "--principal",
                          unique(name), "--json", *extra)
         assert result.code == 0, result.err

@@ -11,6 +11,8 @@ from typing import Any
 from sigv4kit.cli import CLIError, ExitCode, Streams
 
 from .. import AccessKeyInfo, KeyManager, MasterKey, PrincipalKind, StoreError
+from ..iam._cli_root_keys import refuse_root_key, root_key_warning
+from ..store.entities import DEFAULT_ACCOUNT_ID
 from ._store import with_manager
 
 __all__ = [
@@ -32,10 +34,16 @@ NEW_MASTER_KEY_ENV = "SIGV4KIT_NEW_MASTER_KEY"
 
 def run_create(args: argparse.Namespace, streams: Streams) -> ExitCode:
     kind = PrincipalKind.ROLE if args.role else PrincipalKind.USER
+    # A root user's key cannot be limited by any policy: refused before the
+    # store is opened unless the flag says the operator knows (issue 16).
+    if args.root and not args.root_keys_unsafe:
+        raise refuse_root_key()
 
-    async def go(store: KeyManager) -> tuple[bool, Any]:
+    async def go(store: KeyManager) -> tuple[bool, bool, Any]:
         created = False
         principal = await store.get_principal(args.principal)
+        if principal is not None and principal.root and not args.root_keys_unsafe:
+            raise refuse_root_key()
         if principal is None:
             try:
                 await store.create_principal(args.principal, kind=kind, root=args.root)
@@ -52,9 +60,12 @@ def run_create(args: argparse.Namespace, streams: Streams) -> ExitCode:
                 f"{'root ' if principal.root else ''}{principal.kind.value}; "
                 "--role and --root only apply to a new principal"
             )
-        return created, await store.create_key(args.principal)
+        root = args.root if principal is None else principal.root
+        return created, root, await store.create_key(args.principal)
 
-    created, key = with_manager(args, streams, go, create=True)
+    created, root, key = with_manager(args, streams, go, create=True)
+    if root:
+        streams.stderr.write(root_key_warning(DEFAULT_ACCOUNT_ID))
     if created:
         what = "role" if args.role else ("root user" if args.root else "user")
         streams.stderr.write(f"created principal {args.principal!r} ({what})\n")
@@ -147,12 +158,18 @@ def run_delete(args: argparse.Namespace, streams: Streams) -> ExitCode:
 
 
 def run_rotate(args: argparse.Namespace, streams: Streams) -> ExitCode:
-    async def go(store: KeyManager) -> Any:
-        return await store.rotate_key(
+    async def go(store: KeyManager) -> tuple[bool, Any]:
+        principal = await store.get_principal(args.principal)
+        root = principal is not None and principal.root
+        if root and not args.root_keys_unsafe:
+            raise refuse_root_key()
+        return root, await store.rotate_key(
             args.principal, keep_previous_active=args.keep_previous_active
         )
 
-    result = with_manager(args, streams, go)
+    root, result = with_manager(args, streams, go)
+    if root:
+        streams.stderr.write(root_key_warning(DEFAULT_ACCOUNT_ID))
     key = result.new_key
     fields: dict[str, Any] = {
         "access_key_id": key.access_key_id,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sigv4kit.cli import EXIT_CODES_HELP, ExitCode, Streams, validated
 
+from ..iam._cli_root_keys import ROOT_KEYS_FLAG
 from ..store.keygen import (
     validate_access_key_id,
     validate_principal_name,
@@ -52,7 +53,13 @@ two variables.
 
 `keys create` creates the store, and the principal (as a user, or --role /
 --root), when they do not exist yet; every other action refuses a store that
-does not exist. A key's secret is printed only when it is created."""
+does not exist. A key's secret is printed only when it is created.
+
+A root user's key (--root, or an existing root principal) has unrestricted
+access to the account and no policy can limit it: AWS advises against it.
+`keys create` and `keys rotate` make one only with
+{ROOT_KEYS_FLAG}, and print a warning every time.
+See also `sigv4kit iam create-root-access-key`."""
 
 EXAMPLES = """\
 examples:
@@ -137,7 +144,14 @@ def _add_arguments(keys: argparse.ArgumentParser) -> None:
     )
     kind = p.add_mutually_exclusive_group()
     kind.add_argument("--role", action="store_true", help="a new principal is a role")
-    kind.add_argument("--root", action="store_true", help="a new principal is a root user")
+    kind.add_argument(
+        "--root", action="store_true",
+        help=f"a new principal is a root user (discouraged; needs {ROOT_KEYS_FLAG})",
+    )
+    p.add_argument(
+        ROOT_KEYS_FLAG, dest="root_keys_unsafe", action="store_true",
+        help="required for a key of a root user: it cannot be limited by policies",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = action("list", "list access keys (never secrets)", run_list)
@@ -171,6 +185,10 @@ def _add_arguments(keys: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--principal", required=True, type=_principal_name)
     p.add_argument("--keep-previous-active", action="store_true")
+    p.add_argument(
+        ROOT_KEYS_FLAG, dest="root_keys_unsafe", action="store_true",
+        help="required to rotate a root user's key",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = action("create-session", "issue temporary ASIA credentials", run_create_session)
