@@ -18,6 +18,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +210,11 @@ def test_root_key_is_the_root_user_with_every_permission(server: Server) -> None
     who = client(server, "sts", key).get_caller_identity()
     assert (who["Arn"], who["Account"], who["UserId"]) == (
         f"arn:aws:iam::{ACCOUNT}:root", ACCOUNT, ACCOUNT)
+    # Its GetSessionToken session is the root user too (one hour at most, as STS).
+    session = client(server, "sts", key).get_session_token()["Credentials"]
+    assert session["Expiration"] - datetime.now(UTC) <= timedelta(hours=1)
+    assert client(server, "sts", session).get_caller_identity()["Arn"] == (
+        f"arn:aws:iam::{ACCOUNT}:root")
     me = root.get_user()["User"]
     assert (me["Arn"], me["UserId"]) == (f"arn:aws:iam::{ACCOUNT}:root", ACCOUNT)
 
