@@ -166,8 +166,8 @@ def test_delete_only_root_keys_of_that_account(store_url: str) -> None:
                        "--account-id", account, "--access-key-id", key_id)
 
     # Another account's root key, and an IAM user's key, are not found here.
-    for account, key_id in ((ACCOUNT, theirs["access_key_id"]), (ACCOUNT, user_key)):
-        refused = delete(account, key_id)
+    for key_id in (theirs["access_key_id"], user_key):
+        refused = delete(ACCOUNT, key_id)
         assert refused.code == 1
         assert refused.err == (
             f"error: NoSuchEntity: The Access Key with id {key_id} cannot be found.\n")
