@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sigv4kit.middleware.store.cache import KeyCache, KeyUse, UseBatch
+from sigv4kit.middleware.store.cache import KeyCache, KeyUse, ServiceUseBatch, UseBatch
 
 from sigv4kit import KeyRecord
 
@@ -81,3 +81,39 @@ def test_use_batch_put_back_keeps_newer_notes() -> None:
     batch.put_back(taken)  # the write failed
     notes, _ = batch.take()
     assert notes["A"].region == "new"
+
+
+def test_service_use_batch_keeps_the_latest_per_key_and_service() -> None:
+    batch = ServiceUseBatch(limit=3)
+    batch.add("A", KeyUse(T0 + timedelta(seconds=2), "r2", "s"))
+    batch.add("A", KeyUse(T0, "r0", "s"))  # older, same service: ignored
+    batch.add("A", KeyUse(T0 + timedelta(seconds=1), "r1", "t"))  # another service: kept
+    batch.add("B", KeyUse(T0, "r", "s"))
+    batch.add("C", KeyUse(T0, "r", "s"))  # a fourth (key, service): dropped
+    batch.add("A", KeyUse(T0 + timedelta(seconds=3), "r3", "s"))  # known pair: still updated
+    notes, dropped = batch.take()
+    assert {slot: use.region for slot, use in notes.items()} == {
+        ("A", "s"): "r3", ("A", "t"): "r1", ("B", "s"): "r"}
+    assert dropped == 1
+    assert batch.take() == ({}, 0)
+
+
+def test_latest_per_key_is_the_keys_last_use_whatever_the_service() -> None:
+    batch = ServiceUseBatch()
+    batch.add("A", KeyUse(T0 + timedelta(seconds=5), "r5", "s"))
+    batch.add("A", KeyUse(T0 + timedelta(seconds=1), "r1", "t"))
+    batch.add("B", KeyUse(T0, "r0", "t"))
+    notes, _ = batch.take()
+    latest = ServiceUseBatch.latest_per_key(notes)
+    assert {kid: (use.region, use.service) for kid, use in latest.items()} == {
+        "A": ("r5", "s"), "B": ("r0", "t")}
+
+
+def test_service_use_batch_put_back_keeps_newer_notes() -> None:
+    batch = ServiceUseBatch()
+    batch.add("A", KeyUse(T0, "old", "s"))
+    taken, _ = batch.take()
+    batch.add("A", KeyUse(T0 + timedelta(seconds=1), "new", "s"))  # arrived during the write
+    batch.put_back(taken)  # the write failed
+    notes, _ = batch.take()
+    assert notes[("A", "s")].region == "new"

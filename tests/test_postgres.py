@@ -111,13 +111,13 @@ async def test_concurrent_startup_migrates_once(pg_url: str) -> None:
     stores = [PostgresKeyStore(pg_url, master_key=MASTER, listen=False) for _ in range(6)]
     try:
         await asyncio.gather(*(s.get_key("AKIAAAAAAAAAAAAAAAAA") for s in stores))
-        assert [await s.schema_version() for s in stores] == ["0007_login_profiles"] * 6
+        assert [await s.schema_version() for s in stores] == ["0008_service_last_used"] * 6
     finally:
         for s in stores:
             await s.aclose()
     schema = postgres_conninfo_from_url(pg_url)[1]
     assert pg_exec(f'SELECT version_num FROM "{schema}".alembic_version') == [
-        ("0007_login_profiles",)
+        ("0008_service_last_used",)
     ]
     # Each step ran once: one row per pre-Alembic version, one default account.
     rows = pg_exec(f'SELECT version FROM "{schema}".schema_migrations ORDER BY version')

@@ -106,14 +106,14 @@ async def test_schema_is_versioned_wal_and_private(tmp_path: Path) -> None:
     store = SQLiteKeyStore(path, master_key=MasterKey.generate())
     try:
         # Alembic owns the schema: the revision is its id, not a number.
-        assert store.schema_version() == SCHEMA_VERSION == "0007_login_profiles"
+        assert store.schema_version() == SCHEMA_VERSION == "0008_service_last_used"
     finally:
         await store.aclose()
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [
-            ("0007_login_profiles",)
+            ("0008_service_last_used",)
         ]
         # The pre-Alembic version table says 2, so a sigv4kit from before
         # Alembic refuses this database instead of misreading it.

@@ -26,6 +26,7 @@ import httpx
 import psycopg
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sigv4kit.middleware import (
@@ -36,7 +37,7 @@ from sigv4kit.middleware import (
     SigV4Middleware,
     SQLiteKeyStore,
 )
-from sigv4kit.middleware.store import schema
+from sigv4kit.middleware.store import migrate, schema
 from sigv4kit.middleware.store.engine import postgres_conninfo_from_url
 
 import sigv4kit
@@ -212,10 +213,18 @@ def check_rows(conn: sa.Connection) -> None:
     sessions = conn.execute(sa.text("SELECT access_key_id FROM sessions")).scalars().all()
     assert [s[:4] for s in sessions] == ["ASIA"]
     assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == (
-        "0007_login_profiles"
+        "0008_service_last_used"
     )
     versions = conn.execute(sa.text("SELECT version FROM schema_migrations ORDER BY 1")).scalars()
     assert list(versions) == [1, 2]
+    # 0008 seeded the per-service record from the one key use fill() noted
+    # (check_adopted's signed requests since are execute-api uses).
+    seeded = conn.execute(
+        sa.text("SELECT p.name, u.service, u.last_used_region FROM service_last_used u "
+                "JOIN principals p ON p.principal_id = u.principal_id "
+                "WHERE u.service <> 'execute-api'")
+    ).all()
+    assert [tuple(row) for row in seeded] == [("alice", "s3", "eu-west-1")]
 
 
 async def test_sqlite_database_of_the_previous_release_is_adopted(tmp_path: Path) -> None:
@@ -300,7 +309,7 @@ async def test_head_matches_the_tables_the_code_uses(tmp_path: Path, pg_url: str
     engine.dispose()
     pg = PostgresKeyStore(pg_url, master_key=MASTER, listen=False)
     try:
-        assert await pg.schema_version() == "0007_login_profiles"
+        assert await pg.schema_version() == "0008_service_last_used"
     finally:
         await pg.aclose()
     engine = pg_engine(pg_url)
@@ -360,6 +369,7 @@ def test_the_wheel_ships_the_migrations(tmp_path: Path) -> None:
         "versions/0005_audit_events.py",
         "versions/0006_sts_sessions.py",
         "versions/0007_login_profiles.py",
+        "versions/0008_service_last_used.py",
     ):
         assert prefix + name in names
     # The console's own CSS and JavaScript (package data; no CDN, no build step).
@@ -452,3 +462,66 @@ def test_arns_are_derived_from_account_path_and_name() -> None:
         schema.principal_arn("123456789012", "role", "/", "S3Access")
         == "arn:aws:iam::123456789012:role/S3Access"
     )
+
+
+def _downgrade_to(engine: sa.Engine, revision: str) -> None:
+    with engine.begin() as conn:
+        command.downgrade(migrate._config(conn), revision)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+async def test_0008_upgrades_a_store_at_0007_keeping_keys_and_seeding_service_uses(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # A store at 0007 is today's store taken back one revision (0008's
+    # downgrade drops only its table): its keys, sessions and last uses were
+    # written by the store code, secrets sealed as they are in use.
+    def open_store() -> Any:
+        if kind == "sqlite":
+            return SQLiteKeyStore(tmp_path / "k.db", master_key=MASTER)
+        return PostgresKeyStore(request.getfixturevalue("pg_url"), master_key=MASTER)
+
+    engine = (sa.create_engine(f"sqlite:///{tmp_path / 'k.db'}") if kind == "sqlite"
+              else pg_engine(request.getfixturevalue("pg_url")))
+    try:
+        seeded = await _fill_downgrade_reopen(open_store, engine)
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in seeded] == [("alice", "s3", "us-west-2")]
+
+
+async def _fill_downgrade_reopen(open_store: Any, engine: sa.Engine) -> list[Any]:
+    """Fill a store, take it back to 0007, open it again (upgraded): the seeded rows."""
+    store = open_store()
+    try:
+        before = await fill(store)
+        # Two keys of alice's used with s3 (the later one wins) and one with sqs.
+        store.record_use(before["inactive"].access_key_id,
+                         at=before["active"].created_at + timedelta(hours=1),
+                         region="us-west-2", service="s3")
+        store.record_use(before["inactive"].access_key_id,
+                         at=before["active"].created_at - timedelta(hours=1),
+                         region="ap-south-1", service="sqs")
+        await store.flush()
+        before["keys"] = await store.list_keys()
+    finally:
+        await store.aclose()
+    _downgrade_to(engine, "0007_login_profiles")
+    with engine.connect() as conn:
+        assert migrate.current_revision(conn) == "0007_login_profiles"
+        assert not sa.inspect(conn).has_table("service_last_used")
+    # The key columns keep each key's *last* use only: the inactive key's is
+    # the s3 one (the later), so the sqs use is not there to seed.
+    store = open_store()
+    try:
+        await check_adopted(store, before)
+    finally:
+        await store.aclose()
+    with engine.connect() as conn:
+        assert migrate.current_revision(conn) == "0008_service_last_used"
+        seeded = conn.execute(
+            sa.text("SELECT p.name, u.service, u.last_used_region FROM service_last_used u "
+                    "JOIN principals p ON p.principal_id = u.principal_id "
+                    "WHERE u.service <> 'execute-api'")  # check_adopted's own requests
+        ).all()
+    return list(seeded)

@@ -1,5 +1,10 @@
 """What both backends share on the request path: the lookup, the cache, last-used notes.
 
+Last-used notes are written in batches (:meth:`SQLKeyStore._use_writes`):
+one statement for each key's last use (``access_keys.last_used_*``) and one
+upsert for the last use per principal and service (``service_last_used``),
+in the same transaction, so the request path never waits for the database.
+
 The lookup is the one query SQLAlchemy does not run: it is built here from
 the tables, compiled once per dialect (:func:`lookup_sql`) and executed on
 the raw driver connection (sqlite3, psycopg), because SQLAlchemy's async
@@ -12,19 +17,29 @@ Imports: SQLAlchemy, :mod:`.schema`, :mod:`.keys`, :mod:`.masterkeys`,
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from .cache import KeyCache, KeyUse, UseBatch
+from .cache import KeyCache, KeyUse, ServiceUseBatch
 from .entities import KeyStatus, PrincipalKind, StoredKey
-from .keys import LOOKUP_ID_RE, KeyAdmin
+from .keys import LOOKUP_ID_RE, KeyAdmin, last_used_update
 from .masterkeys import MasterKeys
-from .schema import ENVELOPE, access_keys, principals, sessions, to_utc
+from .schema import (
+    ENVELOPE,
+    UTCDateTime,
+    access_keys,
+    principals,
+    service_last_used,
+    sessions,
+    to_utc,
+)
 
-__all__ = ["SQLKeyStore", "lookup_sql"]
+__all__ = ["SQLKeyStore", "lookup_sql", "service_use_upsert"]
 
 # One row per key: the secret, the holder (account, id, kind, path, root)
 # and, for temporary keys, the session (an outer join on its primary key).
@@ -58,6 +73,41 @@ def lookup_sql(dialect: sa.Dialect) -> str:
     return str(_LOOKUP.compile(dialect=dialect))
 
 
+def service_use_upsert(dialect_name: str) -> sa.Insert:
+    """The batched per-service write: the key's owner's row for the service, never moved back.
+
+    ``INSERT ... SELECT`` finds the owner from the key (a role session's key
+    belongs to the role), so the request path needs no principal id; a key
+    deleted before the flush writes nothing. Parameters as :func:`last_used_update`.
+    """
+    u = service_last_used.c
+    owner = sa.select(
+        access_keys.c.principal_id,
+        sa.cast(sa.bindparam("service"), sa.String(64)),
+        sa.bindparam("at", type_=UTCDateTime()),
+        sa.cast(sa.bindparam("region"), sa.String(64)),
+    ).where(access_keys.c.access_key_id == sa.bindparam("kid"))
+    columns = [u.principal_id, u.service, u.last_used_at, u.last_used_region]
+    primary_key = [u.principal_id, u.service]
+    if dialect_name == "postgresql":
+        pg = pg_dialect.insert(service_last_used).from_select(columns, owner)
+        return pg.on_conflict_do_update(
+            index_elements=primary_key, set_=_newer(pg.excluded),
+            where=u.last_used_at < pg.excluded.last_used_at,
+        )
+    lite = sqlite_dialect.insert(service_last_used).from_select(columns, owner)
+    return lite.on_conflict_do_update(
+        index_elements=primary_key, set_=_newer(lite.excluded),
+        where=u.last_used_at < lite.excluded.last_used_at,
+    )
+
+
+def _newer(excluded: Any) -> dict[str, Any]:
+    # The row proposed by the INSERT: taken only when it is later (the WHERE).
+    return {"last_used_at": excluded.last_used_at,
+            "last_used_region": excluded.last_used_region}
+
+
 class SQLKeyStore(KeyAdmin):
     """The one key store: :class:`~.keys.KeyAdmin` plus the shared request path.
 
@@ -81,7 +131,7 @@ class SQLKeyStore(KeyAdmin):
             size=cache_size,
             negative_size=negative_cache_size,
         )
-        self._uses = UseBatch()
+        self._uses = ServiceUseBatch()
         self._flush_interval = flush_interval
         self._clock = clock
         self._closed = False
@@ -121,8 +171,18 @@ class SQLKeyStore(KeyAdmin):
         return True
 
     @staticmethod
-    def _use_rows(batch: dict[str, KeyUse]) -> list[dict[str, Any]]:
+    def _use_writes(
+        batch: dict[tuple[str, str], KeyUse], dialect_name: str
+    ) -> list[tuple[sa.Executable, list[dict[str, Any]]]]:
+        """The statements and rows that write a taken batch, in one transaction."""
+
+        def rows(notes: Iterable[tuple[str, KeyUse]]) -> list[dict[str, Any]]:
+            return [{"kid": kid, "at": u.at, "region": u.region, "service": u.service}
+                    for kid, u in notes]
+
+        per_key = ServiceUseBatch.latest_per_key(batch)
         return [
-            {"kid": kid, "at": u.at, "region": u.region, "service": u.service}
-            for kid, u in batch.items()
+            (last_used_update(), rows(per_key.items())),
+            (service_use_upsert(dialect_name),
+             rows((kid, use) for (kid, _service), use in batch.items())),
         ]

@@ -4,8 +4,9 @@
   known keys, a shorter one for unknown ids (negative caching), each tier
   bounded in size (LRU), and an *epoch* so a lookup that raced with an
   invalidation is not cached.
-* :class:`UseBatch`: last-used notes collected in memory (the latest per
-  key, bounded in count) for a background writer to take in batches.
+* :class:`ServiceUseBatch`: last-used notes collected in memory (the latest
+  per key and service, bounded in count) for a background writer to take in
+  batches; :class:`UseBatch` keeps the latest per key only.
 
 Both are thread-safe: lookups run on the event loop, invalidations and
 flushes in worker threads.
@@ -17,10 +18,13 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from sigv4kit import KeyRecord
 
-__all__ = ["KeyCache", "KeyUse", "UseBatch"]
+S = TypeVar("S", str, tuple[str, str])
+
+__all__ = ["KeyCache", "KeyUse", "ServiceUseBatch", "UseBatch"]
 
 
 class _LRU:
@@ -127,44 +131,83 @@ class KeyUse:
     service: str
 
 
-class UseBatch:
-    """The latest use of each key, waiting to be written.
+class _Batch(Generic[S]):
+    """Notes waiting to be written, the latest per slot (see the subclasses).
 
-    At most ``limit`` keys are held; notes for further keys are counted as
+    At most ``limit`` slots are held; notes for further slots are counted as
     dropped (reported by :meth:`take`) rather than growing memory without
     bound when the database is unreachable for long.
     """
 
     def __init__(self, limit: int = 100_000) -> None:
         self._limit = limit
-        self._notes: dict[str, KeyUse] = {}
+        self._notes: dict[S, KeyUse] = {}
         self._dropped = 0
         self._lock = threading.Lock()
 
+    @staticmethod
+    def _slot(access_key_id: str, use: KeyUse) -> S:
+        raise NotImplementedError
+
     def add(self, access_key_id: str, use: KeyUse) -> None:
-        """Keep ``use`` if it is the latest for the key. Never blocks on I/O."""
+        """Keep ``use`` if it is the latest for its slot. Never blocks on I/O."""
+        self._keep(self._slot(access_key_id, use), use)
+
+    def _keep(self, slot: S, use: KeyUse) -> None:
         with self._lock:
-            previous = self._notes.get(access_key_id)
+            previous = self._notes.get(slot)
             if previous is None:
                 if len(self._notes) >= self._limit:
                     self._dropped += 1
                     return
-                self._notes[access_key_id] = use
+                self._notes[slot] = use
             elif previous.at < use.at:
-                self._notes[access_key_id] = use
+                self._notes[slot] = use
 
-    def take(self) -> tuple[dict[str, KeyUse], int]:
+    def take(self) -> tuple[dict[S, KeyUse], int]:
         """Everything pending, and how many notes were dropped since the last take."""
         with self._lock:
             notes, self._notes = self._notes, {}
             dropped, self._dropped = self._dropped, 0
         return notes, dropped
 
-    def put_back(self, notes: dict[str, KeyUse]) -> None:
+    def put_back(self, notes: dict[S, KeyUse]) -> None:
         """Return a batch that could not be written, keeping newer notes."""
-        for access_key_id, use in notes.items():
-            self.add(access_key_id, use)
+        for slot, use in notes.items():
+            self._keep(slot, use)
 
     def __len__(self) -> int:
         with self._lock:
             return len(self._notes)
+
+
+class UseBatch(_Batch[str]):
+    """The latest use of each key, waiting to be written (slots: access key ids)."""
+
+    @staticmethod
+    def _slot(access_key_id: str, use: KeyUse) -> str:
+        return access_key_id
+
+
+class ServiceUseBatch(_Batch[tuple[str, str]]):
+    """The latest use of each key with each service (slots: ``(key id, service)``).
+
+    What the SQL stores collect: a key used with two services between
+    flushes leaves two notes, so the per-service record
+    (``service_last_used``) sees both; the key's own last use is the latest
+    of its notes (:meth:`latest_per_key`).
+    """
+
+    @staticmethod
+    def _slot(access_key_id: str, use: KeyUse) -> tuple[str, str]:
+        return (access_key_id, use.service)
+
+    @staticmethod
+    def latest_per_key(notes: dict[tuple[str, str], KeyUse]) -> dict[str, KeyUse]:
+        """The latest note of each key in a taken batch (the key's own last use)."""
+        latest: dict[str, KeyUse] = {}
+        for (access_key_id, _service), use in notes.items():
+            seen = latest.get(access_key_id)
+            if seen is None or seen.at < use.at:
+                latest[access_key_id] = use
+        return latest

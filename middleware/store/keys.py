@@ -124,6 +124,15 @@ def _check_import(access_key_id: str, secret_access_key: str) -> None:
 class KeyAdmin(PrincipalAdmin, MasterKeyAdmin):
     """:class:`~.protocols.KeyManager` over SQLAlchemy Core; see the module docstring."""
 
+    async def flush(self) -> None:
+        raise NotImplementedError
+
+    async def _flush_before_delete(self) -> None:
+        # Uses noted for a key are written with its owner's per-service record
+        # by the batched flush, which finds the owner through the key: write
+        # them before the key goes, or a use just before the delete is lost.
+        await self.flush()
+
     @staticmethod
     async def _long_term_ids(conn: AsyncConnection, pid: str) -> list[str]:
         rows = await conn.execute(
@@ -327,6 +336,7 @@ class KeyAdmin(PrincipalAdmin, MasterKeyAdmin):
 
     async def delete_key(self, access_key_id: str) -> None:
         """Delete a key for good. Raises :class:`KeyNotFoundError`."""
+        await self._flush_before_delete()
 
         async def delete(conn: AsyncConnection) -> None:
             result = await conn.execute(
@@ -356,6 +366,7 @@ class KeyAdmin(PrincipalAdmin, MasterKeyAdmin):
         :class:`PrincipalNotFoundError`.
         """
         at = _now(now)
+        await self._flush_before_delete()
 
         async def rotate(conn: AsyncConnection) -> tuple[list[str], str, str]:
             pid = await self._require_principal(conn, principal)
@@ -389,6 +400,7 @@ class KeyAdmin(PrincipalAdmin, MasterKeyAdmin):
     async def delete_expired_sessions(self, *, now: datetime | None = None) -> int:
         """Delete temporary credentials whose expiry has passed; returns the count."""
         at = _now(now)
+        await self._flush_before_delete()
 
         async def delete(conn: AsyncConnection) -> list[str]:
             expired = _K.expires_at.is_not(None) & (_K.expires_at <= at)

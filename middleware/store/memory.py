@@ -21,12 +21,15 @@ class MemoryKeyStore:
     app = SigV4Middleware(app, store=store)
     ```
 
-    Nothing is persisted; ``last_used`` keeps the latest use of each key.
+    Nothing is persisted. ``last_used`` keeps the latest use of each key;
+    ``service_last_used`` the latest use per ``(principal, service)``, which
+    outlives :meth:`remove` (what the SQL stores keep in ``service_last_used``).
     """
 
     def __init__(self, records: Iterable[KeyRecord] = ()) -> None:
         self._keys: dict[str, KeyRecord] = {}
         self.last_used: dict[str, KeyUse] = {}
+        self.service_last_used: dict[tuple[str, str], KeyUse] = {}
         for record in records:
             self.add(record)
 
@@ -48,8 +51,21 @@ class MemoryKeyStore:
         return self._keys.get(access_key_id)
 
     def record_use(self, access_key_id: str, *, at: datetime, region: str, service: str) -> None:
-        """Remember the last use of a key."""
-        self.last_used[access_key_id] = KeyUse(at=at, region=region, service=service)
+        """Remember the last use of a key, and of its principal with ``service``.
+
+        Uses arrive in order on one event loop, so the key's last use is the
+        latest note; the per-service record keeps the later of two times all
+        the same, like the SQL stores' upsert.
+        """
+        use = KeyUse(at=at, region=region, service=service)
+        self.last_used[access_key_id] = use
+        record = self._keys.get(access_key_id)
+        if record is None:
+            return
+        slot = (record.principal, service)
+        seen = self.service_last_used.get(slot)
+        if seen is None or seen.at < at:
+            self.service_last_used[slot] = use
 
     async def aclose(self) -> None:
         """Nothing to release."""

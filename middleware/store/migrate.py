@@ -33,7 +33,7 @@ __all__ = ["BASELINE", "HEAD", "current_revision", "upgrade"]
 #: The revision that is the pre-Alembic schema (``schema_migrations`` version 1).
 BASELINE = "0001_baseline"
 #: The revision this code reads and writes.
-HEAD = "0007_login_profiles"
+HEAD = "0008_service_last_used"
 
 _SCRIPTS = Path(__file__).with_name("migrations")
 

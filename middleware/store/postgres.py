@@ -50,7 +50,7 @@ from .engine import (
     unavailable,
 )
 from .errors import SecretDecryptionError, StoreError, StoreUnavailableError
-from .keys import Op, foreign_envelopes, last_used_update
+from .keys import Op, foreign_envelopes
 from .masterkeys import MasterKeys
 from .pg_listen import ChangeListener
 from .secrets import MASTER_KEY_FILE_ENV, MasterKey, resolve_master_key
@@ -302,7 +302,8 @@ class PostgresKeyStore(SQLKeyStore):
                 return 0
 
             async def write(conn: AsyncConnection) -> None:
-                await conn.execute(last_used_update(), self._use_rows(batch))
+                for statement, rows in self._use_writes(batch, "postgresql"):
+                    await conn.execute(statement, rows)
 
             try:
                 await self._write(write)

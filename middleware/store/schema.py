@@ -52,6 +52,7 @@ __all__ = [
     "principal_arn",
     "principals",
     "roles",
+    "service_last_used",
     "sessions",
     "signin_throttle",
     "sqlite_metadata",
@@ -323,6 +324,23 @@ sessions = sa.Table(
     sa.Column("federated_provider", sa.String(2048)),
     sa.Column("transitive_tag_keys", _DOC),
     sa.Column("source_arn", sa.String(2048)),
+)
+
+# Last use per principal and service (0008): what GetServiceLastAccessedDetails
+# and RoleLastUsed read. A key's uses count for its owner (a role session's
+# key belongs to the role), and the row outlives the key; it goes with the
+# principal. Written by the batched last-used flush, never on the request path.
+service_last_used = sa.Table(
+    "service_last_used",
+    metadata,
+    sa.Column(
+        "principal_id",
+        sa.ForeignKey("principals.principal_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("service", sa.String(64), primary_key=True),  # the signing scope's service
+    sa.Column("last_used_at", _TS, nullable=False),
+    sa.Column("last_used_region", sa.String(64)),
 )
 
 mfa_devices = sa.Table(

@@ -39,7 +39,7 @@ from . import migrate
 from .base import SQLKeyStore, lookup_sql
 from .engine import WRITE, sqlite_async_engine, sqlite_connect, sqlite_sync_engine, unavailable
 from .errors import StoreError, StoreUnavailableError
-from .keys import Op, foreign_envelopes, last_used_update
+from .keys import Op, foreign_envelopes
 from .masterkeys import MasterKeys
 from .schema import access_keys, cache_generation
 from .secrets import MASTER_KEY_ENV, MASTER_KEY_FILE_ENV, MasterKey, resolve_master_key
@@ -298,7 +298,8 @@ class SQLiteKeyStore(SQLKeyStore):
                 return 0
             try:
                 with unavailable(), self._sync.execution_options(**{WRITE: True}).begin() as conn:
-                    conn.execute(last_used_update(), self._use_rows(batch))
+                    for statement, rows in self._use_writes(batch, "sqlite"):
+                        conn.execute(statement, rows)
             except BaseException:
                 self._uses.put_back(batch)
                 raise
