@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from _iam_api import Server, error_of, iam_server
+from _sts import ASSUME_ANY, client, new_role, new_user, trust
 from botocore.exceptions import ClientError
 
 AWS_COLUMNS = [
@@ -178,3 +179,58 @@ def test_service_last_accessed_details(server: Server) -> None:
         iam.get_service_last_accessed_details(JobId="00000000-0000-4000-8000-000000000000")
     assert error_of(unknown)[:2] == ("NoSuchEntity", "The job with id "
                                      "00000000-0000-4000-8000-000000000000 cannot be found.")
+
+
+def _services(server: Server, arn: str) -> list[dict[str, object]]:
+    iam = server.client()
+    job = iam.generate_service_last_accessed_details(Arn=arn)
+    entries: list[dict[str, object]] = iam.get_service_last_accessed_details(
+        JobId=job["JobId"])["ServicesLastAccessed"]
+    return entries
+
+
+def test_every_service_used_is_listed_and_outlives_the_key(server: Server) -> None:
+    # Allowed by the user's policy: iam and s3 (named), dynamodb (a wildcard action);
+    # "*" names no service. sts:GetCallerIdentity needs no permission.
+    allow = {"Effect": "Allow", "Action": ["iam:ListUsers", "s3:GetObject", "DynamoDB:*"],
+             "Resource": "*"}
+    name, key = new_user(server, allow, {"Effect": "Allow", "Action": "*",
+                                         "Resource": "arn:aws:s3:::nothing"})
+    arn = f"arn:aws:iam::{server.account_id}:user/{name}"
+    before = datetime.now(UTC)
+    # sts, then iam, with one key, within one flush interval.
+    client(server, "sts", key).get_caller_identity()
+    client(server, "iam", key).list_users()
+    time.sleep(1.5)
+    entries = _services(server, arn)
+    used, unused = entries[:2], entries[2:]
+    assert [e["ServiceNamespace"] for e in used] == ["iam", "sts"]  # newest first
+    for entry in used:
+        assert entry["LastAuthenticatedEntity"] == arn
+        assert entry["LastAuthenticatedRegion"] == "us-east-1"
+        assert entry["TotalAuthenticatedEntities"] == 1
+        assert before - timedelta(seconds=1) <= entry["LastAuthenticated"] <= datetime.now(UTC)
+    assert used[0]["LastAuthenticated"] >= used[1]["LastAuthenticated"]
+    # Allowed, never used: only the two required members (IAM leaves the rest null).
+    assert unused == [
+        {"ServiceName": "Amazon DynamoDB", "ServiceNamespace": "dynamodb"},
+        {"ServiceName": "Amazon Simple Storage Service", "ServiceNamespace": "s3"},
+    ]
+    server.client().delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+    assert _services(server, arn)[:2] == used
+
+
+def test_a_role_sessions_use_is_listed_under_the_role(server: Server) -> None:
+    name, key = new_user(server, ASSUME_ANY)
+    role = new_role(server, trust({"AWS": f"arn:aws:iam::{server.account_id}:user/{name}"}))
+    credentials = client(server, "sts", key).assume_role(
+        RoleArn=role["Arn"], RoleSessionName="report")["Credentials"]
+    with pytest.raises(ClientError):
+        client(server, "iam", credentials).list_users()  # denied; the session was used
+    time.sleep(1.5)
+    [entry] = _services(server, role["Arn"])
+    assert (entry["ServiceNamespace"], entry["LastAuthenticatedEntity"]) == ("iam", role["Arn"])
+    # The user's own key was used with sts (AssumeRole), not iam.
+    user_arn = f"arn:aws:iam::{server.account_id}:user/{name}"
+    assert [e["ServiceNamespace"] for e in _services(server, user_arn)
+            if "LastAuthenticated" in e] == ["sts"]

@@ -6,8 +6,14 @@ one read transaction per account:
 * :meth:`~ActivityReader.credential_rows`: the account's root principals and
   users, each with whether an MFA device is enabled and its long-term access
   keys (oldest first) with their last use;
-* :meth:`~ActivityReader.role_activity`: every role with its creation time
-  and its last use (the latest use of any of its keys or sessions' keys).
+* :meth:`~ActivityReader.principal_activity`: every principal with its
+  creation time and its last use (the latest use of any of its keys or
+  sessions' keys, from ``service_last_used``: it outlives the keys);
+* :meth:`~ActivityReader.role_last_used` (RoleLastUsed) and
+  :meth:`~ActivityReader.service_activity` (GetServiceLastAccessedDetails):
+  from ``service_last_used``, the last use per principal and service that
+  the store's batched last-used flush keeps (a role session's uses count for
+  its role; deleting a key or an expired session keeps them).
 
 Imports: SQLAlchemy, the store's schema, :mod:`._base`.
 """
@@ -23,13 +29,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ...store.schema import access_keys, accounts, mfa_devices, principals
+from ...store.schema import access_keys, accounts, mfa_devices, principals, service_last_used
 from ._base import IAMBase, account_check
 
 __all__ = ["ActivityReader", "KeyActivity", "PrincipalActivity"]
 
 _P = principals.c
 _K = access_keys.c
+_U = service_last_used.c
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,7 +62,8 @@ class PrincipalActivity:
     created_at: datetime
     mfa_active: bool
     keys: tuple[KeyActivity, ...]
-    #: The latest use of any key of the principal (sessions' keys included).
+    #: The latest use of the principal: any of its keys (sessions' keys included),
+    #: deleted ones too.
     last_used_at: datetime | None
     last_used_region: str | None
 
@@ -80,18 +88,18 @@ class ActivityReader(IAMBase):
     async def role_last_used(
         self, account_id: str, role_name: str
     ) -> tuple[datetime | None, str | None]:
-        """RoleLastUsed: the latest use of any key of the role (its sessions' keys, as long
-        as the store keeps them) and that use's region; ``(None, None)`` when never used."""
+        """RoleLastUsed: the latest use of the role (through any of its keys or sessions,
+        with any service, even after the session expired) and that use's region;
+        ``(None, None)`` when never used."""
         account = account_check(account_id)
 
         async def q(conn: AsyncConnection) -> tuple[datetime | None, str | None]:
             row = (
                 await conn.execute(
-                    sa.select(_K.last_used_at, _K.last_used_region)
-                    .select_from(access_keys.join(principals))
-                    .where(_P.account_id == account, _P.kind == "role", _P.name == role_name,
-                           _K.last_used_at.is_not(None))
-                    .order_by(_K.last_used_at.desc())
+                    sa.select(_U.last_used_at, _U.last_used_region)
+                    .select_from(service_last_used.join(principals))
+                    .where(_P.account_id == account, _P.kind == "role", _P.name == role_name)
+                    .order_by(_U.last_used_at.desc())
                     .limit(1)
                 )
             ).first()
@@ -102,12 +110,13 @@ class ActivityReader(IAMBase):
     async def service_activity(
         self, account_id: str, kind: str, name: str
     ) -> list[tuple[str, datetime, str | None]] | None:
-        """``(service, last authenticated, region)`` per service a user's or role's keys
-        (sessions' keys included) were last used with, newest first; None when there is
-        no such principal.
+        """``(service, last authenticated, region)`` for every service a user or role
+        used, newest first; None when there is no such principal.
 
-        Each key remembers its *last* use (service, region, time), so a service
-        used before another with the same key is not listed.
+        A service is listed whichever key was used (long-term, or a session's
+        for a role or a GetSessionToken user) and after that key is deleted;
+        the rows go with the principal. Uses are written by the store in
+        batches, about ``flush_interval`` (1 s) late.
         """
         account = account_check(account_id)
 
@@ -122,16 +131,12 @@ class ActivityReader(IAMBase):
                 return None
             rows = (
                 await conn.execute(
-                    sa.select(_K.last_used_service, _K.last_used_at, _K.last_used_region)
-                    .where(_K.principal_id == found, _K.last_used_at.is_not(None),
-                           _K.last_used_service.is_not(None))
+                    sa.select(_U.service, _U.last_used_at, _U.last_used_region)
+                    .where(_U.principal_id == found)
+                    .order_by(_U.last_used_at.desc(), _U.service)
                 )
             ).all()
-            latest: dict[str, tuple[str, datetime, str | None]] = {}
-            for service, at, region in rows:
-                if service not in latest or latest[service][1] < at:
-                    latest[service] = (service, at, region)
-            return sorted(latest.values(), key=lambda item: item[1], reverse=True)
+            return [(service, at, region) for service, at, region in rows]
 
         return await self._read(q)
 
@@ -168,14 +173,28 @@ class ActivityReader(IAMBase):
                     .order_by(_K.created_at, _K.id)
                 )
             ).all()
-            return _assemble(rows, mfa, keys)
+            uses = (
+                await conn.execute(
+                    sa.select(_U.principal_id, _U.last_used_at, _U.last_used_region)
+                    .select_from(service_last_used.join(principals))
+                    .where(_P.account_id == account)
+                )
+            ).all()
+            return _assemble(rows, mfa, keys, uses)
 
         return await self._read(q)
 
 
-def _assemble(rows: Sequence[Any], mfa: set[str], keys: Sequence[Any]) -> list[PrincipalActivity]:
+def _assemble(
+    rows: Sequence[Any], mfa: set[str], keys: Sequence[Any], uses: Sequence[Any]
+) -> list[PrincipalActivity]:
     long_term: dict[str, list[KeyActivity]] = defaultdict(list)
     last: dict[str, tuple[datetime, str | None]] = {}
+    # service_last_used outlives deleted keys; the keys' own columns cover
+    # uses noted before it existed that a store did not seed.
+    for pid, at, region in uses:
+        if pid not in last or last[pid][0] < at:
+            last[pid] = (at, region)
     for key in keys:
         if key.last_used_at is not None:
             seen = last.get(key.principal_id)

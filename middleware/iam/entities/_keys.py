@@ -132,6 +132,9 @@ class AccessKeyAdmin(UserAdmin):
         self, account_id: str, access_key_id: str, *, user_name: str | None = None
     ) -> None:
         """DeleteAccessKey. Raises :class:`NoSuchEntity`."""
+        # The key's pending uses first: the per-service record finds its owner
+        # through the key (see SQLKeyStore's batched flush).
+        await self._store.flush()
 
         async def delete(conn: AsyncConnection) -> None:
             await self._user_key(conn, account_id, access_key_id, user_name)
