@@ -139,6 +139,46 @@ def test_keys_of_keys_create_root_count_toward_the_limit(tmp_path: Path) -> None
     assert listed[0]["access_key_id"] == json.loads(legacy.out)["access_key_id"]
 
 
+def test_a_named_root_principal_is_no_iam_user(tmp_path: Path) -> None:
+    """``keys create --root --principal ops-root`` makes a root principal: IAM's user
+    operations by that name must not find it (DeleteUser would remove the root's keys)."""
+    from sigv4kit.middleware import open_store
+    from sigv4kit.middleware.iam.entities import IAMStore, NoSuchEntity
+
+    url = f"sqlite:///{tmp_path / 'keys.db'}"
+    legacy = run_cli("keys", "create", "--principal", "ops-root", "--root", UNSAFE,
+                     "--store", url, "--json")
+    assert legacy.code == 0, legacy.err
+    account = "000000000000"
+
+    async def attempts() -> list[str]:
+        store = open_store(url)
+        iam = IAMStore(store)
+        calls = {
+            "get_user": lambda: iam.get_user(account, "ops-root"),
+            "delete_user": lambda: iam.delete_user(account, "ops-root"),
+            "create_access_key": lambda: iam.create_access_key(account, "ops-root"),
+            "list_access_keys": lambda: iam.list_access_keys(account, "ops-root"),
+            "put_user_policy": lambda: iam.put_user_policy(
+                account, "ops-root", "p", '{"Version":"2012-10-17","Statement":[{"Effect":'
+                '"Allow","Action":"*","Resource":"*"}]}'),
+        }
+        refused = []
+        try:
+            for name, call in calls.items():
+                with pytest.raises(NoSuchEntity) as caught:
+                    await call()
+                assert str(caught.value) == "The user with name ops-root cannot be found."
+                refused.append(name)
+        finally:
+            await store.aclose()
+        return refused
+
+    assert len(asyncio.run(attempts())) == 5
+    # The root key is still there and still the root's.
+    assert [k["principal"] for k in root_keys(url, account)] == ["ops-root"]
+
+
 def test_unknown_or_malformed_account(store_url: str) -> None:
     unknown = create_root_key(store_url, OTHER, UNSAFE)
     assert unknown.code == 1

@@ -175,10 +175,15 @@ class IAMBase:
 
     @staticmethod
     async def _principal_row(conn: AsyncConnection, account_id: str, kind: str, name: str) -> Any:
-        """The user's or role's ``principals`` row (roles joined), or :class:`NoSuchEntity`."""
+        """The user's or role's ``principals`` row (roles joined), or :class:`NoSuchEntity`.
+
+        A root principal (``keys create --root``, root access keys) is the account's
+        root user, not an IAM user: no user operation finds it by name.
+        """
         account_check(account_id)
         query = sa.select(principals).where(
-            _P.account_id == account_id, _P.kind == kind, same_name(_P.name, str(name))
+            _P.account_id == account_id, _P.kind == kind, same_name(_P.name, str(name)),
+            _P.is_root == sa.false(),
         )
         if kind == "role":
             query = (
