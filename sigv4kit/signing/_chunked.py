@@ -230,6 +230,19 @@ class ChunkChain:
         """
         return self._check(self._chunk_text(data), provided)
 
+    def check_chunk_sha256(self, chunk_sha256: str, provided: str) -> bool:
+        """:meth:`check_chunk` for a chunk already hashed (the hex SHA-256 of its data).
+
+        For a decoder that receives a chunk in pieces and hashes them as they
+        come, rather than joining them first.
+        """
+        return self._check(
+            chunk_string_to_sign(
+                self.amz_date, self.scope, self.previous, chunk_sha256, sigv4a=self.sigv4a
+            ),
+            provided,
+        )
+
     def check_trailers(self, raw: bytes, provided: str) -> bool:
         """Whether the trailer signature over the trailer bytes as received matches."""
         return self._check(self._trailer_text(raw), provided)

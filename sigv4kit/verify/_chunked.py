@@ -3,8 +3,10 @@ bytes (see :mod:`sigv4kit.signing._chunked` for the wire format and the chunk ch
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
+import weakref
 from collections.abc import Sequence
 
 from ..signing._checksums import Checksum, ChecksumAlgorithm, new_checksum
@@ -17,8 +19,9 @@ from ..signing._chunked import (
     check_chain,
 )
 from ._errors import VerificationError
+from ._offload import Offload
 
-__all__ = ["AwsChunkedDecoder", "ChunkedBodyError"]
+__all__ = ["CHECKSUM_OFFLOAD", "AwsChunkedDecoder", "ChunkedBodyError"]
 
 
 class ChunkedBodyError(VerificationError):
@@ -34,6 +37,11 @@ class ChunkedBodyError(VerificationError):
         super().__init__(message)
         self.code = code
         self.status = status
+
+
+#: A feed carrying this many bytes of chunk data or more updates the trailing
+#: checksum on a worker thread (below it, handing off costs more than it saves).
+CHECKSUM_OFFLOAD = 256 * 1024
 
 
 def _incomplete() -> ChunkedBodyError:
@@ -70,10 +78,32 @@ class AwsChunkedDecoder:
     the trailing checksum, and returns the trailers. Any failure raises
     :class:`ChunkedBodyError` with AWS's error code; the decoder is then dead.
 
-    Chunk data is not copied when a chunk arrives in one piece: the returned
-    pieces may be memoryviews of the fed ``bytes`` (so do not feed buffers you
-    mutate afterwards). Memory: at most one chunk (``max_chunk_size``) plus
-    one framing line.
+    ```python
+    decoder = AwsChunkedDecoder(mode=mode, chain=chain, decoded_length=n,
+                                declared_trailers=["x-amz-checksum-crc32"])
+    while block := read():
+        for piece in decoder.feed(block):
+            out.write(piece)  # verified; consume it before block is reused
+    trailers = decoder.finish()
+    ```
+
+    Chunk data is not copied: the pieces ``feed`` returns may be memoryviews
+    of the buffer it was given. Feeding ``bytes`` they stay valid for ever;
+    feeding a buffer you reuse (``readinto`` into a ``bytearray``), consume or
+    copy them before you write into the buffer again. The decoder itself
+    keeps no view of a mutable buffer once ``feed`` returns: the part of a
+    chunk still arriving is copied. Memory: at most one chunk
+    (``max_chunk_size``) plus one framing line.
+
+    A feed that carries at least ``checksum_offload`` bytes of chunk data
+    updates the trailing checksum on a worker thread while the calling
+    thread hashes and verifies the chunks (``hashlib`` and ``zlib`` release
+    the GIL on large buffers, so the two use two cores); ``None`` keeps
+    every feed on the calling thread. ``feed`` waits for the worker before it
+    returns, so no thread reads your buffer afterwards. The thread is started
+    by the first such feed, one per decoder, and is stopped and joined by
+    ``finish()``, by any error, by :meth:`close`, or when the decoder is
+    garbage-collected.
     """
 
     def __init__(
@@ -85,6 +115,7 @@ class AwsChunkedDecoder:
         declared_trailers: Sequence[str] = (),
         min_chunk_size: int = MIN_CHUNK_SIZE,
         max_chunk_size: int = MAX_CHUNK_SIZE,
+        checksum_offload: int | None = CHECKSUM_OFFLOAD,
     ) -> None:
         check_chain(mode, chain, "verify")
         self.mode = mode
@@ -93,21 +124,29 @@ class AwsChunkedDecoder:
         self._declared = [name.lower() for name in declared_trailers]
         self._min = min_chunk_size
         self._max = max_chunk_size
+        self._offload_from = checksum_offload
+        self._offload: Offload | None = None
+        self._stop_offload: weakref.finalize[[], AwsChunkedDecoder] | None = None
+        # Framing, as parsed (ahead of verification within one feed).
         self._line = bytearray()  # a framing line being received
-        self._parts: list[memoryview] = []  # the chunk being received
+        self._head = bytearray()  # the chunk being received, from earlier feeds
         self._state = "header"
         self._need = 0
         self._signature = ""
         self._last_size: int | None = None
-        self._total = 0
+        self._parsed = 0  # decoded bytes framed so far
         self._trailer_lines: list[bytes] = []
-        self._checksums: dict[str, Checksum] = {}
+        # Verification.
+        self._total = 0  # decoded bytes verified and released
+        self._checksums: list[Checksum] = []
+        self._checksum_of: dict[str, Checksum] = {}
         for name in self._declared:
             try:
                 algorithm = ChecksumAlgorithm.from_header_name(name)
             except ValueError:
                 continue
-            self._checksums[name] = new_checksum(algorithm)
+            self._checksum_of[name] = new_checksum(algorithm)
+        self._checksums = list(self._checksum_of.values())
         self.trailers: list[tuple[str, str]] = []
 
     @property
@@ -116,31 +155,115 @@ class AwsChunkedDecoder:
         return self._total
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[bytes | memoryview]:
-        """Add received bytes; return the verified decoded bytes now available."""
+        """Add received bytes; return the verified decoded bytes now available.
+
+        The pieces may be views of ``data`` (see the class docstring).
+        """
         if self._state == "dead":
             raise ChunkedBodyError("IncompleteBody", "the body already failed to decode")
-        if not isinstance(data, bytes):
-            data = bytes(data)
         out: list[bytes | memoryview] = []
         try:
             self._consume(data, out)
-        except ChunkedBodyError:
-            self._state = "dead"
+        except BaseException:
+            self._die()
             raise
         return out
 
     def finish(self) -> list[tuple[str, str]]:
         """The body has ended: check completeness and trailers; return the trailers."""
+        self.close()
         if self._state != "done":
             self._state = "dead"
             raise _incomplete()
         return self.trailers
 
-    # -- the state machine ----------------------------------------------------
+    def close(self) -> None:
+        """Stop and join the checksum thread, if one runs. Idempotent.
 
-    def _consume(self, data: bytes, out: list[bytes | memoryview]) -> None:
-        pos, end = 0, len(data)
+        ``finish()`` and every error close the decoder; call this when you
+        abandon a body half-way (or let the decoder be garbage-collected).
+        A closed decoder still finishes; a later large feed starts a new thread.
+        """
+        stop, self._stop_offload, self._offload = self._stop_offload, None, None
+        if stop is not None:
+            stop()
+
+    def _die(self) -> None:
+        self._state = "dead"
+        self.close()
+
+    # -- one feed: frame, then checksum (maybe on the worker) and verify ------
+
+    def _consume(self, data: bytes | bytearray | memoryview, out: list[bytes | memoryview]) -> None:
+        events: list[_Event] = []
+        spans: list[memoryview] = []
+        deferred: ChunkedBodyError | None = None
+        try:
+            self._frame(data, events, spans)
+        except ChunkedBodyError as exc:
+            # Raised after the chunks framed before it are verified: the
+            # errors come in the order of the body, whatever its slicing.
+            deferred = exc
+        offload = self._offload_for(spans)
+        if offload is not None:
+            checksums = self._checksums
+            offload.submit(lambda: _update(checksums, spans))
+        else:
+            _update(self._checksums, spans)
+        try:
+            for event in events:
+                if event[0] is _TRAILERS and offload is not None:
+                    offload.wait()
+                self._verify(event, out)
+        finally:
+            if offload is not None:
+                offload.wait()
+        if deferred is not None:
+            raise deferred
+
+    def _offload_for(self, spans: list[memoryview]) -> Offload | None:
+        if self._offload_from is None or not self._checksums:
+            return None
+        if sum(len(span) for span in spans) < self._offload_from:
+            return None
+        if self._offload is None:
+            self._offload = Offload("sigv4kit-aws-chunked-checksum")
+            self._stop_offload = weakref.finalize(self, self._offload.stop)
+        return self._offload
+
+    def _verify(self, event: _Event, out: list[bytes | memoryview]) -> None:
+        kind = event[0]
+        if kind is _CHUNK:
+            _, parts, signature = event
+            if self._chain is not None:
+                digest = hashlib.sha256(parts[0])
+                for part in parts[1:]:
+                    digest.update(part)
+                if not self._chain.check_chunk_sha256(digest.hexdigest(), signature):
+                    raise _bad_chunk_signature()
+            self._total += sum(len(part) for part in parts)
+            out += parts
+        elif kind is _FINAL:
+            if self._chain is not None and not self._chain.check_chunk(b"", event[2]):
+                raise _bad_chunk_signature()
+            if self._decoded_length is not None and self._total != self._decoded_length:
+                raise _incomplete()
+        else:
+            self._check_trailers(self._trailer_lines)
+
+    # -- framing: the state machine (no hashing, no signatures) ---------------
+
+    def _frame(
+        self,
+        data: bytes | bytearray | memoryview,
+        events: list[_Event],
+        spans: list[memoryview],
+    ) -> None:
         view = memoryview(data)
+        if view.format != "B" or view.ndim != 1:
+            view = view.cast("B")
+        searchable = data if isinstance(data, bytes | bytearray) else None
+        pos, end = 0, len(view)
         while pos < end:
             if self._state == "done":
                 raise ChunkedBodyError(
@@ -148,18 +271,30 @@ class AwsChunkedDecoder:
                 )
             if self._state == "data":
                 take = min(self._need, end - pos)
-                self._parts.append(view[pos : pos + take])
+                span = view[pos : pos + take]
+                spans.append(span)
                 self._need -= take
                 pos += take
-                if not self._need:
-                    self._chunk_complete(out)
+                if self._need:
+                    # The chunk ends in a later feed: copy what came, as the
+                    # caller may write into its buffer once we return.
+                    self._head += span
+                    continue
+                parts: list[bytes | memoryview] = [span]
+                if self._head:
+                    # Handed on, never written again: a fresh head follows.
+                    parts.insert(0, memoryview(self._head))
+                    self._head = bytearray()
+                events.append((_CHUNK, parts, self._signature))
+                self._state = "data-end"
                 continue
-            newline = data.find(b"\n", pos)
+            newline = _find_newline(searchable, view, pos, end)
             if newline == -1:
                 self._line += view[pos:]
                 if len(self._line) > _MAX_LINE:
                     raise ChunkedBodyError(
-                        "IncompleteBody", "aws-chunked framing line too long or missing its CRLF"
+                        "IncompleteBody",
+                        "aws-chunked framing line too long or missing its CRLF",
                     )
                 return
             self._line += view[pos : newline + 1]
@@ -168,12 +303,12 @@ class AwsChunkedDecoder:
                 raise ChunkedBodyError("IncompleteBody", "aws-chunked framing line without CRLF")
             line = bytes(self._line[:-2])
             self._line.clear()
-            self._on_line(line)
+            self._on_line(line, events)
 
-    def _on_line(self, line: bytes) -> None:
+    def _on_line(self, line: bytes, events: list[_Event]) -> None:
         state = self._state
         if state == "header":
-            self._read_header(line)
+            self._read_header(line, events)
         elif state == "data-end":
             if line:
                 raise ChunkedBodyError(
@@ -186,26 +321,27 @@ class AwsChunkedDecoder:
                 if len(self._trailer_lines) > 16:
                     raise _malformed_trailer()
                 return
-            self._check_trailers()
+            events.append((_TRAILERS, [], ""))
             self._state = "done"
         elif state == "end":
             if line:
                 raise _malformed_trailer()
             self._state = "done"
 
-    def _read_header(self, line: bytes) -> None:
+    def _read_header(self, line: bytes, events: list[_Event]) -> None:
         size_text, sep, ext = line.partition(b";")
         if not _HEX_SIZE.fullmatch(size_text):
             raise ChunkedBodyError(
                 "InvalidChunkSizeError", f"Invalid chunk size {size_text[:32]!r}"
             )
         size = int(size_text, 16)
+        signature = ""
         if self.mode.signed_chunks:
-            name, _, signature = ext.partition(b"=")
+            name, _, raw_signature = ext.partition(b"=")
             pattern = _SIGV4A_SIGNATURE if self.mode.sigv4a else _SIGNATURE
-            if not sep or name != b"chunk-signature" or not pattern.fullmatch(signature):
+            if not sep or name != b"chunk-signature" or not pattern.fullmatch(raw_signature):
                 raise _bad_chunk_signature()
-            self._signature = signature.decode()
+            signature = raw_signature.decode()
         elif sep:
             raise ChunkedBodyError(
                 "InvalidChunkSizeError", "Unsigned aws-chunked chunks carry no extensions"
@@ -220,39 +356,25 @@ class AwsChunkedDecoder:
                 "InvalidChunkSizeError",
                 f"Only the last chunk is allowed to have a size less than {self._min} bytes",
             )
-        if self._decoded_length is not None and self._total + size > self._decoded_length:
+        if self._decoded_length is not None and self._parsed + size > self._decoded_length:
             raise ChunkedBodyError(
                 "IncompleteBody",
                 "The body holds more bytes than x-amz-decoded-content-length declares",
             )
         if size == 0:
             # The final, empty chunk: no data line follows, only the trailers
-            # (or, without trailers, the closing CRLF).
-            if self._chain is not None and not self._chain.check_chunk(b"", self._signature):
-                raise _bad_chunk_signature()
-            if self._decoded_length is not None and self._total != self._decoded_length:
-                raise _incomplete()
+            # (or, without trailers, the closing CRLF). Its signature and the
+            # decoded length are checked when the chunks before it verified.
+            events.append((_FINAL, [], signature))
             self._state = "trailer" if self.mode.has_trailer else "end"
             return
+        self._last_size = size
+        self._parsed += size
+        self._signature = signature
         self._need = size
         self._state = "data"
 
-    def _chunk_complete(self, out: list[bytes | memoryview]) -> None:
-        parts = self._parts
-        data: bytes | memoryview = parts[0] if len(parts) == 1 else b"".join(parts)
-        self._parts = []
-        if self._chain is not None and not self._chain.check_chunk(data, self._signature):
-            raise _bad_chunk_signature()
-        for checksum in self._checksums.values():
-            checksum.update(data)
-        size = len(data)
-        self._last_size = size
-        self._total += size
-        out.append(data)
-        self._state = "data-end"
-
-    def _check_trailers(self) -> None:
-        lines = self._trailer_lines
+    def _check_trailers(self, lines: list[bytes]) -> None:
         signature: str | None = None
         if self.mode.signed_chunks:
             if not lines:
@@ -281,7 +403,7 @@ class AwsChunkedDecoder:
             if not self._chain.check_trailers(raw, signature):
                 raise _bad_chunk_signature()
         for name, value in parsed:
-            checksum = self._checksums.get(name)
+            checksum = self._checksum_of.get(name)
             if checksum is None:
                 continue
             algorithm = checksum.algorithm
@@ -301,6 +423,38 @@ class AwsChunkedDecoder:
 
 
 _MAX_LINE = 4096
+
+# What framing hands to verification, in body order: (kind, a chunk's data, its
+# signature); the final chunk has no data, the trailers are kept on the decoder.
+_CHUNK, _FINAL, _TRAILERS = "chunk", "final", "trailers"
+_Event = tuple[str, list[bytes | memoryview], str]
+
+
+def _update(checksums: list[Checksum], spans: list[memoryview]) -> None:
+    for span in spans:
+        for checksum in checksums:
+            checksum.update(span)
+
+
+def _find_newline(
+    searchable: bytes | bytearray | None, view: memoryview, pos: int, end: int
+) -> int:
+    """Index of the next b"\\n" at or after ``pos``, or -1.
+
+    A memoryview cannot ``find``: look in copies of growing windows (framing
+    lines are short, so the first window nearly always holds it).
+    """
+    if searchable is not None:
+        return searchable.find(b"\n", pos)
+    window = 256
+    while True:
+        stop = min(end, pos + window)
+        found = view[pos:stop].tobytes().find(b"\n")
+        if found != -1:
+            return pos + found
+        if stop == end:
+            return -1
+        window *= 16
 
 
 _HEX_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
