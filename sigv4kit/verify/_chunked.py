@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import threading
 import weakref
 from collections.abc import Sequence
 
@@ -21,7 +22,7 @@ from ..signing._chunked import (
 from ._errors import VerificationError
 from ._offload import Offload
 
-__all__ = ["CHECKSUM_OFFLOAD", "AwsChunkedDecoder", "ChunkedBodyError"]
+__all__ = ["WORKER_MIN_BYTES", "AwsChunkedDecoder", "ChunkedBodyError"]
 
 
 class ChunkedBodyError(VerificationError):
@@ -39,9 +40,9 @@ class ChunkedBodyError(VerificationError):
         self.status = status
 
 
-#: A feed carrying this many bytes of chunk data or more updates the trailing
-#: checksum on a worker thread (below it, handing off costs more than it saves).
-CHECKSUM_OFFLOAD = 256 * 1024
+#: A feed carrying this many bytes of chunk data or more shares its hashing with
+#: a worker thread (below it, handing off costs more than it saves).
+WORKER_MIN_BYTES = 256 * 1024
 
 
 def _incomplete() -> ChunkedBodyError:
@@ -95,15 +96,18 @@ class AwsChunkedDecoder:
     chunk still arriving is copied. Memory: at most one chunk
     (``max_chunk_size``) plus one framing line.
 
-    A feed that carries at least ``checksum_offload`` bytes of chunk data
-    updates the trailing checksum on a worker thread while the calling
-    thread hashes and verifies the chunks (``hashlib`` and ``zlib`` release
-    the GIL on large buffers, so the two use two cores); ``None`` keeps
-    every feed on the calling thread. ``feed`` waits for the worker before it
-    returns, so no thread reads your buffer afterwards. The thread is started
-    by the first such feed, one per decoder, and is stopped and joined by
-    ``finish()``, by any error, by :meth:`close`, or when the decoder is
-    garbage-collected.
+    In the signed modes, a feed that carries at least ``worker_min_bytes``
+    bytes of chunk data shares its work with a worker thread: the worker
+    updates the trailing checksum, then hashes chunks from the end of the
+    feed, while the calling thread hashes chunks from the start (``hashlib``
+    and ``zlib`` release the GIL on large buffers, so the two use two cores).
+    The calling thread checks every chunk signature, in order, and releases
+    a chunk only once it checked out; the trailers are checked once the
+    checksum has every byte. ``None`` keeps every feed on the calling
+    thread. ``feed`` waits for the worker before it returns, so no thread
+    reads your buffer afterwards. The thread is started by the first such
+    feed, one per decoder, and is stopped and joined by ``finish()``, by any
+    error, by :meth:`close`, or when the decoder is garbage-collected.
     """
 
     def __init__(
@@ -115,7 +119,7 @@ class AwsChunkedDecoder:
         declared_trailers: Sequence[str] = (),
         min_chunk_size: int = MIN_CHUNK_SIZE,
         max_chunk_size: int = MAX_CHUNK_SIZE,
-        checksum_offload: int | None = CHECKSUM_OFFLOAD,
+        worker_min_bytes: int | None = WORKER_MIN_BYTES,
     ) -> None:
         check_chain(mode, chain, "verify")
         self.mode = mode
@@ -124,7 +128,7 @@ class AwsChunkedDecoder:
         self._declared = [name.lower() for name in declared_trailers]
         self._min = min_chunk_size
         self._max = max_chunk_size
-        self._offload_from = checksum_offload
+        self._offload_from = worker_min_bytes
         self._offload: Offload | None = None
         self._stop_offload: weakref.finalize[[], AwsChunkedDecoder] | None = None
         # Framing, as parsed (ahead of verification within one feed).
@@ -178,7 +182,7 @@ class AwsChunkedDecoder:
         return self.trailers
 
     def close(self) -> None:
-        """Stop and join the checksum thread, if one runs. Idempotent.
+        """Stop and join the worker thread, if one runs. Idempotent.
 
         ``finish()`` and every error close the decoder; call this when you
         abandon a body half-way (or let the decoder be garbage-collected).
@@ -204,43 +208,79 @@ class AwsChunkedDecoder:
             # Raised after the chunks framed before it are verified: the
             # errors come in the order of the body, whatever its slicing.
             deferred = exc
-        offload = self._offload_for(spans)
-        if offload is not None:
-            checksums = self._checksums
-            offload.submit(lambda: _update(checksums, spans))
-        else:
+        chunks = [event[1] for event in events if event[0] is _CHUNK]
+        offload = self._offload_for(spans, chunks)
+        if offload is None:
             _update(self._checksums, spans)
-        try:
             for event in events:
-                if event[0] is _TRAILERS and offload is not None:
-                    offload.wait()
-                self._verify(event, out)
-        finally:
-            if offload is not None:
-                offload.wait()
+                self._verify(event, _sha256(event[1]) if self._hashes(event) else "", out)
+        else:
+            self._verify_shared(offload, events, spans, chunks, out)
         if deferred is not None:
             raise deferred
 
-    def _offload_for(self, spans: list[memoryview]) -> Offload | None:
-        if self._offload_from is None or not self._checksums:
+    def _verify_shared(
+        self,
+        offload: Offload,
+        events: list[_Event],
+        spans: list[memoryview],
+        chunks: list[list[bytes | memoryview]],
+        out: list[bytes | memoryview],
+    ) -> None:
+        """Verify with the worker: it takes the checksum, then hashes chunks from the back.
+
+        This thread hashes chunks from the front and verifies each in order as
+        soon as its digest is known, so the two meet wherever their speeds
+        put them; the chunk chain itself is checked here, in body order.
+        """
+        split = _Split(chunks)
+        checksums = self._checksums
+        offload.submit(lambda: split.work(checksums, spans))
+        index, mine = 0, True
+        try:
+            for event in events:
+                digest = ""
+                if event[0] is _CHUNK:
+                    mine = mine and split.take_front()
+                    if mine:
+                        digest = _sha256(event[1])
+                    else:
+                        offload.wait()
+                        digest = split.digests[index]
+                    index += 1
+                elif event[0] is _TRAILERS:
+                    offload.wait()  # the checksum is complete
+                self._verify(event, digest, out)
+        finally:
+            split.stop()  # on an error, the worker takes no further chunk
+            offload.wait()
+
+    def _hashes(self, event: _Event) -> bool:
+        return event[0] is _CHUNK and self._chain is not None
+
+    def _offload_for(
+        self, spans: list[memoryview], chunks: list[list[bytes | memoryview]]
+    ) -> Offload | None:
+        # Only signed chunks leave work to share: a checksum alone is one
+        # sequential pass, and one chunk without a checksum is one hash.
+        if self._offload_from is None or self._chain is None:
+            return None
+        if not self._checksums and len(chunks) < 2:
             return None
         if sum(len(span) for span in spans) < self._offload_from:
             return None
         if self._offload is None:
-            self._offload = Offload("sigv4kit-aws-chunked-checksum")
+            self._offload = Offload("sigv4kit-aws-chunked")
             self._stop_offload = weakref.finalize(self, self._offload.stop)
         return self._offload
 
-    def _verify(self, event: _Event, out: list[bytes | memoryview]) -> None:
+    def _verify(self, event: _Event, digest: str, out: list[bytes | memoryview]) -> None:
+        """Check one framed event; ``digest`` is a signed chunk's data SHA-256 (hex)."""
         kind = event[0]
         if kind is _CHUNK:
             _, parts, signature = event
-            if self._chain is not None:
-                digest = hashlib.sha256(parts[0])
-                for part in parts[1:]:
-                    digest.update(part)
-                if not self._chain.check_chunk_sha256(digest.hexdigest(), signature):
-                    raise _bad_chunk_signature()
+            if self._chain is not None and not self._chain.check_chunk_sha256(digest, signature):
+                raise _bad_chunk_signature()
             self._total += sum(len(part) for part in parts)
             out += parts
         elif kind is _FINAL:
@@ -286,7 +326,11 @@ class AwsChunkedDecoder:
                     parts.insert(0, memoryview(self._head))
                     self._head = bytearray()
                 events.append((_CHUNK, parts, self._signature))
-                self._state = "data-end"
+                if end - pos >= 2 and view[pos] == 0x0D and view[pos + 1] == 0x0A:
+                    pos += 2  # the data's CRLF, at hand: the next header follows
+                    self._state = "header"
+                else:
+                    self._state = "data-end"
                 continue
             newline = _find_newline(searchable, view, pos, end)
             if newline == -1:
@@ -297,12 +341,17 @@ class AwsChunkedDecoder:
                         "aws-chunked framing line too long or missing its CRLF",
                     )
                 return
-            self._line += view[pos : newline + 1]
+            if not self._line and newline > pos and view[newline - 1] == 0x0D:
+                line = view[pos : newline - 1].tobytes()  # the whole line in this feed
+            else:
+                self._line += view[pos : newline + 1]
+                if len(self._line) < 2 or self._line[-2] != 0x0D:
+                    raise ChunkedBodyError(
+                        "IncompleteBody", "aws-chunked framing line without CRLF"
+                    )
+                line = bytes(self._line[:-2])
+                self._line.clear()
             pos = newline + 1
-            if len(self._line) < 2 or self._line[-2] != 0x0D:
-                raise ChunkedBodyError("IncompleteBody", "aws-chunked framing line without CRLF")
-            line = bytes(self._line[:-2])
-            self._line.clear()
             self._on_line(line, events)
 
     def _on_line(self, line: bytes, events: list[_Event]) -> None:
@@ -434,6 +483,53 @@ def _update(checksums: list[Checksum], spans: list[memoryview]) -> None:
     for span in spans:
         for checksum in checksums:
             checksum.update(span)
+
+
+def _sha256(parts: list[bytes | memoryview]) -> str:
+    digest = hashlib.sha256(parts[0])
+    for part in parts[1:]:
+        digest.update(part)
+    return digest.hexdigest()
+
+
+class _Split:
+    """The chunks of one feed, hashed from both ends: the caller's thread takes
+    them from the front, the worker (after the checksum) from the back."""
+
+    __slots__ = ("_back", "_front", "_lock", "chunks", "digests")
+
+    def __init__(self, chunks: list[list[bytes | memoryview]]) -> None:
+        self.chunks = chunks
+        self.digests = [""] * len(chunks)
+        self._lock = threading.Lock()
+        self._front = 0
+        self._back = len(chunks)
+
+    def take_front(self) -> bool:
+        """Claim the next chunk from the front; False once the two ends met."""
+        with self._lock:
+            if self._front < self._back:
+                self._front += 1
+                return True
+            return False
+
+    def _take_back(self) -> int:
+        with self._lock:
+            if self._front < self._back:
+                self._back -= 1
+                return self._back
+            return -1
+
+    def stop(self) -> None:
+        """Leave every chunk not yet claimed unclaimed for good."""
+        with self._lock:
+            self._back = self._front
+
+    def work(self, checksums: list[Checksum], spans: list[memoryview]) -> None:
+        """The worker's share: the checksum over all the data, then chunks from the back."""
+        _update(checksums, spans)
+        while (index := self._take_back()) >= 0:
+            self.digests[index] = _sha256(self.chunks[index])
 
 
 def _find_newline(
