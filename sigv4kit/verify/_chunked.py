@@ -231,11 +231,11 @@ class AwsChunkedDecoder:
 
         This thread hashes chunks from the front and verifies each in order as
         soon as its digest is known, so the two meet wherever their speeds
-        put them; the chunk chain itself is checked here, in body order.
+        put them; the chunk chain itself is checked here, in body order
+        (see :class:`_Split`).
         """
-        split = _Split(chunks)
-        checksums = self._checksums
-        offload.submit(lambda: split.work(checksums, spans))
+        split = _Split(self._checksums, spans, chunks)
+        offload.submit(split.work)
         index, mine = 0, True
         try:
             for event in events:
@@ -249,10 +249,12 @@ class AwsChunkedDecoder:
                         digest = split.digests[index]
                     index += 1
                 elif event[0] is _TRAILERS:
+                    split.checksum()
                     offload.wait()  # the checksum is complete
                 self._verify(event, digest, out)
+            split.checksum()
         finally:
-            split.stop()  # on an error, the worker takes no further chunk
+            split.stop()  # on an error, the worker takes nothing further
             offload.wait()
 
     def _hashes(self, event: _Event) -> bool:
@@ -493,15 +495,29 @@ def _sha256(parts: list[bytes | memoryview]) -> str:
 
 
 class _Split:
-    """The chunks of one feed, hashed from both ends: the caller's thread takes
-    them from the front, the worker (after the checksum) from the back."""
+    """The work of one feed, shared by two threads through claims.
 
-    __slots__ = ("_back", "_front", "_lock", "chunks", "digests")
+    The checksum over all the feed's data is one claim: the worker takes it
+    first, but this thread takes it if it runs out of chunks before the
+    worker began (a worker kept off the CPU then costs nothing). The chunks
+    are hashed from both ends: this thread from the front, the worker from
+    the back, until the two meet.
+    """
 
-    def __init__(self, chunks: list[list[bytes | memoryview]]) -> None:
+    __slots__ = ("_back", "_front", "_lock", "_summed", "checksums", "chunks", "digests", "spans")
+
+    def __init__(
+        self,
+        checksums: list[Checksum],
+        spans: list[memoryview],
+        chunks: list[list[bytes | memoryview]],
+    ) -> None:
+        self.checksums = checksums
+        self.spans = spans
         self.chunks = chunks
         self.digests = [""] * len(chunks)
         self._lock = threading.Lock()
+        self._summed = False
         self._front = 0
         self._back = len(chunks)
 
@@ -520,14 +536,23 @@ class _Split:
                 return self._back
             return -1
 
+    def checksum(self) -> None:
+        """Run the checksum here, unless the other thread claimed it."""
+        with self._lock:
+            if self._summed:
+                return
+            self._summed = True
+        _update(self.checksums, self.spans)
+
     def stop(self) -> None:
-        """Leave every chunk not yet claimed unclaimed for good."""
+        """Leave everything not yet claimed unclaimed for good (after an error)."""
         with self._lock:
             self._back = self._front
+            self._summed = True
 
-    def work(self, checksums: list[Checksum], spans: list[memoryview]) -> None:
-        """The worker's share: the checksum over all the data, then chunks from the back."""
-        _update(checksums, spans)
+    def work(self) -> None:
+        """The worker's share: the checksum, then chunks from the back."""
+        self.checksum()
         while (index := self._take_back()) >= 0:
             self.digests[index] = _sha256(self.chunks[index])
 
