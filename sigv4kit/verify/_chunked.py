@@ -3,10 +3,8 @@ bytes (see :mod:`sigv4kit.signing._chunked` for the wire format and the chunk ch
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
-import threading
 import weakref
 from collections.abc import Sequence
 
@@ -19,8 +17,8 @@ from ..signing._chunked import (
     StreamingMode,
     check_chain,
 )
+from ._chunked_work import Offload, SharedFeed, sha256_hex, update_checksums
 from ._errors import VerificationError
-from ._offload import Offload
 
 __all__ = ["WORKER_MIN_BYTES", "AwsChunkedDecoder", "ChunkedBodyError"]
 
@@ -211,9 +209,9 @@ class AwsChunkedDecoder:
         chunks = [event[1] for event in events if event[0] is _CHUNK]
         offload = self._offload_for(spans, chunks)
         if offload is None:
-            _update(self._checksums, spans)
+            update_checksums(self._checksums, spans)
             for event in events:
-                self._verify(event, _sha256(event[1]) if self._hashes(event) else "", out)
+                self._verify(event, sha256_hex(event[1]) if self._hashes(event) else "", out)
         else:
             self._verify_shared(offload, events, spans, chunks, out)
         if deferred is not None:
@@ -232,9 +230,9 @@ class AwsChunkedDecoder:
         This thread hashes chunks from the front and verifies each in order as
         soon as its digest is known, so the two meet wherever their speeds
         put them; the chunk chain itself is checked here, in body order
-        (see :class:`_Split`).
+        (see :class:`~sigv4kit.verify._chunked_work.SharedFeed`).
         """
-        split = _Split(self._checksums, spans, chunks)
+        split = SharedFeed(self._checksums, spans, chunks)
         offload.submit(split.work)
         index, mine = 0, True
         try:
@@ -243,7 +241,7 @@ class AwsChunkedDecoder:
                 if event[0] is _CHUNK:
                     mine = mine and split.take_front()
                     if mine:
-                        digest = _sha256(event[1])
+                        digest = sha256_hex(event[1])
                     else:
                         offload.wait()
                         digest = split.digests[index]
@@ -479,82 +477,6 @@ _MAX_LINE = 4096
 # signature); the final chunk has no data, the trailers are kept on the decoder.
 _CHUNK, _FINAL, _TRAILERS = "chunk", "final", "trailers"
 _Event = tuple[str, list[bytes | memoryview], str]
-
-
-def _update(checksums: list[Checksum], spans: list[memoryview]) -> None:
-    for span in spans:
-        for checksum in checksums:
-            checksum.update(span)
-
-
-def _sha256(parts: list[bytes | memoryview]) -> str:
-    digest = hashlib.sha256(parts[0])
-    for part in parts[1:]:
-        digest.update(part)
-    return digest.hexdigest()
-
-
-class _Split:
-    """The work of one feed, shared by two threads through claims.
-
-    The checksum over all the feed's data is one claim: the worker takes it
-    first, but this thread takes it if it runs out of chunks before the
-    worker began (a worker kept off the CPU then costs nothing). The chunks
-    are hashed from both ends: this thread from the front, the worker from
-    the back, until the two meet.
-    """
-
-    __slots__ = ("_back", "_front", "_lock", "_summed", "checksums", "chunks", "digests", "spans")
-
-    def __init__(
-        self,
-        checksums: list[Checksum],
-        spans: list[memoryview],
-        chunks: list[list[bytes | memoryview]],
-    ) -> None:
-        self.checksums = checksums
-        self.spans = spans
-        self.chunks = chunks
-        self.digests = [""] * len(chunks)
-        self._lock = threading.Lock()
-        self._summed = False
-        self._front = 0
-        self._back = len(chunks)
-
-    def take_front(self) -> bool:
-        """Claim the next chunk from the front; False once the two ends met."""
-        with self._lock:
-            if self._front < self._back:
-                self._front += 1
-                return True
-            return False
-
-    def _take_back(self) -> int:
-        with self._lock:
-            if self._front < self._back:
-                self._back -= 1
-                return self._back
-            return -1
-
-    def checksum(self) -> None:
-        """Run the checksum here, unless the other thread claimed it."""
-        with self._lock:
-            if self._summed:
-                return
-            self._summed = True
-        _update(self.checksums, self.spans)
-
-    def stop(self) -> None:
-        """Leave everything not yet claimed unclaimed for good (after an error)."""
-        with self._lock:
-            self._back = self._front
-            self._summed = True
-
-    def work(self) -> None:
-        """The worker's share: the checksum, then chunks from the back."""
-        self.checksum()
-        while (index := self._take_back()) >= 0:
-            self.digests[index] = _sha256(self.chunks[index])
 
 
 def _find_newline(
