@@ -8,9 +8,13 @@ AwsChunkedDecoder, in one process. The headline is the server side alone:
   each round reads it back with ``readinto`` into one reused buffer and feeds
   a memoryview of it to the decoder, consuming what ``feed()`` returns before
   the next read (its contract for mutable buffers). The baseline rounds read
-  the same file the same way into hashlib.sha256. Rounds alternate and the
-  medians are compared; they run in a child process, so the peak RSS printed
-  is that of the decode (and the baseline, a buffer's worth) alone.
+  the same file the same way into hashlib.sha256; a third kind of round runs
+  the decoder on the calling thread alone (``worker_min_bytes=None``). Rounds
+  alternate; medians and best rounds are compared. They run in a child
+  process, so the peak RSS printed is that of the decoding (and the
+  baseline, a buffer's worth) alone. Each round also prints the share of the
+  CPUs that other processes used meanwhile (from /proc/stat), since on a
+  shared machine that decides what two threads can get.
 
 Then two layouts that include the client's cost:
 
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import queue
 import resource
@@ -40,6 +45,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from sigv4kit import ChecksumAlgorithm, ChunkedEncoding, StreamingMode
 from sigv4kit.signing import ChunkChain, derive_signing_key, iter_encoded
@@ -64,9 +70,10 @@ def blocks(total: int) -> Iterator[bytes]:
         yield block
 
 
-def decoder() -> AwsChunkedDecoder:
+def decoder(**options: Any) -> AwsChunkedDecoder:
     return AwsChunkedDecoder(
         mode=ENCODING.mode, chain=chain(), declared_trailers=("x-amz-checksum-crc32",),
+        **options,
     )
 
 
@@ -90,22 +97,20 @@ def write_encoded(total: int, path: str) -> int:
     return size
 
 
-def read_rounds(path: str, buffer: bytearray, sink: Callable[[memoryview], None]) -> float:
+def read_rounds(path: str, buffer: bytearray, sink: Callable[[memoryview], None]) -> None:
     view = memoryview(buffer)
-    start = time.perf_counter()
     with open(path, "rb", buffering=0) as body:
         while n := body.readinto(buffer):
             sink(view[:n])
-    return time.perf_counter() - start
 
 
-def sha256_round(path: str, buffer: bytearray) -> float:
+def sha256_round(path: str, buffer: bytearray, total: int) -> None:
     digest = hashlib.sha256()
-    return read_rounds(path, buffer, digest.update)
+    read_rounds(path, buffer, digest.update)
 
 
-def decode_round(path: str, buffer: bytearray, total: int) -> float:
-    dec = decoder()
+def decode_round(path: str, buffer: bytearray, total: int, worker: bool = True) -> None:
+    dec = decoder() if worker else decoder(worker_min_bytes=None)
     decoded = 0
 
     def feed(data: memoryview) -> None:
@@ -114,25 +119,49 @@ def decode_round(path: str, buffer: bytearray, total: int) -> float:
         for piece in dec.feed(data):
             decoded += len(piece)
 
-    seconds = read_rounds(path, buffer, feed)
-    start = time.perf_counter()
+    read_rounds(path, buffer, feed)
     dec.finish()
-    seconds += time.perf_counter() - start
     assert decoded == total
-    return seconds
+
+
+def one_thread_round(path: str, buffer: bytearray, total: int) -> None:
+    decode_round(path, buffer, total, worker=False)
+
+
+def busy_seconds() -> float:
+    """CPU time used by everything on the machine so far (Linux), else 0."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:9]]
+    except OSError:
+        return 0.0
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(run: Callable[[str, bytearray, int], None], *args: Any) -> tuple[float, float]:
+    """Wall time of one round, and the share of the CPUs other processes used meanwhile."""
+    busy, own = busy_seconds(), time.process_time()
+    start = time.perf_counter()
+    run(*args)
+    wall = time.perf_counter() - start
+    others = busy_seconds() - busy - (time.process_time() - own)
+    return wall, max(0.0, others) / ((os.cpu_count() or 1) * wall)
+
+
+ROUNDS = {"sha256": sha256_round, "decode": decode_round, "one-thread": one_thread_round}
 
 
 def decode_only_child(path: str, total: int, rounds: int, buffer_size: int) -> None:
-    """Alternate SHA-256 and decode rounds over the file; print one result line."""
+    """Alternate the rounds over the file; print the results as JSON."""
     buffer = bytearray(buffer_size)
-    rss_before = peak_rss_mib()
-    sha_times, decode_times = [], []
+    results: dict[str, Any] = {"rss_before": peak_rss_mib()}
     for _ in range(rounds):
-        sha_times.append(sha256_round(path, buffer))
-        decode_times.append(decode_round(path, buffer, total))
-    print(statistics.median(sha_times), statistics.median(decode_times),
-          rss_before, peak_rss_mib(),
-          " ".join(f"{t:.3f}" for t in sha_times), " ".join(f"{t:.3f}" for t in decode_times))
+        for name, run in ROUNDS.items():
+            results.setdefault(name, []).append(timed(run, path, buffer, total))
+            if name == "decode":
+                results["rss_decode"] = peak_rss_mib()
+    print(json.dumps(results))
 
 
 def decode_only(total: int, rounds: int, buffer_size: int) -> None:
@@ -145,22 +174,29 @@ def decode_only(total: int, rounds: int, buffer_size: int) -> None:
             while body.read(BLOCK * 8):
                 pass
         before = load()
-        result = subprocess.run(
+        results = json.loads(subprocess.run(
             [sys.executable, __file__, "--child", path, str(total), str(rounds),
              str(buffer_size)],
             check=True, capture_output=True, text=True,
-        ).stdout.split(maxsplit=4)
-    sha, dec, rss_before, rss_peak = map(float, result[:4])
+        ).stdout)
     print(f"body: {mib:.0f} MiB decoded ({size / 1024**2:.0f} MiB framed), chunks of "
           f"{ENCODING.chunk_size // 1024} KiB, CRC32 trailer; reads of {buffer_size // 1024} KiB"
-          f" into one buffer; {rounds} alternated rounds, medians")
+          f" into one buffer; {rounds} alternated rounds")
     print(f"load average before/after   {before} / {load()}")
-    print(f"raw SHA-256 (same reads)    {mib / sha:8.0f} MiB/s")
-    print(f"decode+verify only          {mib / dec:8.0f} MiB/s  ratio {sha / dec:.2f}x"
-          "  (target >= 0.8x)")
-    print(f"  rounds (s): SHA-256 / decode  {result[4].strip()}")
-    print(f"peak RSS of the decode      {rss_peak:8.1f} MiB  (target < 64 MiB; "
-          f"{rss_before:.1f} MiB before the first round)")
+    base = statistics.median(wall for wall, _ in results["sha256"])
+    best_base = min(wall for wall, _ in results["sha256"])
+    print("                            median        ratio   best round    ratio"
+          "   other processes' CPU share, per round")
+    for name, label in (("sha256", "raw SHA-256 (same reads)"), ("decode", "decode+verify"),
+                        ("one-thread", "  the same, one thread")):
+        walls = [wall for wall, _ in results[name]]
+        median, best = statistics.median(walls), min(walls)
+        shares = " ".join(f"{share:4.0%}" for _, share in results[name])
+        print(f"{label:26s} {mib / median:6.0f} MiB/s {base / median:6.2f}x"
+              f" {mib / best:6.0f} MiB/s {best_base / best:6.2f}x   {shares}")
+    print("target: decode+verify >= 0.8x raw SHA-256")
+    print(f"peak RSS of the decode      {results['rss_decode']:8.1f} MiB  (target < 64 MiB; "
+          f"{results['rss_before']:.1f} MiB before the first round: the interpreter and imports)")
 
 
 # -- encode + decode: both ends in one process -----------------------------------
