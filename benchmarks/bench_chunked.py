@@ -26,6 +26,11 @@ Then two layouts that include the client's cost:
 
 Prints throughputs, ratios, the load average and the peak RSS; asserts nothing.
 
+The read size (``--buffer``, 4 MiB by default) is also the feed size, and it
+matters: each feed hands work to the decoder's worker thread once, which
+costs about 0.1 ms on the development VM; 4 MiB was the best of 256 KiB to
+16 MiB there (docs/performance.md).
+
     .venv/bin/python benchmarks/bench_chunked.py [GiB] [--rounds N] [--buffer KiB]
         [--decode-only]
 """
@@ -264,7 +269,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("gib", nargs="?", type=float, default=1.0)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--buffer", type=int, default=1024, help="read size in KiB")
+    parser.add_argument("--buffer", type=int, default=4096, help="read size in KiB")
     parser.add_argument("--decode-only", action="store_true", help="skip encode+decode")
     args = parser.parse_args()
     total = int(args.gib * 1024**3) // BLOCK * BLOCK
