@@ -208,14 +208,16 @@ class AwsChunkedDecoder:
             # Raised after the chunks framed before it are verified: the
             # errors come in the order of the body, whatever its slicing.
             deferred = exc
-        chunks = [event[1] for event in events if event[0] is _CHUNK]
-        offload = self._offload_for(spans, chunks)
+        offload = self._offload_for(len(data), spans, events)
         if offload is None:
-            update_checksums(self._checksums, spans)
+            if spans and self._checksums:
+                update_checksums(self._checksums, spans)
+            hashes = self._chain is not None
             for event in events:
-                self._verify(event, sha256_hex(event[1]) if self._hashes(event) else "", out)
+                digest = sha256_hex(event[1]) if hashes and event[0] is _CHUNK else ""
+                self._verify(event, digest, out)
         else:
-            self._verify_shared(offload, events, spans, chunks, out)
+            self._verify_shared(offload, events, spans, out)
         if deferred is not None:
             raise deferred
 
@@ -224,7 +226,6 @@ class AwsChunkedDecoder:
         offload: Offload,
         events: list[_Event],
         spans: list[memoryview],
-        chunks: list[list[bytes | memoryview]],
         out: list[bytes | memoryview],
     ) -> None:
         """Verify with the worker: it takes the checksum, then hashes chunks from the back.
@@ -234,6 +235,7 @@ class AwsChunkedDecoder:
         put them; the chunk chain itself is checked here, in body order
         (see :class:`~sigv4kit.verify._chunked_work.SharedFeed`).
         """
+        chunks = [event[1] for event in events if event[0] is _CHUNK]
         split = SharedFeed(self._checksums, spans, chunks)
         offload.submit(split.work)
         index, mine = 0, True
@@ -257,19 +259,18 @@ class AwsChunkedDecoder:
             split.stop()  # on an error, the worker takes nothing further
             offload.wait()
 
-    def _hashes(self, event: _Event) -> bool:
-        return event[0] is _CHUNK and self._chain is not None
-
     def _offload_for(
-        self, spans: list[memoryview], chunks: list[list[bytes | memoryview]]
+        self, size: int, spans: list[memoryview], events: list[_Event]
     ) -> Offload | None:
+        """The worker, if this feed (``size`` bytes) has work worth sharing."""
         # Only signed chunks leave work to share: a checksum alone is one
         # sequential pass, and one chunk without a checksum is one hash.
-        if self._offload_from is None or self._chain is None:
+        threshold = self._offload_from
+        if threshold is None or size < threshold or self._chain is None:
             return None
-        if not self._checksums and len(chunks) < 2:
+        if sum(len(span) for span in spans) < threshold:
             return None
-        if sum(len(span) for span in spans) < self._offload_from:
+        if not self._checksums and sum(event[0] is _CHUNK for event in events) < 2:
             return None
         if self._offload is None:
             self._offload = Offload("sigv4kit-aws-chunked")
@@ -304,7 +305,7 @@ class AwsChunkedDecoder:
         view = memoryview(data)
         if view.format != "B" or view.ndim != 1:
             view = view.cast("B")
-        searchable = data if isinstance(data, bytes | bytearray) else None
+        searchable = data if isinstance(data, (bytes, bytearray)) else None
         pos, end = 0, len(view)
         while pos < end:
             if self._state == "done":
