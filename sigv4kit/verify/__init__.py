@@ -17,6 +17,7 @@ from ._checks import (
     check_signed_headers,
 )
 from ._chunked import (
+    WORKER_MIN_BYTES,
     AwsChunkedDecoder,
     ChunkedBodyError,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "DEFAULT_MAX_SKEW",
     "DEFAULT_SERVICE_SETTINGS",
     "DEFAULT_UNSIGNED_AMZ_HEADERS",
+    "WORKER_MIN_BYTES",
     "AccessDenied",
     "AuthorizationHeaderMalformed",
     "AuthorizationQueryParametersError",

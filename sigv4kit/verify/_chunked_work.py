@@ -21,7 +21,8 @@ from collections.abc import Callable
 
 from ..signing._checksums import Checksum
 
-__all__ = ["Offload", "SharedFeed", "sha256_hex", "update_checksums"]
+# Machinery of the decoder, not API: nothing here is re-exported.
+__all__: list[str] = []
 
 _Job = Callable[[], None]
 
