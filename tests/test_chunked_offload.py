@@ -298,3 +298,18 @@ def test_the_trailers_wait_for_the_workers_checksum(monkeypatch: pytest.MonkeyPa
     assert b"".join(bytes(piece) for piece in dec.feed(body)) == data
     assert dec.finish() == [(CRC32, checksum_value(CRC32, data))]
     assert workers() == []
+
+
+def test_any_buffer_can_be_fed() -> None:
+    chunks = [bytes([n]) * 65536 for n in range(12)]
+    data = b"".join(chunks)
+    body, _ = frame(chunks)
+    doubled = bytes(byte for pair in zip(body, bytes(len(body)), strict=True) for byte in pair)
+    strided = memoryview(doubled)[::2]  # not contiguous
+    flat = memoryview(body).cast("B", shape=[1, len(body)])  # two dimensions
+    for offload in (None, 1):
+        for view in (strided, flat):
+            dec = decoder(offload, length=len(data))
+            assert b"".join(bytes(piece) for piece in dec.feed(view)) == data
+            assert dec.finish() == [(CRC32, checksum_value(CRC32, data))]
+    assert workers() == []

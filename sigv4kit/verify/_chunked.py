@@ -303,7 +303,9 @@ class AwsChunkedDecoder:
         spans: list[memoryview],
     ) -> None:
         view = memoryview(data)
-        if view.format != "B" or view.ndim != 1:
+        if not view.c_contiguous:
+            view = memoryview(view.tobytes())  # rare: a strided view, read as bytes
+        elif view.format != "B" or view.ndim != 1:
             view = view.cast("B")
         searchable = data if isinstance(data, (bytes, bytearray)) else None
         pos, end = 0, len(view)
