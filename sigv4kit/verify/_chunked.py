@@ -17,25 +17,15 @@ from ..signing._chunked import (
     StreamingMode,
     check_chain,
 )
+from ._chunked_errors import (
+    ChunkedBodyError,
+    _bad_chunk_signature,
+    _incomplete,
+    _malformed_trailer,
+)
 from ._chunked_work import Offload, SharedFeed, sha256_hex, update_checksums
-from ._errors import VerificationError
 
 __all__ = ["WORKER_MIN_BYTES", "AwsChunkedDecoder", "ChunkedBodyError"]
-
-
-class ChunkedBodyError(VerificationError):
-    """An aws-chunked body failed to decode or verify.
-
-    A :class:`~sigv4kit.VerificationError` whose ``code`` and ``status``
-    are the AWS error code and HTTP status of the particular failure
-    (``IncompleteBody``, ``InvalidChunkSizeError``, ``SignatureDoesNotMatch``,
-    ``BadDigest``, ``MalformedTrailerError``, ``InvalidRequest``).
-    """
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
 
 
 #: A feed carrying this many bytes of chunk data or more shares its hashing with
@@ -43,30 +33,6 @@ class ChunkedBodyError(VerificationError):
 #: so on the 2-core development machine 256 KiB feeds gained nothing and the
 #: gain grows with the feed: 1 MiB, 4 MiB (docs/performance.md).
 WORKER_MIN_BYTES = 512 * 1024
-
-
-def _incomplete() -> ChunkedBodyError:
-    return ChunkedBodyError(
-        "IncompleteBody",
-        "You did not provide the number of bytes specified by the Content-Length HTTP header",
-    )
-
-
-def _bad_chunk_signature() -> ChunkedBodyError:
-    return ChunkedBodyError(
-        "SignatureDoesNotMatch",
-        "The request signature we calculated does not match the signature you provided. "
-        "Check your key and signing method.",
-        403,
-    )
-
-
-def _malformed_trailer() -> ChunkedBodyError:
-    return ChunkedBodyError(
-        "MalformedTrailerError",
-        "The request contained trailing data that was not well-formed or did not conform "
-        "to our published schema.",
-    )
 
 
 class AwsChunkedDecoder:
