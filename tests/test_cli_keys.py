@@ -126,6 +126,20 @@ def test_create_role_and_root(tmp_path: Path, url: str) -> None:
     assert "already exists as a role" in r.err
 
 
+def test_root_session_warns_and_a_user_session_does_not(url: str) -> None:
+    assert cli("keys", "create", "--principal", "admin", "--root", UNSAFE, "--store", url).code == 0
+    assert cli("keys", "create", "--principal", "alice", "--store", url).code == 0
+    root = cli("keys", "create-session", "--principal", "admin", "--store", url, "--json")
+    assert root.code == ExitCode.OK
+    assert root.err == (
+        "WARNING: these are temporary credentials of the root user of account 000000000000: "
+        "until they expire they can do everything in the account, and no IAM policy can "
+        "limit them. Use IAM users or roles for everyday work.\n")
+    user = cli("keys", "create-session", "--principal", "alice", "--store", url, "--json")
+    assert user.code == ExitCode.OK
+    assert user.err == ""
+
+
 def test_root_key_needs_the_flag_and_warns(tmp_path: Path, url: str) -> None:
     refused = cli("keys", "create", "--principal", "admin", "--root", "--store", url)
     assert refused.code == ExitCode.USAGE

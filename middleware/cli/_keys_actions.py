@@ -11,7 +11,7 @@ from typing import Any
 from sigv4kit.cli import CLIError, ExitCode, Streams
 
 from .. import AccessKeyInfo, KeyManager, MasterKey, PrincipalKind, StoreError
-from ..iam._cli_root_keys import refuse_root_key, root_key_warning
+from ..iam._cli_root_keys import refuse_root_key, root_key_warning, root_session_warning
 from ..store.entities import DEFAULT_ACCOUNT_ID
 from ._store import with_manager
 
@@ -195,10 +195,14 @@ def run_rotate(args: argparse.Namespace, streams: Streams) -> ExitCode:
 
 
 def run_create_session(args: argparse.Namespace, streams: Streams) -> ExitCode:
-    async def go(store: KeyManager) -> Any:
-        return await store.create_session(args.principal, duration_seconds=args.duration)
+    async def go(store: KeyManager) -> tuple[bool, Any]:
+        principal = await store.get_principal(args.principal)
+        root = principal is not None and principal.root
+        return root, await store.create_session(args.principal, duration_seconds=args.duration)
 
-    creds = with_manager(args, streams, go)
+    root, creds = with_manager(args, streams, go)
+    if root:
+        streams.stderr.write(root_session_warning(DEFAULT_ACCOUNT_ID))
     _write_fields(
         streams,
         {

@@ -35,6 +35,7 @@ __all__ = [
     "add_root_key_parsers",
     "refuse_root_key",
     "root_key_warning",
+    "root_session_warning",
 ]
 
 T = TypeVar("T")
@@ -78,6 +79,15 @@ def root_key_warning(account_id: str) -> str:
         f"As AWS warns, {_WHY}. Use IAM users or roles instead; keep this key secret and "
         "delete it when you are done (sigv4kit iam delete-root-access-key, or "
         "sigv4kit keys delete).\n"
+    )
+
+
+def root_session_warning(account_id: str) -> str:
+    """The warning printed on stderr when a root principal gets temporary credentials."""
+    return (
+        f"WARNING: these are temporary credentials of the root user of account {account_id}: "
+        "until they expire they can do everything in the account, and no IAM policy can "
+        "limit them. Use IAM users or roles for everyday work.\n"
     )
 
 
