@@ -62,9 +62,9 @@ async def dashboard(app: Console, ctx: Ctx) -> Response:
                     old_keys.append(f"{name}: {key['AccessKeyId']}")
             try:
                 await app.logins.get_login_profile(account, name)
-                with_password.append(name)
             except NoSuchEntity:  # no console password: the only answer that means "none"
-                pass
+                continue
+            with_password.append(name)
         cards.append(_card("Users", str(len(rows))))
         cards.append(_card("Users without MFA", str(len(no_mfa)), no_mfa))
         cards.append(_card("Console users without MFA", str(len(set(with_password) & set(no_mfa))),

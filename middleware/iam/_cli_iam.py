@@ -34,6 +34,8 @@ from typing import Any
 from sigv4kit import SigV4Error
 from sigv4kit.cli import EXIT_CODES_HELP, CLIError, ExitCode, Streams
 
+from ._cli_root_keys import add_root_key_parsers, with_iam
+
 __all__ = [
     "ADMIN_POLICY_DOCUMENT",
     "ADMIN_POLICY_NAME",
@@ -109,7 +111,6 @@ def add_parser(sub: Any) -> None:
     r.set_defaults(run=run_revoke_sessions)
 
     from ._cli_report import add_report_parser
-    from ._cli_root_keys import add_root_key_parsers
 
     add_report_parser(actions)
     add_root_key_parsers(actions)
@@ -177,18 +178,7 @@ async def _account(iam: Any, account_id: str | None) -> str:
 
 async def _run(store_url: str, work: Callable[[Any], Awaitable[dict[str, str]]]
                ) -> dict[str, str]:
-    from .. import open_store
-    from ..store import SQLKeyStore
-    from .entities import IAMStore
-
-    store = open_store(store_url)
-    if not isinstance(store, SQLKeyStore):
-        await store.aclose()
-        raise CLIError(f"{store_url} is not an SQL store (sqlite:/// or postgresql://)")
-    try:
-        return await work(IAMStore(store))
-    finally:
-        await store.aclose()
+    return await with_iam(store_url, work, create=True)
 
 
 def random_password() -> str:

@@ -36,6 +36,7 @@ __all__ = [
     "refuse_root_key",
     "root_key_warning",
     "root_session_warning",
+    "with_iam",
 ]
 
 T = TypeVar("T")
@@ -149,12 +150,14 @@ def add_root_key_parsers(actions: Any) -> None:
     p.set_defaults(run=run_delete_root_key)
 
 
-async def _with_iam(store_url: str, work: Callable[[Any], Awaitable[T]]) -> T:
+async def with_iam(store_url: str, work: Callable[[Any], Awaitable[T]], *, create: bool) -> T:
+    """``work(IAMStore)`` on the SQL store at ``store_url`` (``create``: make it if missing),
+    closed afterwards; any other store is a :class:`CLIError`."""
     from .. import open_store
     from ..store import SQLKeyStore
     from .entities import IAMStore
 
-    store = open_store(store_url, create=False)
+    store = open_store(store_url, create=create)
     if not isinstance(store, SQLKeyStore):
         await store.aclose()
         raise CLIError(f"{store_url} is not an SQL store (sqlite:/// or postgresql://)")
@@ -166,7 +169,7 @@ async def _with_iam(store_url: str, work: Callable[[Any], Awaitable[T]]) -> T:
 
 def _run(store_url: str, work: Callable[[Any], Awaitable[T]]) -> T:
     try:
-        return asyncio.run(_with_iam(store_url, work))
+        return asyncio.run(with_iam(store_url, work, create=False))
     except CLIError:
         raise
     except SigV4Error as exc:

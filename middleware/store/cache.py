@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -82,6 +83,11 @@ class KeyCache:
         self._epoch = 0
         self._lock = threading.Lock()
 
+    def after_fork(self) -> None:
+        """In a forked child: a new lock (another thread of the parent may have held the old
+        one at the fork, and no thread here will release it). The entries stay."""
+        self._lock = threading.Lock()
+
     def lookup(self, access_key_id: str, now: float) -> tuple[bool, KeyRecord | None, int]:
         """``(hit, record, epoch)``; pass ``epoch`` to :meth:`remember` after a miss."""
         with self._lock:
@@ -132,22 +138,27 @@ class KeyUse:
 
 
 class _Batch(Generic[S]):
-    """Notes waiting to be written, the latest per slot (see the subclasses).
+    """Notes waiting to be written, the latest per slot (``slot(key id, use)``, see the
+    subclasses).
 
     At most ``limit`` slots are held; notes for further slots are counted as
     dropped (reported by :meth:`take`) rather than growing memory without
     bound when the database is unreachable for long.
     """
 
-    def __init__(self, limit: int = 100_000) -> None:
+    def __init__(self, slot: Callable[[str, KeyUse], S], limit: int) -> None:
+        self._slot: Callable[[str, KeyUse], S] = slot
         self._limit = limit
         self._notes: dict[S, KeyUse] = {}
         self._dropped = 0
         self._lock = threading.Lock()
 
-    @staticmethod
-    def _slot(access_key_id: str, use: KeyUse) -> S:
-        raise NotImplementedError
+    def after_fork(self) -> None:
+        """In a forked child: nothing pending (the parent writes its notes) and a new lock
+        (another thread of the parent may have held the old one at the fork)."""
+        self._lock = threading.Lock()
+        self._notes = {}
+        self._dropped = 0
 
     def add(self, access_key_id: str, use: KeyUse) -> None:
         """Keep ``use`` if it is the latest for its slot. Never blocks on I/O."""
@@ -184,9 +195,8 @@ class _Batch(Generic[S]):
 class UseBatch(_Batch[str]):
     """The latest use of each key, waiting to be written (slots: access key ids)."""
 
-    @staticmethod
-    def _slot(access_key_id: str, use: KeyUse) -> str:
-        return access_key_id
+    def __init__(self, limit: int = 100_000) -> None:
+        super().__init__(lambda access_key_id, _use: access_key_id, limit)
 
 
 class ServiceUseBatch(_Batch[tuple[str, str]]):
@@ -198,9 +208,8 @@ class ServiceUseBatch(_Batch[tuple[str, str]]):
     of its notes (:meth:`latest_per_key`).
     """
 
-    @staticmethod
-    def _slot(access_key_id: str, use: KeyUse) -> tuple[str, str]:
-        return (access_key_id, use.service)
+    def __init__(self, limit: int = 100_000) -> None:
+        super().__init__(lambda access_key_id, use: (access_key_id, use.service), limit)
 
     @staticmethod
     def latest_per_key(notes: dict[tuple[str, str], KeyUse]) -> dict[str, KeyUse]:

@@ -13,6 +13,7 @@ Imports: SQLAlchemy, :mod:`.schema`, :mod:`.principals`, :mod:`.masterkeys`,
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -124,8 +125,9 @@ def _check_import(access_key_id: str, secret_access_key: str) -> None:
 class KeyAdmin(PrincipalAdmin, MasterKeyAdmin):
     """:class:`~.protocols.KeyManager` over SQLAlchemy Core; see the module docstring."""
 
-    async def flush(self) -> None:
-        raise NotImplementedError
+    # Each backend's writer of the batched last-used notes (SQLiteKeyStore.flush,
+    # PostgresKeyStore.flush).
+    flush: Callable[[], Awaitable[None]]
 
     async def _flush_before_delete(self) -> None:
         # Uses noted for a key are written with its owner's per-service record
