@@ -272,7 +272,18 @@ async def setup():
     return store, kid
 
 store, kid = asyncio.run(setup())
+if len(sys.argv) > 2:
+    # Another thread of the parent holds the store's locks at the fork (a flush or a
+    # cache update in progress): the child must not wait for them.
+    import threading, time
+    for lock in (store._uses._lock, store._cache._lock):
+        threading.Thread(target=lock.acquire).start()
+    while not (store._uses._lock.locked() and store._cache._lock.locked()):
+        time.sleep(0.001)
 pid = os.fork()
+if pid != 0 and len(sys.argv) > 2:
+    store._uses._lock.release()
+    store._cache._lock.release()
 if pid == 0:
     try:
         asyncio.run(use(store, kid, "child"))
@@ -288,11 +299,12 @@ print(kid if os.waitstatus_to_exitcode(status) == 0 else "child exit %d" % statu
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-async def test_store_survives_a_fork(tmp_path: Path) -> None:
+@pytest.mark.parametrize("held", [False, True], ids=["idle", "locks-held-at-fork"])
+async def test_store_survives_a_fork(tmp_path: Path, held: bool) -> None:
     # gunicorn --preload forks workers after the app (and its store) exists.
     db = tmp_path / "k.db"
     result = subprocess.run(
-        [sys.executable, "-c", FORK_SCRIPT, str(db)],
+        [sys.executable, "-c", FORK_SCRIPT, str(db), *(["held"] if held else [])],
         capture_output=True,
         text=True,
         timeout=60,

@@ -149,7 +149,8 @@ class SQLiteKeyStore(SQLKeyStore):
         # background thread, locks another thread may have held at the fork,
         # and the parent's pending notes (the parent writes those).
         self._pid = os.getpid()
-        self._uses.take()
+        self._uses.after_fork()
+        self._cache.after_fork()
         self._thread_lock = threading.Lock()
         self._lock = threading.Lock()  # the lookup connection
         self._flush_lock = threading.Lock()
