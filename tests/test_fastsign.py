@@ -196,3 +196,48 @@ def test_unsendable_unsigned_header_is_left_to_sign(value: bytes) -> None:
     assert FastSigner().sign(request, **arguments) is None
     with pytest.raises(sigv4kit.InvalidHeaderError):
         sign_httpx_request(request, **arguments)
+
+
+@pytest.mark.parametrize("name", ["amz-sdk-invocation-id", "Amz-Sdk-Request"])
+def test_auth_replaces_the_requests_own_sdk_header(name: str) -> None:
+    """A request that already carries an amz-sdk-* header leaves the fast path
+    (which appends them) and goes out with one copy: the auth's, signed."""
+    auth = sigv4kit.SigV4Auth(sigv4kit.Credentials(AKID, SECRET), region="eu-west-3",
+                              service="svc", clock=lambda: NOW,
+                              invocation_id=lambda: "00000000-0000-4000-8000-000000000001")
+    request = httpx.Request("GET", "https://example.com/items", headers=[(name, "mine")])
+    result = auth.sign(request)
+    pairs = [(k, v) for k, v in request.headers.multi_items() if k.startswith("amz-sdk-")]
+    assert sorted(pairs) == [("amz-sdk-invocation-id", "00000000-0000-4000-8000-000000000001"),
+                             ("amz-sdk-request", "attempt=1; max=3")]
+    assert "amz-sdk-invocation-id;amz-sdk-request;host" in result.authorization
+    assert result.authorization == request.headers["authorization"]
+
+
+def test_fast_path_declines_an_added_header_the_request_has() -> None:
+    request = httpx.Request("GET", "https://example.com/", headers=[("amz-sdk-request", "x")])
+    before = request.headers.multi_items()
+    assert FastSigner().sign(
+        request, credentials=sigv4kit.Credentials(AKID, SECRET), region="eu-west-3",
+        service="svc", settings=SigningSettings(), now=NOW, payload_hash=None,
+        added=[(b"amz-sdk-request", b"attempt=1; max=3")],
+    ) is None
+    assert request.headers.multi_items() == before
+
+
+@pytest.mark.parametrize("query", [
+    "a=1&a0=2", "a0=2&a=1", "a-=1&a=2", "b=&a=", "k=%2F&k=%3A", "k=%41", "k=%2f", "k=%2", "=1",
+    "a=b=c", "a=1&&b=2", "a=1&", "k%3D=v",
+])
+def test_fast_query_order_is_sign_s(query: str) -> None:
+    """Keys that share a prefix sort by key first ('a' before 'a0' and 'a-'), as
+    sign() sorts (key, value) pairs; non-strict queries are left to sign()."""
+    spec = {"method": "GET", "url": f"https://example.com/p?{query}", "headers": [],
+            "content": b"", "token": None, "payload_hash": None, "rules": "default",
+            "now": NOW}
+    fast_request, fast, general_request, general = _sign_both(spec)
+    if fast is not None:
+        assert fast_request.headers.multi_items() == general_request.headers.multi_items()
+        assert str(fast.canonical_request) == str(general.canonical_request)
+    strict = query in ("a=1&a0=2", "a0=2&a=1", "a-=1&a=2", "b=&a=", "k=%2F&k=%3A", "k%3D=v")
+    assert (fast is not None) == strict, query

@@ -87,6 +87,8 @@ Clock = Callable[[], datetime]
 # (S3 and most services answer 403, query services and EC2 400, EC2 401).
 # Only these responses' bodies are read by the auth.
 _AUTH_FAILURE_STATUSES = frozenset({400, 401, 403})
+_INVOCATION_ID_NAME = INVOCATION_ID_HEADER.encode("ascii")
+_SDK_REQUEST_NAME = SDK_REQUEST_HEADER.encode("ascii")
 
 
 # A service saying the session token expired (STS/query, S3, JSON services).
@@ -202,15 +204,23 @@ class SigV4Auth(httpx.Auth):
     # -- the one signing path ------------------------------------------------
 
     def _sign_with(
-        self, request: httpx.Request, credentials: Credentials, payload_hash: str | None
+        self,
+        request: httpx.Request,
+        credentials: Credentials,
+        payload_hash: str | None,
+        sdk_headers: tuple[tuple[bytes, bytes], ...],
     ) -> SigningResult:
+        """Sign with the ``amz-sdk-*`` headers: added by the fast path, else set here."""
         now = self.now()
         fast = self.algorithm is SigningAlgorithm.SIGV4 and self.chunked is None
         result = self._fast.sign(
             request, credentials=credentials, region=self.region, service=self.service,
-            settings=self.settings, now=now, payload_hash=payload_hash,
+            settings=self.settings, now=now, payload_hash=payload_hash, added=sdk_headers,
         ) if fast else None
         if result is None:
+            headers = request.headers
+            for name, value in sdk_headers:  # replacing the request's own, if any
+                headers[name.decode("ascii")] = value.decode("utf-8")
             result = sign_httpx_request(
                 request,
                 credentials=credentials,
@@ -471,10 +481,11 @@ class Resigner:
         self.attempt = 0
 
     def _sign(self, request: httpx.Request, credentials: Credentials) -> SigningResult:
-        headers = request.headers
-        headers[INVOCATION_ID_HEADER] = self.invocation_id
-        headers[SDK_REQUEST_HEADER] = _sdk_request_value(self.attempt, self.max_attempts)
-        return self._auth._sign_with(request, credentials, self._payload_hash)
+        sdk_headers = (
+            (_INVOCATION_ID_NAME, self.invocation_id.encode("utf-8")),
+            (_SDK_REQUEST_NAME, _sdk_request_value(self.attempt, self.max_attempts).encode()),
+        )
+        return self._auth._sign_with(request, credentials, self._payload_hash, sdk_headers)
 
     def sign_next(self, request: httpx.Request, credentials: Credentials) -> SigningResult:
         """Sign the next attempt with ``credentials``."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
 
@@ -49,11 +50,19 @@ _AUTH_HEADERS = frozenset(
     {b"authorization", b"x-amz-date", b"x-amz-security-token", b"x-amz-region-set"}
 )
 # A query of key=value pieces in strict encoding (unreserved characters and
-# upper-case escapes): canonicalize_query sends it unchanged.
-_PIECE = rb"(?:[A-Za-z0-9\-._~]|%[0-9A-F]{2})"
-_PLAIN_QUERY = re.compile(rb"%s+=%s*(?:&%s+=%s*)*" % ((_PIECE,) * 4))
-# An escape of an unreserved character is not strict (it is sent decoded).
-_UNRESERVED_ESCAPE = re.compile(rb"%(?:2[DE]|3[0-9]|4[1-9A-F]|5[0-9AF]|6[1-9A-F]|7[0-9AE])")
+# upper-case escapes of the others): canonicalize_query sends it unchanged.
+# Checked in two steps, each a character class or a rare branch (one
+# alternation per character costs twice as much): the shape, then any escape.
+_QUERY_CHAR = rb"[A-Za-z0-9\-._~%]"
+_PLAIN_QUERY = re.compile(rb"%s+=%s*(?:&%s+=%s*)*" % ((_QUERY_CHAR,) * 4))
+# An escape that is not two upper-case hex digits, or that escapes an
+# unreserved character (not strict: canonicalize_query sends it decoded).
+_NOT_STRICT_ESCAPE = re.compile(
+    rb"%(?![0-9A-F]{2})|%(?:2[DE]|3[0-9]|4[1-9A-F]|5[0-9AF]|6[1-9A-F]|7[0-9AE])"
+)
+# Sorting "key=value" pieces as (key, value) pairs: '=' becomes NUL, which
+# sorts below every byte a key may hold, and back (a strict piece holds one '=').
+_SWAP_EQUALS_NUL = bytes.maketrans(b"=\0", b"\0=")
 # Header lines whose values might not canonicalize to themselves.
 # (bytes.translate deletes the allowed bytes; whatever is left is not allowed.)
 _PRINTABLE_OR_NEWLINE = bytes(range(0x20, 0x7F)) + b"\n"
@@ -94,12 +103,34 @@ class FastSigner:
     change, not per request. ``None`` means "use :func:`~sigv4kit.sign`".
     """
 
-    __slots__ = ("_config", "_second")
+    __slots__ = ("_config", "_mac", "_second")
 
     def __init__(self) -> None:
         self._config = _configure("", "", SigningSettings())
         # (whole second, region, service, X-Amz-Date, scope date, scope).
         self._second: tuple[int, str, str, bytes, str, bytes] = (-1, "", "", b"", "", b"")
+        # (secret, scope date, region, service, HMAC keyed with the signing key).
+        self._mac: tuple[str, str, str, str, hmac.HMAC] | None = None
+
+    def _keyed_mac(self, secret: str, day: str, region: str, service: str) -> hmac.HMAC:
+        """An HMAC-SHA256 keyed with the day's signing key, to copy per signature.
+
+        Copying a keyed HMAC skips the key setup (two SHA-256 blocks) and
+        OpenSSL's digest lookup that ``hmac.digest`` pays on every call.
+        """
+        cached = self._mac
+        if (
+            cached is not None
+            and cached[0] == secret
+            and cached[1] == day
+            and cached[2] is region
+            and cached[3] is service
+        ):
+            return cached[4]
+        key = _cached_signing_key(secret, day, region, service)
+        mac = hmac.new(key, digestmod="sha256")
+        self._mac = (secret, day, region, service, mac)  # one tuple, replaced whole
+        return mac
 
     def _date(self, now: datetime, region: str, service: str) -> tuple[bytes, str, bytes]:
         """X-Amz-Date, the scope date and the credential scope, derived once per second."""
@@ -124,6 +155,7 @@ class FastSigner:
         settings: SigningSettings,
         now: object,
         payload_hash: str | None,
+        added: Sequence[tuple[bytes, bytes]] = (),
     ) -> SigningResult | None:
         """Sign ``request`` in place and return its result, or None (use ``sign()``).
 
@@ -131,6 +163,11 @@ class FastSigner:
         (or its clock returned): of the wrong type, ``sign()`` explains with
         the library's own error. (Annotated ``str``/``datetime``, the compiled
         build would raise a bare TypeError at the call instead.)
+
+        ``added`` are headers to add and sign (lower-case names the request
+        does not have, printable ASCII values: the auth's ``amz-sdk-*``
+        headers): they are appended only when the request is signed here, so
+        on None the request is untouched.
         """
         if type(region) is not str or type(service) is not str or type(now) is not datetime:
             return None
@@ -150,20 +187,20 @@ class FastSigner:
             return None
         if query:
             if not _PLAIN_QUERY.fullmatch(query) or (
-                b"%" in query and _UNRESERVED_ESCAPE.search(query)
+                b"%" in query and _NOT_STRICT_ESCAPE.search(query)
             ):
                 return None
-            pieces = [piece.partition(b"=")[::2] for piece in query.split(b"&")]
-            query = b"&".join([key + b"=" + value for key, value in sorted(pieces)])
+            pieces = query.translate(_SWAP_EQUALS_NUL).split(b"&")
+            pieces.sort()
+            query = b"&".join(pieces).translate(_SWAP_EQUALS_NUL)
         access_key_id = credentials.access_key_id
         token = credentials.session_token
         if not access_key_id.isascii():
             return None
         headers = request.headers
-        raw = headers.raw
+        triples = _header_triples(headers)
         lines: dict[bytes, bytes] = {}
-        for name, value in raw:
-            lname = name.lower()
+        for _, lname, value in triples:
             if lname in removed:
                 return None  # an earlier signature: sign() replaces it
             if lname in unsigned:
@@ -175,6 +212,10 @@ class FastSigner:
                 lines[lname] = value
         if b"host" not in lines:
             return None  # sign() explains
+        for name, value in added:
+            if name in lines or name in unsigned or name in removed:
+                return None  # sign() replaces (or leaves unsigned) the request's own
+            lines[name] = value
         payload = _payload(request, payload_hash, settings)
         if payload is None:
             return None
@@ -201,12 +242,14 @@ class FastSigner:
         string_to_sign = b"AWS4-HMAC-SHA256\n%s\n%s\n%s" % (
             date, scope, hashlib.sha256(canonical).hexdigest().encode("ascii")
         )
-        key = _cached_signing_key(credentials.secret_access_key, day, region, service)
-        signature = hmac.digest(key, string_to_sign, "sha256").hex()
+        mac = self._keyed_mac(credentials.secret_access_key, day, region, service).copy()
+        mac.update(string_to_sign)
+        signature = mac.hexdigest()
+        new = [(name, name, value) for name, value in added]
         arguments: Arguments = (
             method,
             raw_target.decode("ascii"),
-            raw,
+            (*triples, *new),
             credentials,
             region,
             service,
@@ -214,31 +257,43 @@ class FastSigner:
             payload,
             settings,
         )
-        added = [(b"X-Amz-Date", date)]
+        new.append((b"X-Amz-Date", b"x-amz-date", date))
         if token is not None and include_token:
-            added.append((b"X-Amz-Security-Token", token_bytes))
+            new.append((b"X-Amz-Security-Token", b"x-amz-security-token", token_bytes))
         if add_content_sha:
-            added.append((b"x-amz-content-sha256", payload.encode("ascii")))
+            new.append((b"x-amz-content-sha256", b"x-amz-content-sha256",
+                        payload.encode("ascii")))
         if token is not None and not include_token:
-            added.append((b"X-Amz-Security-Token", token_bytes))
-        added.append((b"Authorization", b"AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, "
-                      b"Signature=%s" % (access_key_id.encode("ascii"), scope, signed,
-                                         signature.encode("ascii"))))
-        _append_headers(headers, added)
+            new.append((b"X-Amz-Security-Token", b"x-amz-security-token", token_bytes))
+        new.append((b"Authorization", b"authorization",
+                    b"AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s"
+                    % (access_key_id.encode("ascii"), scope, signed, signature.encode("ascii"))))
+        _append_headers(headers, new)
         return LazySigningResult(arguments)
 
-def _append_headers(headers: httpx.Headers, added: list[tuple[bytes, bytes]]) -> None:
+
+def _header_triples(headers: httpx.Headers) -> Sequence[tuple[bytes, bytes, bytes]]:
+    """The request's headers as (raw name, lower-case name, value), in order.
+
+    httpx keeps exactly these triples in ``Headers._list`` (``raw`` copies
+    them into pairs and each name would be lower-cased again); should that
+    ever change, they are built from the public ``raw``.
+    """
+    if _headers_are_triples():
+        return tuple(headers._list)
+    return tuple([(name, name.lower(), value) for name, value in headers.raw])
+
+
+def _append_headers(headers: httpx.Headers, new: list[tuple[bytes, bytes, bytes]]) -> None:
     """Add headers known to be absent, as ``headers[name] = value`` would.
 
     ``__setitem__`` scans the whole list for each name to replace earlier
     copies; these names were checked absent, so appending is the same change.
-    httpx keeps (raw name, lower-case name, value) triples in ``_list``;
-    should that ever change, the public assignment is used.
     """
     if _headers_are_triples():
-        headers._list.extend([(name, name.lower(), value) for name, value in added])
+        headers._list.extend(new)
         return
-    for name, value in added:  # pragma: no cover - other httpx internals
+    for name, _, value in new:  # pragma: no cover - other httpx internals
         headers[name.decode("ascii")] = value.decode("utf-8")
 
 

@@ -21,10 +21,10 @@ __all__: list[str] = []
 
 
 #: What sign() needs to rebuild a fast signature's result: method, target,
-#: raw headers, credentials, region, service, time,
-#: payload line, settings.
+#: the signed request's headers as httpx's (raw name, lower-case name, value)
+#: triples, credentials, region, service, time, payload line, settings.
 Arguments = tuple[
-    str, str, list[tuple[bytes, bytes]], Credentials, str, str, datetime, str,
+    str, str, tuple[tuple[bytes, bytes, bytes], ...], Credentials, str, str, datetime, str,
     SigningSettings,
 ]
 
@@ -43,10 +43,10 @@ class LazySigningResult(SigningResult):
     def _result(self) -> SigningResult:
         built: SigningResult | None = self._built
         if built is None:
-            (method, target, raw, credentials, region, service, now, payload,
+            (method, target, triples, credentials, region, service, now, payload,
              settings) = self._arguments
             # What sign_httpx_request passes: the headers as httpx decodes them.
-            headers = httpx.Headers(raw).multi_items()
+            headers = httpx.Headers([(name, value) for name, _, value in triples]).multi_items()
             built = sign(method, target, headers, credentials=credentials, region=region,
                          service=service, now=now, payload_hash=payload, settings=settings)
             object.__setattr__(self, "_built", built)
