@@ -21,7 +21,6 @@ and botocore).
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -40,7 +39,7 @@ from .._settings import (
 from ..canonical._fastwire import PLAIN_PATH
 from ..canonical._request import EMPTY_SHA256, UNSIGNED_PAYLOAD
 from ..signing._credentials import Credentials
-from ..signing._signer import SigningResult, _cached_signing_key, _check_scope_part, amz_date
+from ..signing._signer import SigningResult, _cached_signing_mac, _check_scope_part, amz_date
 from ._lazyresult import Arguments, LazySigningResult
 
 # Internal: the httpx auth's fast path, not public API.
@@ -103,34 +102,12 @@ class FastSigner:
     change, not per request. ``None`` means "use :func:`~sigv4kit.sign`".
     """
 
-    __slots__ = ("_config", "_mac", "_second")
+    __slots__ = ("_config", "_second")
 
     def __init__(self) -> None:
         self._config = _configure("", "", SigningSettings())
         # (whole second, region, service, X-Amz-Date, scope date, scope).
         self._second: tuple[int, str, str, bytes, str, bytes] = (-1, "", "", b"", "", b"")
-        # (secret, scope date, region, service, HMAC keyed with the signing key).
-        self._mac: tuple[str, str, str, str, hmac.HMAC] | None = None
-
-    def _keyed_mac(self, secret: str, day: str, region: str, service: str) -> hmac.HMAC:
-        """An HMAC-SHA256 keyed with the day's signing key, to copy per signature.
-
-        Copying a keyed HMAC skips the key setup (two SHA-256 blocks) and
-        OpenSSL's digest lookup that ``hmac.digest`` pays on every call.
-        """
-        cached = self._mac
-        if (
-            cached is not None
-            and cached[0] == secret
-            and cached[1] == day
-            and cached[2] is region
-            and cached[3] is service
-        ):
-            return cached[4]
-        key = _cached_signing_key(secret, day, region, service)
-        mac = hmac.new(key, digestmod="sha256")
-        self._mac = (secret, day, region, service, mac)  # one tuple, replaced whole
-        return mac
 
     def _date(self, now: datetime, region: str, service: str) -> tuple[bytes, str, bytes]:
         """X-Amz-Date, the scope date and the credential scope, derived once per second."""
@@ -242,7 +219,7 @@ class FastSigner:
         string_to_sign = b"AWS4-HMAC-SHA256\n%s\n%s\n%s" % (
             date, scope, hashlib.sha256(canonical).hexdigest().encode("ascii")
         )
-        mac = self._keyed_mac(credentials.secret_access_key, day, region, service).copy()
+        mac = _cached_signing_mac(credentials.secret_access_key, day, region, service).copy()
         mac.update(string_to_sign)
         signature = mac.hexdigest()
         new = [(name, name, value) for name, value in added]

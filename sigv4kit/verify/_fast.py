@@ -53,7 +53,7 @@ from ..canonical._fastwire import (
     utf8_values,
 )
 from ..canonical._request import canonical_query, encode_query_pairs
-from ..signing._signer import MAX_PRESIGN_EXPIRES, _cached_signing_key
+from ..signing._signer import MAX_PRESIGN_EXPIRES, _cached_signing_mac
 from ._keys import KeyRecord
 from ._model import Identity
 from ._parse import _QUERY_AUTH_PARAMS, _QUERY_SINGLETONS
@@ -450,8 +450,9 @@ class FastVerifier:
                     return None
         elif token is not None:
             return None
-        signing_key = _cached_signing_key(key.secret_access_key, day, region, service)
-        expected = hmac.digest(signing_key, string_to_sign, "sha256").hex().encode("ascii")
+        mac = _cached_signing_mac(key.secret_access_key, day, region, service).copy()
+        mac.update(string_to_sign)
+        expected = mac.hexdigest().encode("ascii")
         if not hmac.compare_digest(expected, signature):
             return None
         # Identities are immutable and repeat (one client, one second): share them.
