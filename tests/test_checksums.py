@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import subprocess
+import sys
 import zlib
 
 import pytest
@@ -65,3 +67,16 @@ def test_header_names_and_values() -> None:
         ChecksumAlgorithm.CRC32.decode_value("***")
     with pytest.raises(ValueError, match="not 4"):
         ChecksumAlgorithm.CRC32.decode_value(base64.b64encode(b"12345678").decode())
+
+
+def test_importing_the_library_does_not_load_awscrt() -> None:
+    """awscrt seeds an entropy pool when loaded (~40 ms): the CLI and every server
+    worker would pay it for CRC checksums they may never compute."""
+    code = ("import sys, sigv4kit, sigv4kit.middleware\n"
+            "from sigv4kit.middleware import SigV4Middleware\n"
+            "assert 'awscrt' not in sys.modules, 'loaded at import'\n"
+            "from sigv4kit import ChecksumAlgorithm\n"
+            "from sigv4kit.signing import new_checksum\n"
+            "new_checksum(ChecksumAlgorithm.CRC32C).update(b'x')\n"
+            "assert 'awscrt' in sys.modules, 'not used for CRC-32C'\n")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -15,6 +15,7 @@ import hashlib
 import zlib
 from collections.abc import Callable
 from enum import Enum
+from functools import cache
 from typing import Protocol
 
 __all__ = ["Checksum", "ChecksumAlgorithm", "new_checksum"]
@@ -117,17 +118,21 @@ py_crc32c = _py_crc(_CRC32C_TABLE, 0xFFFFFFFF)
 py_crc64nvme = _py_crc(_CRC64NVME_TABLE, 0xFFFFFFFFFFFFFFFF)
 
 
-def _native_crcs() -> tuple[Callable[[bytes | memoryview, int], int], ...] | None:
+@cache
+def _crc_functions() -> tuple[
+    Callable[[bytes | memoryview, int], int], Callable[[bytes | memoryview, int], int]
+]:
+    """CRC-32C and CRC-64/NVME: awscrt's when installed, else the pure-Python ones.
+
+    Looked up on first use, not at import: loading awscrt seeds its entropy
+    pool (about 40 ms here), which every ``import sigv4kit`` (the CLI, each
+    server worker) paid for checksums most of them never compute.
+    """
     try:
         from awscrt import checksums
     except ImportError:  # pragma: no cover - awscrt is in the dev extra
-        return None
+        return py_crc32c, py_crc64nvme
     return checksums.crc32c, checksums.crc64nvme
-
-
-_NATIVE = _native_crcs()
-_crc32c = _NATIVE[0] if _NATIVE else py_crc32c
-_crc64nvme = _NATIVE[1] if _NATIVE else py_crc64nvme
 
 
 class _CRC:
@@ -176,7 +181,7 @@ def new_checksum(algorithm: ChecksumAlgorithm) -> Checksum:
     if algorithm is ChecksumAlgorithm.CRC32:
         return _CRC(algorithm, zlib.crc32, 4)
     if algorithm is ChecksumAlgorithm.CRC32C:
-        return _CRC(algorithm, _crc32c, 4)
+        return _CRC(algorithm, _crc_functions()[0], 4)
     if algorithm is ChecksumAlgorithm.CRC64NVME:
-        return _CRC(algorithm, _crc64nvme, 8)
+        return _CRC(algorithm, _crc_functions()[1], 8)
     return _Hash(algorithm)
