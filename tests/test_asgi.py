@@ -901,3 +901,35 @@ def test_echo_service_on_the_sqlite_store(tmp_path: Any, monkeypatch: pytest.Mon
         with httpx.Client(auth=sigv4kit.SigV4Auth(wrong, region="us-east-1",
                                                   service="execute-api")) as client:
             assert client.get(f"{url}/x").status_code == 403
+
+
+def test_fast_path_caller_follows_a_replaced_key_record() -> None:
+    """Two requests of one client in one second share one verified Identity; when the
+    store's record of the key changes in between (here its account), the second
+    request's caller is built from the new record, not remembered from the first."""
+    from sigv4kit.middleware.store.entities import StoredKey
+
+    akid, secret = "AKIDCALLERCACHE00001", "caller/cache/secret"
+    store = MemoryKeyStore([StoredKey(access_key_id=akid, secret_access_key=secret,
+                                      principal="carol", account_id="111111111111")])
+    seen: list[tuple[str, str]] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        caller = scope["sigv4.caller"]
+        seen.append((caller.account_id, caller.arn))
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    middleware = SigV4Middleware(app, store=store)
+    now = datetime.now(UTC).replace(microsecond=0)
+    signed = sigv4kit.sign("GET", "/r", [("Host", "example.com")],
+                           credentials=sigv4kit.Credentials(akid, secret),
+                           region="us-east-1", service="svc", now=now)
+    headers = [(b"host", b"example.com")] + [
+        (name.lower().encode(), value.encode()) for name, value in signed.added_headers]
+    assert _call(middleware, headers, method="GET")[0] == 204
+    store.add(StoredKey(access_key_id=akid, secret_access_key=secret, principal="carol",
+                        account_id="222222222222"))
+    assert _call(middleware, headers, method="GET")[0] == 204
+    assert seen == [("111111111111", "arn:aws:iam::111111111111:user/carol"),
+                    ("222222222222", "arn:aws:iam::222222222222:user/carol")]

@@ -14,7 +14,7 @@ from collections.abc import MutableMapping
 from datetime import datetime
 from typing import Any
 
-from sigv4kit import EMPTY_SHA256, Identity, KeyRecord, Verifier
+from sigv4kit import Identity, KeyRecord, Verifier
 from sigv4kit.verify._fast import FastVerifier
 
 from ..store.errors import StoreUnavailableError
@@ -23,18 +23,8 @@ from ..store.protocols import AccessKeyStore
 # Internal to SigV4Middleware: not public API.
 __all__: list[str] = []
 
-
-def _empty_body(scope: MutableMapping[str, Any]) -> bool:
-    """True when HTTP/1 framing says the request has no body (RFC 9112 section 6.3)."""
-    if scope.get("http_version") not in ("1.0", "1.1"):
-        return False
-    for name, value in scope.get("headers", ()):
-        lname = name.lower()
-        if lname == b"transfer-encoding" or (
-            lname == b"content-length" and value.strip() != b"0"
-        ):
-            return False
-    return True
+# Versions whose framing tells an empty body by its headers (RFC 9112 section 6.3).
+_HTTP1 = ("1.0", "1.1")
 
 
 async def verify_fast(
@@ -59,12 +49,9 @@ async def verify_fast(
         or fast.verifier is not verifier
     ):
         return None
-    try:
-        empty = _empty_body(scope)
-    except (TypeError, ValueError, AttributeError):  # headers that are not byte pairs
-        return None
     prepared = fast.prepare(
-        method, raw_path, query_string, headers, now, EMPTY_SHA256 if empty else None
+        method, raw_path, query_string, headers, now, None,
+        http1_framing=scope.get("http_version") in _HTTP1,
     )
     if prepared is None:
         return None

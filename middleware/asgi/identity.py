@@ -132,6 +132,34 @@ def caller_identity(identity: Identity, key: KeyRecord) -> CallerIdentity:
     )
 
 
+class CallerCache:
+    """:func:`caller_identity`, remembered for identities seen again.
+
+    The fast verifier hands out one :class:`~sigv4kit.Identity` per client,
+    key and second; with the same (frozen) key record, the caller is the
+    same too. Bounded by clearing when full.
+    """
+
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[Identity, KeyRecord, CallerIdentity]] = {}
+
+    def __call__(self, identity: Identity, key: KeyRecord) -> CallerIdentity:
+        entry = self._entries.get(id(identity))
+        if entry is not None and entry[0] is identity and entry[1] is key:
+            return entry[2]
+        caller = caller_identity(identity, key)
+        if len(self._entries) >= _CALLER_CACHE_SIZE:
+            self._entries.clear()
+        # The entry holds identity and key: their ids are not reused while it lives.
+        self._entries[id(identity)] = (identity, key, caller)
+        return caller
+
+
+_CALLER_CACHE_SIZE = 4096
+
+
 class SigV4Credentials:
     """``request.auth``: shaped like Starlette's ``AuthCredentials`` (``.scopes``)."""
 

@@ -39,6 +39,7 @@ from .body import (
 from .fastpath import verify_fast
 from .identity import (
     AnonymousUser,
+    CallerCache,
     CallerIdentity,
     SigV4Credentials,
     SigV4User,
@@ -192,6 +193,7 @@ class SigV4Middleware:
         self.verifier = Verifier(config)
         # The common request shape is verified from the scope's bytes (issue 15).
         self._fast = FastVerifier(self.verifier)
+        self._callers = CallerCache()  # one CallerIdentity per fast Identity and key
         self.error_format = ErrorFormat(error_format)
         paths = list(exempt_paths)
         self.exempt_paths = frozenset(p for p in paths if not p.endswith("*"))
@@ -377,7 +379,7 @@ class SigV4Middleware:
             fast = await verify_fast(self._fast, verifier, self.store, scope, now)
             if fast is not None:
                 self._record_use(fast[0], now)
-                return caller_identity(*fast), None
+                return self._callers(*fast), None
         cache_key: tuple[Any, ...] | None = None
         if self._verified.size:
             trusted = bool(self.trusted_proxies) and is_trusted(scope, self.trusted_proxies)

@@ -52,7 +52,7 @@ from ..canonical._fastwire import (
     string_to_sign,
     utf8_values,
 )
-from ..canonical._request import canonical_query, encode_query_pairs
+from ..canonical._request import EMPTY_SHA256, canonical_query, encode_query_pairs
 from ..signing._signer import MAX_PRESIGN_EXPIRES, _cached_signing_mac
 from ._keys import KeyRecord
 from ._model import Identity
@@ -149,12 +149,16 @@ class FastVerifier:
         headers: Iterable[tuple[bytes, bytes]],
         now: datetime,
         body_sha256: str | None,
+        *,
+        http1_framing: bool = False,
     ) -> Prepared | None:
         """Check a request of the common shape without its key.
 
         ``body_sha256`` is the hex SHA-256 of the body when it is known
-        (an empty body), else None. Returns None whenever the general
-        verifier must decide.
+        (an empty body), else None. ``http1_framing``: the request came over
+        HTTP/1.x, so with neither ``Transfer-Encoding`` nor a
+        ``Content-Length`` other than 0 its body is empty (RFC 9112 section
+        6.3). Returns None whenever the general verifier must decide.
         """
         if (
             not self._sigv4
@@ -182,6 +186,13 @@ class FastVerifier:
             or b"aws-chunked" in index.get(b"content-encoding", b"").lower()
         ):
             return None
+        if (
+            body_sha256 is None
+            and http1_framing
+            and b"transfer-encoding" not in index
+            and index.get(b"content-length", b"0").strip() == b"0"
+        ):
+            body_sha256 = EMPTY_SHA256
         authorization = index.get(b"authorization")
         if authorization is None:
             pairs = encode_query_pairs(query_string.decode("ascii")) if query_string else []
