@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from _audit_util import T0, event, user
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sigv4kit.middleware.asgi.auditing import new_event_id
 from sigv4kit.middleware.audit import (
     AuditEvent,
@@ -112,3 +114,17 @@ def test_event_ids_are_version_4_guids() -> None:
         assert parsed.variant == uuid.RFC_4122
         assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
                             text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(['a', ' ', '"', '\\', '\x00', '\x1f', '\x7f', 'é', '\u2028',
+                                         '/', '{', '}']), max_size=8))
+def test_to_line_escapes_as_json_dumps_does(text: str) -> None:
+    """Each character json.dumps escapes (or not) on its own, in any field the fast
+    line writes as it is: the user agent, the action's name, a resource ARN."""
+    base = event(3)
+    for item in (dataclasses.replace(base, user_agent=text),
+                 dataclasses.replace(base, event_name=text),
+                 dataclasses.replace(base, resources=(Resource(arn=text),))):
+        assert item.to_line() == json.dumps(item.to_json(), separators=(",", ":"),
+                                            ensure_ascii=False)

@@ -301,6 +301,11 @@ class PendingDecision:
         self._send, self._clock = send, clock
         self._held, self._done = held, done
 
+    @property
+    def done(self) -> bool:
+        """True once the event is emitted (or none is due): ``send`` need not be wrapped."""
+        return self._done
+
     async def send(self, message: Message) -> None:
         if not self._done and message["type"] == "http.response.start":
             self.finish()
@@ -314,3 +319,4 @@ class PendingDecision:
         if self._held:  # under Overflow.DROP a refused place was counted as dropped
             event = self._auditor._decision(self._scope, self._caller, "", self._clock(), None)
             self._auditor.log.emit(event, reserved=True)
+

@@ -313,7 +313,8 @@ class SigV4Middleware:
                     await send_error(send, ServiceUnavailable(), scope, new_request_id(),
                                      self.error_format)
                     return
-                send = pending.send
+                if not pending.done:  # the event waits for the app's decision
+                    send = pending.send
             if body is not None and body.decoder is not None:
                 app_scope = self._authenticated(scope, caller)
                 await deliver_chunks(
