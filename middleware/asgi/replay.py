@@ -50,7 +50,7 @@ from urllib.parse import parse_qsl
 from sigv4kit import Identity
 from sigv4kit.verify import AccessDenied
 
-from .._fork import reset_in_child
+from .._fork import at_fork
 from ..store.errors import StoreError
 
 if TYPE_CHECKING:
@@ -199,7 +199,7 @@ class RedisReplayGuard:
         # Clients a forked child inherited: kept, never closed nor collected
         # (collecting closes their connections, which over TLS ends the parent's).
         self._parents_clients: list[Any] = []
-        reset_in_child(self, RedisReplayGuard._after_fork)
+        at_fork(self, after_in_child=RedisReplayGuard._after_fork)
 
     def _new_client(self) -> Any:
         try:

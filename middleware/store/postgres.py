@@ -43,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sigv4kit import KeyRecord
 
-from .._fork import reset_in_child
+from .._fork import at_fork
 from . import migrate
 from .base import SQLKeyStore, lookup_sql
 from .engine import (
@@ -156,7 +156,7 @@ class PostgresKeyStore(SQLKeyStore):
         self._flush_lock: asyncio.Lock | None = None
         self._ready_failure: tuple[float, type[StoreUnavailableError], str] | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        reset_in_child(self, PostgresKeyStore._after_fork)
+        at_fork(self, after_in_child=PostgresKeyStore._after_fork)
 
     def _after_fork(self) -> None:
         # In a forked child, before it runs anything else. Every connection
