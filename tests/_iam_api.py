@@ -8,14 +8,18 @@ serve`` runs) on a free loopback port and yields a :class:`Server`;
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
+import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 from _cli_util import run_cli
 from _servers import run_uvicorn
 from botocore.config import Config
@@ -69,6 +73,16 @@ def iam_server(store_url: str, *bootstrap_options: str, audit: Any = None) -> It
     admin = bootstrap(store_url, "admin", *bootstrap_options)
     with run_uvicorn(build_app(store_url, audit=audit)) as url:
         yield Server(url=url, store_url=store_url, admin=admin)
+
+
+def param_store_url(request: pytest.FixtureRequest, tmp_path: Path,
+                    monkeypatch: pytest.MonkeyPatch) -> str:
+    """The store URL for a fixture parametrized ``["sqlite", "postgresql"]``: a SQLite file
+    in ``tmp_path``, or a fresh PostgreSQL schema (with a master key in the environment)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'iam.db'}"
+    monkeypatch.setenv("SIGV4KIT_MASTER_KEY", base64.b64encode(os.urandom(32)).decode())
+    return str(request.getfixturevalue("pg_url"))
 
 
 def unique(prefix: str) -> str:

@@ -87,3 +87,23 @@ def echo_workers(env: dict[str, str], *, workers: int = 2,
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
+
+
+def run_forking(argv: list[str], *, timeout: float = 60) -> tuple[int, str, str]:
+    """Run a script that forks; ``(exit code, stdout, stderr)``.
+
+    The script gets a session of its own, so a child it forked that hangs is
+    killed with it; a timeout fails the test.
+    """
+    import pytest
+
+    with subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    ) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            pytest.fail(f"hung for {timeout:g} s: {out}{err}")
+    return proc.returncode, out, err

@@ -15,9 +15,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from _iam_api import Server, error_of, iam_server
+from _iam_api import Server, error_of, iam_server, param_store_url, policy_document
 from _sts import ASSUME_ANY, client, new_role, new_user, trust
 from botocore.exceptions import ClientError
+from sigv4kit.middleware import open_store
 
 AWS_COLUMNS = [
     "user", "arn", "user_creation_time", "password_enabled", "password_last_used",
@@ -234,3 +235,65 @@ def test_a_role_sessions_use_is_listed_under_the_role(server: Server) -> None:
     user_arn = f"arn:aws:iam::{server.account_id}:user/{name}"
     assert [e["ServiceNamespace"] for e in _services(server, user_arn)
             if "LastAuthenticated" in e] == ["sts"]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store_server(request: pytest.FixtureRequest, tmp_path: Path,
+                     monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+    url = param_store_url(request, tmp_path, monkeypatch)
+    with iam_server(url) as running:
+        yield running
+
+
+async def _record_uses(store_url: str, key_id: str, uses: list[tuple[str, datetime]]) -> None:
+    """Uses written straight to the server's store, at times the middleware cannot make."""
+    store = open_store(store_url)
+    try:
+        for service, at in uses:
+            store.record_use(key_id, at=at, region="eu-west-1", service=service)
+        await store.flush()  # type: ignore[attr-defined]
+    finally:
+        await store.aclose()
+
+
+def test_service_last_accessed_lists_what_iam_would(any_store_server: Server) -> None:
+    server = any_store_server
+    iam = server.client()
+    name, key = new_user(server, {
+        "Effect": "Allow", "Resource": "*",
+        "Action": ["s3:GetObject", "sqs:SendMessage", "dynamodb:GetItem", "kms:Decrypt",
+                   "sns:Publish"]})
+    iam.put_user_policy(UserName=name, PolicyName="deny", PolicyDocument=policy_document(
+        # Denies every sqs request: sqs is not allowed.
+        {"Effect": "Deny", "Action": "SQS:*", "Resource": "*"},
+        # Narrower denials leave room for some request: still allowed.
+        {"Effect": "Deny", "Action": "kms:*", "Resource": "*",
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        {"Effect": "Deny", "Action": "dynamodb:*",
+         "Resource": "arn:aws:dynamodb:us-east-1:111122223333:table/t"},
+    ))
+    # IAM's last accessed data ignores permissions boundaries: nothing removed.
+    boundary = iam.create_policy(PolicyName=f"{name}-boundary", PolicyDocument=policy_document(
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}))["Policy"]["Arn"]
+    iam.put_user_permissions_boundary(UserName=name, PermissionsBoundary=boundary)
+    now = datetime.now(UTC).replace(microsecond=0)
+    # IAM tracks 400 days: sns and ec2 were used before that (sns is allowed: listed as
+    # not used; ec2 is not: not listed), s3 within it.
+    asyncio.run(_record_uses(server.store_url, key["AccessKeyId"], [
+        ("s3", now - timedelta(days=399)),
+        ("sns", now - timedelta(days=401)),
+        ("ec2", now - timedelta(days=401)),
+    ]))
+    arn = f"arn:aws:iam::{server.account_id}:user/{name}"
+    assert _services(server, arn) == [
+        {"ServiceName": "Amazon Simple Storage Service", "ServiceNamespace": "s3",
+         "LastAuthenticated": now - timedelta(days=399), "LastAuthenticatedEntity": arn,
+         "LastAuthenticatedRegion": "eu-west-1", "TotalAuthenticatedEntities": 1},
+        {"ServiceName": "Amazon DynamoDB", "ServiceNamespace": "dynamodb"},
+        {"ServiceName": "AWS Key Management Service", "ServiceNamespace": "kms"},
+        {"ServiceName": "Amazon Simple Notification Service", "ServiceNamespace": "sns"},
+    ]
+    # Deny "*" on "*" leaves nothing allowed; the tracked use stays listed.
+    iam.put_user_policy(UserName=name, PolicyName="deny", PolicyDocument=policy_document(
+        {"Effect": "Deny", "Action": "*", "Resource": "*"}))
+    assert [e["ServiceNamespace"] for e in _services(server, arn)] == ["s3"]

@@ -7,15 +7,13 @@ serve``'s app under uvicorn, once per store.
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _iam_api import Server, error_of, iam_server, policy_document
+from _iam_api import Server, error_of, iam_server, param_store_url, policy_document
 from botocore.exceptions import ClientError
 
 READ_IAM = policy_document({"Effect": "Allow", "Action": ["iam:Get*", "iam:List*"],
@@ -25,11 +23,7 @@ READ_IAM = policy_document({"Effect": "Allow", "Action": ["iam:Get*", "iam:List*
 @pytest.fixture(params=["sqlite", "postgresql"])
 def server(request: pytest.FixtureRequest, tmp_path: Path,
            monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'iam.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-        monkeypatch.setenv("SIGV4KIT_MASTER_KEY", base64.b64encode(os.urandom(32)).decode())
+    url = param_store_url(request, tmp_path, monkeypatch)
     with iam_server(url, "--account-id", "210987654321") as running:
         yield running
 

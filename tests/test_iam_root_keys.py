@@ -11,11 +11,9 @@ Expected messages are written out here (IAM's wording where IAM has one).
 from __future__ import annotations
 
 import asyncio
-import base64
 import csv
 import io
 import json
-import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -25,7 +23,7 @@ from typing import Any
 import pytest
 from _authz_util import ACCOUNT, serve, signing_client
 from _cli_util import Result, run_cli
-from _iam_api import Server, bootstrap, error_of, iam_server, unique
+from _iam_api import Server, bootstrap, error_of, iam_server, param_store_url, unique
 from _sts import client
 from botocore.exceptions import ClientError
 from sigv4kit.middleware import MasterKey
@@ -229,11 +227,7 @@ def test_delete_only_root_keys_of_that_account(store_url: str) -> None:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def server(request: pytest.FixtureRequest, tmp_path: Path,
            monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'iam.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-        monkeypatch.setenv("SIGV4KIT_MASTER_KEY", base64.b64encode(os.urandom(32)).decode())
+    url = param_store_url(request, tmp_path, monkeypatch)
     with iam_server(url, "--account-id", ACCOUNT) as running:
         yield running
 

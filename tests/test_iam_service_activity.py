@@ -18,7 +18,11 @@ from typing import Any
 
 import pytest
 from sigv4kit.middleware import MasterKey, PostgresKeyStore, SQLiteKeyStore
-from sigv4kit.middleware.iam.api._handlers_reports import policy_services
+from sigv4kit.middleware.iam._access_report import (
+    ServiceAccess,
+    policy_services,
+    services_last_accessed,
+)
 from sigv4kit.middleware.iam.entities import IAMStore
 from sigv4kit.middleware.iam.policy import Policy
 from sigv4kit.middleware.iam.sts import SessionRequest, issue_session
@@ -154,3 +158,57 @@ def test_services_a_policy_allows_are_the_prefixes_of_its_allowed_actions() -> N
     # "*", the "*" vendor and NotAction name no one service; Deny allows nothing.
     assert policy_services([policy, other]) == {"s3", "sqs", "execute-api"}
     assert policy_services([]) == set()
+
+
+def _policy(*statements: dict[str, Any]) -> Policy:
+    return Policy.parse(json.dumps({"Version": "2012-10-17", "Statement": list(statements)}))
+
+
+ALLOW_FIVE = {"Effect": "Allow", "Resource": "*", "Action": [
+    "s3:GetObject", "sqs:SendMessage", "dynamodb:GetItem", "kms:Decrypt", "ec2:Describe*"]}
+
+
+def test_a_deny_of_a_whole_service_removes_it() -> None:
+    deny = _policy(
+        {"Effect": "Deny", "Action": ["S3:*", "sqs:Send*"], "Resource": "*"},  # s3 wholly
+        {"Effect": "Deny", "Action": "dynamodb:*", "Resource": ["arn:aws:s3:::b", "*"]},
+        # Narrower: some resources, a condition, NotResource, NotAction.
+        {"Effect": "Deny", "Action": "kms:*", "Resource": "arn:aws:kms:*:*:key/k"},
+        {"Effect": "Deny", "Action": "ec2:*", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}},
+        {"Effect": "Deny", "Action": "sqs:*", "NotResource": "arn:aws:sqs:*:*:q"},
+        {"Effect": "Deny", "NotAction": "sqs:*", "Resource": "*"},
+    )
+    # The Deny may sit in another policy than the Allow.
+    assert policy_services([_policy(ALLOW_FIVE), deny]) == {"sqs", "kms", "ec2"}
+    everything = _policy({"Effect": "Deny", "Action": "*", "Resource": "*"})
+    assert policy_services([_policy(ALLOW_FIVE), everything]) == set()
+    conditional = _policy({"Effect": "Deny", "Action": "*", "Resource": "*",
+                           "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}}})
+    assert len(policy_services([_policy(ALLOW_FIVE), conditional])) == 5
+
+
+async def test_uses_older_than_the_tracking_period_are_not_reported(
+    iam: IAMStore, backend: Any
+) -> None:
+    kid = await user_with_key(iam, "alice")
+    day = timedelta(days=1)
+    backend.record_use(kid, at=T0 - 400 * day, region="us-east-1", service="s3")  # the edge
+    backend.record_use(kid, at=T0 - 400 * day - timedelta(seconds=1), region="us-east-1",
+                       service="sqs")  # allowed: listed as not used
+    backend.record_use(kid, at=T0 - 500 * day, region="us-east-1", service="ec2")  # gone
+    backend.record_use(kid, at=T0 - day, region="eu-west-1", service="iam")
+    await backend.flush()
+    uses = await iam.service_activity(ACCT, "user", "alice")
+    allow = _policy({"Effect": "Allow", "Action": ["s3:*", "sqs:*"], "Resource": "*"})
+    assert services_last_accessed(uses or [], [allow], now=T0) == [
+        ServiceAccess(namespace="iam", last_authenticated=T0 - day, region="eu-west-1"),
+        ServiceAccess(namespace="s3", last_authenticated=T0 - 400 * day, region="us-east-1"),
+        ServiceAccess(namespace="sqs"),
+    ]
+    # A job a day later: the s3 use has left the period too.
+    assert services_last_accessed(uses or [], [allow], now=T0 + day) == [
+        ServiceAccess(namespace="iam", last_authenticated=T0 - day, region="eu-west-1"),
+        ServiceAccess(namespace="s3"),
+        ServiceAccess(namespace="sqs"),
+    ]

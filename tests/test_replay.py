@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from _services import REDIS_URL
+from _workers import run_forking
 from sigv4kit.middleware import (
     MemoryKeyStore,
     MemoryReplayGuard,
@@ -118,6 +121,50 @@ async def test_redis_guard_set_nx_ex(redis_guard: RedisReplayGuard, redis_prefix
     finally:
         await client.aclose()
     assert 0 < ttl <= 30  # expires with the window
+
+
+FORK_SCRIPT = """
+import asyncio, os, sys, threading
+from sigv4kit.middleware import RedisReplayGuard
+
+async def uses(guard, who):
+    # Each signature is new once, then a replay; the answers are each process's own.
+    answers = []
+    for i in range(50):
+        answers.append(await guard.first_use(f"{who}{i}", 30))
+        answers.append(await guard.first_use(f"{who}{i}", 30))
+    assert answers == [True, False] * 50, answers
+    assert await guard.first_use("before-fork", 30) is False
+    await guard.aclose()
+
+guard = RedisReplayGuard(sys.argv[1], prefix=sys.argv[2], timeout=5)
+loop = asyncio.new_event_loop()  # the parent's, as a server's, still running at the fork
+threading.Thread(target=loop.run_forever, daemon=True).start()
+assert asyncio.run_coroutine_threadsafe(guard.first_use("before-fork", 30), loop).result(10)
+pid = os.fork()
+if pid == 0:
+    try:
+        asyncio.run(uses(guard, "child"))
+    except BaseException as exc:
+        print("child failed:", repr(exc), flush=True)
+        os._exit(1)
+    os._exit(0)
+try:
+    asyncio.run_coroutine_threadsafe(uses(guard, "parent"), loop).result(30)
+except BaseException as exc:
+    print("parent failed:", repr(exc), flush=True)
+_, status = os.waitpid(pid, 0)
+print("ok" if os.waitstatus_to_exitcode(status) == 0 else "child exit %d" % status, flush=True)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_redis_guard_survives_a_fork(redis_prefix: str) -> None:
+    # gunicorn --preload: a worker forked after the guard was used must not
+    # talk on the parent's connections (redis.asyncio's pool does not check the pid).
+    code, out, err = run_forking([sys.executable, "-c", FORK_SCRIPT, REDIS_URL, redis_prefix])
+    assert out.strip().splitlines() == ["ok"], out + err
+    assert code == 0, err
 
 
 async def test_redis_guard_unreachable_raises() -> None:

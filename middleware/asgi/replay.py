@@ -17,7 +17,9 @@ Backends:
 * :class:`MemoryReplayGuard` for a single process;
 * :class:`RedisReplayGuard` for many processes or machines: one
   ``SET sigv4kit:replay:<signature> 1 NX EX <ttl>`` per request, so the first
-  writer wins atomically and the entry expires with the window.
+  writer wins atomically and the entry expires with the window. A worker
+  forked after the guard was used (gunicorn ``--preload``) gets Redis
+  connections of its own.
 
 A guard that cannot answer raises :class:`ReplayGuardUnavailableError`; the
 middleware then answers 503 (fail closed: an unchecked request could be a
@@ -48,6 +50,7 @@ from urllib.parse import parse_qsl
 from sigv4kit import Identity
 from sigv4kit.verify import AccessDenied
 
+from .._fork import at_fork
 from ..store.errors import StoreError
 
 if TYPE_CHECKING:
@@ -189,16 +192,33 @@ class RedisReplayGuard:
     """
 
     def __init__(self, url: str, *, prefix: str = "sigv4kit:replay:", timeout: float = 1.0) -> None:
+        self.prefix = prefix
+        self._url = url
+        self._timeout = timeout
+        self._client: Any = self._new_client()
+        # Clients a forked child inherited: kept, never closed nor collected
+        # (collecting closes their connections, which over TLS ends the parent's).
+        self._parents_clients: list[Any] = []
+        at_fork(self, after_in_child=RedisReplayGuard._after_fork)
+
+    def _new_client(self) -> Any:
         try:
             import redis.asyncio as aioredis
         except ImportError:  # pragma: no cover - the extra is installed in dev
             raise StoreError(
                 "RedisReplayGuard needs redis: pip install 'sigv4kit[redis]'"
             ) from None
-        self.prefix = prefix
-        self._client: Any = aioredis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout
+        return aioredis.Redis.from_url(
+            self._url, socket_timeout=self._timeout, socket_connect_timeout=self._timeout
         )
+
+    def _after_fork(self) -> None:
+        # redis.asyncio's pool, unlike the synchronous one, does not check the
+        # pid: a forked child would send on the parent's connections (each
+        # process reading the other's replies, or failing on the parent's
+        # event loop). The child gets a client of its own.
+        self._parents_clients.append(self._client)
+        self._client = self._new_client()
 
     def __repr__(self) -> str:
         return f"RedisReplayGuard(prefix={self.prefix!r})"

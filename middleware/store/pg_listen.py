@@ -62,6 +62,16 @@ class ChangeListener:
         self.up = asyncio.Event()
         self.closed = False
 
+    def after_fork(self) -> None:
+        """In a forked child: not listening (the LISTEN connection is the parent's).
+
+        :meth:`run` must be started again on the child's loop; until it is up
+        the cache is not trusted, and it is cleared once it is.
+        """
+        self.listening = False
+        self.lost_at = float("-inf")
+        self.up = asyncio.Event()
+
     async def run(self) -> None:
         """Listen until cancelled, reconnecting with backoff (up to 1 s)."""
         from psycopg import sql

@@ -22,6 +22,9 @@ failure for a second instead of each waiting a full timeout).
   working that many seconds (never past their TTL).
 * Last-used notes are batched per process and written every
   ``flush_interval`` seconds by a background task.
+* Fork-safe: in a forked child (gunicorn ``--preload``) the store starts
+  over on first use, with connections, listener and flusher of its own; the
+  parent's connections are left to the parent, never used or closed.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sigv4kit import KeyRecord
 
+from .._fork import at_fork
 from . import migrate
 from .base import SQLKeyStore, lookup_sql
 from .engine import (
@@ -152,6 +156,33 @@ class PostgresKeyStore(SQLKeyStore):
         self._flush_lock: asyncio.Lock | None = None
         self._ready_failure: tuple[float, type[StoreUnavailableError], str] | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        at_fork(self, after_in_child=PostgresKeyStore._after_fork)
+
+    def _after_fork(self) -> None:
+        # In a forked child, before it runs anything else. Every connection
+        # the store holds is a socket shared with the parent: using one mixes
+        # the two processes' queries and answers on one session (a lookup can
+        # get the other process's row), and closing one ends the parent's
+        # session. So they are dropped without a word to the server:
+        # SQLAlchemy's rule for a child is dispose(close=False); the lookup
+        # pool and the LISTEN connection are just forgotten (psycopg finishes
+        # a connection on collection only in the process that opened it).
+        # The parent's tasks, loop-bound locks and events do not exist here;
+        # threading locks another thread held at the fork would never be
+        # released; the parent writes its own pending notes. The next use
+        # starts the store again on the child's loop.
+        if self._closed:
+            return
+        self._uses.after_fork()
+        self._cache.after_fork()
+        self._engine.sync_engine.dispose(close=False)
+        self._pool = None
+        self._listener.after_fork()
+        self._tasks = []
+        self._ready = False
+        self._ready_lock = None
+        self._flush_lock = None
+        self._ready_failure = None
 
     def __repr__(self) -> str:
         # Never the URL: it may carry a password.

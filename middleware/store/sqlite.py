@@ -13,7 +13,9 @@ Opening is synchronous: it creates the file, migrates the schema
   triggers on key changes), clearing the cache when another process changed
   a key; the cache TTL bounds staleness if that thread is behind.
 * Fork-safe: a child process (gunicorn ``--preload``) opens its own
-  connections and thread on first use.
+  connections and thread on first use; a fork waits until the background
+  thread and the lookups are outside SQLite (a thread inside it at the fork
+  can leave SQLite's own mutexes locked in the child for good).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sigv4kit import KeyRecord
 
+from .._fork import at_fork
 from . import migrate
 from .base import SQLKeyStore, lookup_sql
 from .engine import WRITE, sqlite_async_engine, sqlite_connect, sqlite_sync_engine, unavailable
@@ -109,6 +112,9 @@ class SQLiteKeyStore(SQLKeyStore):
         self._writer = self._async.execution_options(**{WRITE: True})
         self._seen_generation = 0
         self._init_process_state()
+        at_fork(self, before=SQLiteKeyStore._before_fork,
+                after_in_parent=SQLiteKeyStore._after_fork_in_parent,
+                after_in_child=SQLiteKeyStore._init_process_state)
         try:
             self._open(master_key, os.environ if environ is None else environ)
         except StoreUnavailableError as exc:
@@ -158,6 +164,23 @@ class SQLiteKeyStore(SQLKeyStore):
         self._lookup_sql = lookup_sql(self._sync.dialect)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._held_at_fork: list[threading.Lock] = []
+
+    def _before_fork(self) -> None:
+        # SQLite's static mutexes (its allocator's among them) live in the
+        # library: a thread inside SQLite at the fork leaves them locked in the
+        # child, whose first query then hangs. Our threads use SQLite only
+        # under these two locks: hold them across the fork. Bounded: a write
+        # waits at most the busy timeout for the database.
+        self._held_at_fork = [
+            lock for lock in (self._flush_lock, self._lock)
+            if lock.acquire(timeout=self._busy_timeout + 5)
+        ]
+
+    def _after_fork_in_parent(self) -> None:
+        for lock in self._held_at_fork:
+            lock.release()
+        self._held_at_fork = []
 
     def _check_process(self) -> None:
         if os.getpid() != self._pid:
@@ -309,7 +332,7 @@ class SQLiteKeyStore(SQLKeyStore):
     def _poll_generation(self) -> None:
         if self._closed:
             return
-        with unavailable(), self._sync.connect() as conn:
+        with self._flush_lock, unavailable(), self._sync.connect() as conn:
             generation = int(conn.execute(_GENERATION).scalar_one())
         if generation != self._seen_generation:
             self._seen_generation = generation

@@ -11,43 +11,43 @@ run one worker.
 
 ``GenerateServiceLastAccessedDetails`` (a user's or role's ARN, service
 level) runs at once and keeps the job in this process for four hours;
-``GetServiceLastAccessedDetails`` answers it ``COMPLETED`` with:
+``GetServiceLastAccessedDetails`` answers it ``COMPLETED`` with
+:func:`~.._access_report.services_last_accessed` at the job's creation time:
 
-* one entry per service the principal used (any of its keys, its sessions'
-  keys for a role, deleted keys too: the store keeps the last use per
-  principal and service), newest first, with ``LastAuthenticated``, the
-  region, the principal's ARN and ``TotalAuthenticatedEntities`` 1;
-* then, by namespace, each service its identity policies allow that it never
-  used, with only ``ServiceName`` and ``ServiceNamespace`` (IAM leaves the
-  other members null). A service counts as allowed when an ``Allow``
-  statement's ``Action`` names it (the prefix before ``:``). Not expanded:
-  ``"*"`` and ``"*:..."`` (IAM would list every service; we have no list of
-  every AWS service), ``NotAction``; ``Deny``
-  statements and permissions boundaries remove nothing (IAM: "only applies
-  permissions policy logic").
+* one entry per service the principal used within IAM's tracking period
+  (400 days; any of its keys, its sessions' keys for a role, deleted keys
+  too: the store keeps the last use per principal and service), newest
+  first, with ``LastAuthenticated``, the region, the principal's ARN and
+  ``TotalAuthenticatedEntities`` 1;
+* then, by namespace, each service its identity policies allow that it did
+  not use in that period, with only ``ServiceName`` and ``ServiceNamespace``
+  (IAM leaves the other members null). Allowed: an ``Allow`` statement's
+  ``Action`` names it, and no unconditional ``Deny`` of the whole service
+  (``"svc:*"`` or ``"*"`` on ``"*"``). Not expanded: ``"*"``, ``"*:..."``
+  and ``NotAction`` (IAM would list every service; we have no list of every
+  AWS service). Permissions boundaries remove nothing: IAM's last accessed
+  data "only applies permissions policy logic".
 
-Unlike IAM, a service the principal used is listed even when its policies
-no longer allow it, and uses are kept until the principal is deleted (IAM's
-tracking period is 400 days).
+Unlike IAM, a service the principal used within the period is listed even
+when its policies no longer allow it.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 import uuid
 import weakref
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from .._access_report import ServiceAccess, services_last_accessed
 from ..entities import NoSuchEntity
 from ..policy import Policy
 from ._credential_report import credential_report_csv
 from ._handlers_common import IAMCall, ctx
 from ._shapes import QueryError
 
-__all__ = ["HANDLERS", "REPORT_LIFETIME", "policy_services"]
+__all__ = ["HANDLERS", "REPORT_LIFETIME"]
 
 #: IAM: "If the report is older than four hours, IAM generates a new one".
 REPORT_LIFETIME = timedelta(hours=4)
@@ -104,33 +104,11 @@ def _service_name(namespace: str) -> str:
     return str(model.metadata.get("serviceFullName", namespace))
 
 
-#: ServiceNamespace's pattern in the IAM model (``[\w-]*``, 1 to 64 characters).
-_NAMESPACE = re.compile(r"[\w-]{1,64}")
-
-
-def policy_services(policies: Sequence[Policy]) -> set[str]:
-    """The service namespaces ``Allow`` statements name in ``Action`` (lower case).
-
-    ``"*"``, ``"*:..."`` and ``NotAction`` are left out: they name no one
-    service.
-    """
-    found: set[str] = set()
-    for policy in policies:
-        for statement in policy.statements:
-            if statement.effect != "Allow" or statement.actions is None:
-                continue
-            for action in statement.actions:
-                prefix, colon, _ = action.partition(":")
-                if colon and _NAMESPACE.fullmatch(prefix):
-                    found.add(prefix.lower())
-    return found
-
-
-async def _allowed_services(iam: Any, account: str, kind: str, name: str) -> set[str]:
+async def _identity_policies(iam: Any, account: str, kind: str, name: str) -> tuple[Policy, ...]:
     entity = await (iam.get_user if kind == "user" else iam.get_role)(account, name)
     unique_id = entity.user_id if kind == "user" else entity.role_id
     snapshot = await iam.load_authorization(principal_id=unique_id)
-    return policy_services(snapshot.policies) if snapshot is not None else set()
+    return snapshot.policies if snapshot is not None else ()
 
 
 async def generate_service_last_accessed_details(call: IAMCall) -> dict[str, Any]:
@@ -148,8 +126,7 @@ async def generate_service_last_accessed_details(call: IAMCall) -> dict[str, Any
     services = await iam.service_activity(account, kind, name)
     if services is None:
         raise NoSuchEntity(f"The {kind} with name {name} cannot be found.")
-    used = {service for service, _at, _region in services}
-    unused = sorted(await _allowed_services(iam, account, kind, name) - used)
+    policies = await _identity_policies(iam, account, kind, name)
     job_id = str(uuid.uuid4())
     jobs = _JOBS.setdefault(iam, {})
     jobs[job_id] = {
@@ -159,18 +136,24 @@ async def generate_service_last_accessed_details(call: IAMCall) -> dict[str, Any
         "JobCreationDate": started,
         "JobCompletionDate": iam._now(),
         "ServicesLastAccessed": [
-            {"ServiceName": _service_name(service), "ServiceNamespace": service,
-             "LastAuthenticated": at, "LastAuthenticatedEntity": arn,
-             "TotalAuthenticatedEntities": 1}
-            | ({"LastAuthenticatedRegion": region} if region else {})
-            for service, at, region in services
-        ] + [
-            {"ServiceName": _service_name(service), "ServiceNamespace": service}
-            for service in unused
+            _entry(access, arn)
+            for access in services_last_accessed(services, policies, now=started)
         ],
         "IsTruncated": False,
     }
     return {"JobId": job_id}
+
+
+def _entry(access: ServiceAccess, arn: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"ServiceName": _service_name(access.namespace),
+                             "ServiceNamespace": access.namespace}
+    if access.last_authenticated is None:
+        return entry  # never used (tracked): IAM leaves the other members null
+    entry |= {"LastAuthenticated": access.last_authenticated, "LastAuthenticatedEntity": arn,
+              "TotalAuthenticatedEntities": 1}
+    if access.region:
+        entry["LastAuthenticatedRegion"] = access.region
+    return entry
 
 
 async def get_service_last_accessed_details(call: IAMCall) -> dict[str, Any]:
