@@ -160,7 +160,7 @@ def _context_lookup(values: Mapping[str, ContextValue]) -> Lookup:
         value = values.get(key)
         if value is None:
             if not lowered and values:
-                lowered.update((name.lower(), item) for name, item in values.items())
+                lowered.update({name.lower(): item for name, item in values.items()})
             value = lowered.get(key.lower())
         if value is None or type(value) is str:
             return value
