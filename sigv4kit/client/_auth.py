@@ -463,7 +463,7 @@ class Resigner:
     :meth:`set_max_attempts` re-signs the current attempt with another one.
     """
 
-    __slots__ = ("_auth", "_payload_hash", "attempt", "invocation_id", "max_attempts")
+    __slots__ = ("_auth", "_invocation_id", "_payload_hash", "attempt", "max_attempts")
 
     def __init__(
         self,
@@ -475,15 +475,20 @@ class Resigner:
     ) -> None:
         self._auth = auth
         self._payload_hash = payload_hash
-        self.invocation_id = invocation_id
+        self._invocation_id = invocation_id.encode("utf-8")  # as it is sent
         self.max_attempts = max_attempts
         #: Attempts signed so far (the one on the wire is number ``attempt``).
         self.attempt = 0
 
+    @property
+    def invocation_id(self) -> str:
+        """The operation's ``amz-sdk-invocation-id``, the same on every attempt."""
+        return self._invocation_id.decode("utf-8")
+
     def _sign(self, request: httpx.Request, credentials: Credentials) -> SigningResult:
         sdk_headers = (
-            (_INVOCATION_ID_NAME, self.invocation_id.encode("utf-8")),
-            (_SDK_REQUEST_NAME, _sdk_request_value(self.attempt, self.max_attempts).encode()),
+            (_INVOCATION_ID_NAME, self._invocation_id),
+            (_SDK_REQUEST_NAME, _sdk_request_value(self.attempt, self.max_attempts)),
         )
         return self._auth._sign_with(request, credentials, self._payload_hash, sdk_headers)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import httpx
 
@@ -312,6 +313,7 @@ def _uuid4_text(random_bytes: Callable[[int], bytes] = os.urandom) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 
-def _sdk_request_value(attempt: int, max_attempts: int) -> str:
-    """The ``amz-sdk-request`` value: ``attempt=1; max=3``."""
-    return f"attempt={attempt}; max={max_attempts}"
+@lru_cache(maxsize=64)
+def _sdk_request_value(attempt: int, max_attempts: int) -> bytes:
+    """The ``amz-sdk-request`` value: ``attempt=1; max=3`` (a few pairs repeat forever)."""
+    return f"attempt={attempt}; max={max_attempts}".encode("ascii")
