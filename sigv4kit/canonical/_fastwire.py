@@ -50,6 +50,12 @@ def utf8_values(index: dict[bytes, bytes]) -> bool:
     return True
 
 
+def http1_empty_body(index: dict[bytes, bytes]) -> bool:
+    """HTTP/1.x framing: no Transfer-Encoding and no Content-Length but 0 is no body
+    (RFC 9112 section 6.3)."""
+    return b"transfer-encoding" not in index and index.get(b"content-length", b"0").strip() == b"0"
+
+
 def header_index(headers: Iterable[tuple[bytes, bytes]]) -> dict[bytes, bytes] | None:
     """Lower-case ASCII name -> value, or None when a name repeats or is not ASCII.
 

@@ -50,24 +50,21 @@ from ._errors import SIGNING_RESULT_EXTENSION
 from ._fastsign import FastSigner
 from ._httpx import (
     _STREAMING_VALUES,
-    DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_BODY_BUFFER,
-    INVOCATION_ID_HEADER,
     RESIGN_EXTENSION,
-    SDK_REQUEST_HEADER,
     BodyTooLargeError,
     _has_content,
     _install_chunked,
     _is_replayable,
     _payload_mode,
     _prepare_chunked,
-    _sdk_request_value,
     _system_clock,
     _uuid4_text,
     sign_httpx_request,
 )
 from ._parse import parse_aws_error
 from ._providers import CredentialsProvider, StaticCredentialsProvider
+from ._resigner import Resigner
 from ._skew import ClockOffset, skew_offset
 
 __all__ = [
@@ -87,8 +84,6 @@ Clock = Callable[[], datetime]
 # (S3 and most services answer 403, query services and EC2 400, EC2 401).
 # Only these responses' bodies are read by the auth.
 _AUTH_FAILURE_STATUSES = frozenset({400, 401, 403})
-_INVOCATION_ID_NAME = INVOCATION_ID_HEADER.encode("ascii")
-_SDK_REQUEST_NAME = SDK_REQUEST_HEADER.encode("ascii")
 
 
 # A service saying the session token expired (STS/query, S3, JSON services).
@@ -445,72 +440,3 @@ class SigV4AAuth(SigV4Auth):
     def region_set(self) -> str:
         """The comma-separated region set."""
         return self.region
-
-
-class Resigner:
-    """One operation's attempts: signs each at a fresh time with current credentials.
-
-    :class:`SigV4Auth` stores one in ``request.extensions[RESIGN_EXTENSION]``;
-    a transport that resends the request (a retry) calls it first, so no
-    attempt reuses an old ``X-Amz-Date`` or signature. Call it in sync code,
-    ``await resigner.async_resign(request)`` in async code (a credential
-    refresh then runs off the event loop).
-
-    Every attempt signs :data:`INVOCATION_ID_HEADER` (``invocation_id``, the
-    same for the whole operation) and :data:`SDK_REQUEST_HEADER`
-    (``attempt=N; max=M``), so each attempt has its own signature even within
-    one second. ``max_attempts`` is what a retrying transport allows;
-    :meth:`set_max_attempts` re-signs the current attempt with another one.
-    """
-
-    __slots__ = ("_auth", "_invocation_id", "_payload_hash", "attempt", "max_attempts")
-
-    def __init__(
-        self,
-        auth: SigV4Auth,
-        payload_hash: str | None,
-        *,
-        invocation_id: str,
-        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    ) -> None:
-        self._auth = auth
-        self._payload_hash = payload_hash
-        self._invocation_id = invocation_id.encode("utf-8")  # as it is sent
-        self.max_attempts = max_attempts
-        #: Attempts signed so far (the one on the wire is number ``attempt``).
-        self.attempt = 0
-
-    @property
-    def invocation_id(self) -> str:
-        """The operation's ``amz-sdk-invocation-id``, the same on every attempt."""
-        return self._invocation_id.decode("utf-8")
-
-    def _sign(self, request: httpx.Request, credentials: Credentials) -> SigningResult:
-        sdk_headers = (
-            (_INVOCATION_ID_NAME, self._invocation_id),
-            (_SDK_REQUEST_NAME, _sdk_request_value(self.attempt, self.max_attempts)),
-        )
-        return self._auth._sign_with(request, credentials, self._payload_hash, sdk_headers)
-
-    def sign_next(self, request: httpx.Request, credentials: Credentials) -> SigningResult:
-        """Sign the next attempt with ``credentials``."""
-        self.attempt += 1
-        return self._sign(request, credentials)
-
-    def __call__(self, request: httpx.Request) -> SigningResult:
-        return self.sign_next(request, self._auth.provider.resolve())
-
-    async def async_resign(self, request: httpx.Request) -> SigningResult:
-        return self.sign_next(request, await self._auth.provider.resolve_async())
-
-    def set_max_attempts(self, request: httpx.Request, max_attempts: int) -> None:
-        """State another ``max`` (a transport's); re-signs the current attempt."""
-        if max_attempts != self.max_attempts:
-            self.max_attempts = max_attempts
-            self._sign(request, self._auth.provider.resolve())
-
-    async def async_set_max_attempts(self, request: httpx.Request, max_attempts: int) -> None:
-        """:meth:`set_max_attempts` for async code."""
-        if max_attempts != self.max_attempts:
-            self.max_attempts = max_attempts
-            self._sign(request, await self._auth.provider.resolve_async())

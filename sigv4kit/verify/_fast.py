@@ -38,15 +38,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
-from .._settings import (
-    SessionTokenMode,
-    SigningAlgorithm,
-    SigningSettings,
-)
+from .._settings import SessionTokenMode, SigningAlgorithm, SigningSettings
 from ..canonical._fastwire import (
     canonical_lines,
     canonical_request,
     header_index,
+    http1_empty_body,
     presigned_payload_line,
     stated_payload_line,
     string_to_sign,
@@ -186,12 +183,7 @@ class FastVerifier:
             or b"aws-chunked" in index.get(b"content-encoding", b"").lower()
         ):
             return None
-        if (
-            body_sha256 is None
-            and http1_framing
-            and b"transfer-encoding" not in index
-            and index.get(b"content-length", b"0").strip() == b"0"
-        ):
+        if body_sha256 is None and http1_framing and http1_empty_body(index):
             body_sha256 = EMPTY_SHA256
         authorization = index.get(b"authorization")
         if authorization is None:
