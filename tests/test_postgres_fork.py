@@ -7,7 +7,6 @@ connection, the flusher task), a fork, then both processes keep using it.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from _workers import run_forking
 SCRIPT = Path(__file__).with_name("_postgres_fork.py")
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 @pytest.mark.parametrize("variant", ["idle", "locks-held", "loop-done"])
 def test_store_survives_a_fork(pg_url: str, variant: str) -> None:
     # The child looks keys up, records uses (written by its own flusher) and

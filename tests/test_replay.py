@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -158,7 +157,6 @@ print("ok" if os.waitstatus_to_exitcode(status) == 0 else "child exit %d" % stat
 """
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_redis_guard_survives_a_fork(redis_prefix: str) -> None:
     # gunicorn --preload: a worker forked after the guard was used must not
     # talk on the parent's connections (redis.asyncio's pool does not check the pid).

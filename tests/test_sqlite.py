@@ -350,7 +350,6 @@ print(f"{hung} hung")
 """
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_forks_wait_for_the_background_thread_to_leave_sqlite(tmp_path: Path) -> None:
     # A thread inside SQLite at the fork can leave SQLite's own mutexes (its
     # allocator's) locked in the child, whose first query then hangs: before
