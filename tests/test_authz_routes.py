@@ -8,7 +8,10 @@ no decision is refused, a broken template is a 500, exempt paths pass.
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -259,3 +262,55 @@ async def test_fastapi_dependency_errors_in_the_json_format(store: Any, key: Key
         broken = await http.get(url + "/typo/3")
         assert broken.status_code == 500
         assert broken.json()["__type"] == "InternalError"
+
+
+# -- memory: a finished request leaves no reference cycle behind -----------------------------
+
+
+class _Scope(dict[str, Any]):
+    """A scope that can be watched with a weak reference (a plain dict cannot)."""
+
+    __slots__ = ("__weakref__",)
+
+
+async def test_a_finished_request_is_freed_without_the_cycle_collector(store: Any, key: Key
+                                                                       ) -> None:
+    """The IAMRequest holds the scope (to record decisions) and the scope holds it: the guard
+    breaks that cycle when the request ends, so the scope and all it holds go at once (under
+    load, cyclic garbage survives into older generations and costs full collections)."""
+    api = FastAPI()
+
+    @api.get("/orders/{order_id}", dependencies=[Depends(authorize(
+        "orders:GetOrder", resource="arn:aws:orders:{region}:{account}:order/{order_id}"))])
+    async def get(order_id: str) -> dict[str, str]:
+        return {"order": order_id}
+
+    @api.delete("/orders/{order_id}", dependencies=[Depends(authorize(
+        "orders:DeleteOrder", resource="arn:aws:orders:{region}:{account}:order/{order_id}"))])
+    async def delete(order_id: str) -> dict[str, str]:
+        return {"deleted": order_id}
+
+    service = iam_middleware(api, store=store, error_format=ErrorFormat.JSON)
+    watched: list[weakref.ref[_Scope]] = []
+
+    async def watching(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await service(scope, receive, send)
+            return
+        own = _Scope(scope)
+        watched.append(weakref.ref(own))
+        await service(own, receive, send)
+
+    async with serve(watching) as url, key.client() as http:
+        assert (await http.get(url + "/orders/1")).status_code == 200  # warm every cache
+        gc.collect()
+        gc.disable()
+        try:
+            watched.clear()
+            assert (await http.get(url + "/orders/2")).status_code == 200
+            assert (await http.delete(url + "/orders/2")).status_code == 403
+            await asyncio.sleep(0.05)  # uvicorn's task for the request finishes
+            alive = [ref() is not None for ref in watched]
+        finally:
+            gc.enable()
+    assert alive == [False, False]

@@ -378,7 +378,11 @@ class IAMAuthorizer:
             resolution = (found if found is None or type(found) is Resolution
                           else await found if inspect.isawaitable(found) else found)
         if resolution is not None:
-            request.authorize(resolution.action, resolution.resource, resolution.context)
+            try:
+                request.authorize(resolution.action, resolution.resource, resolution.context)
+            except AccessDenied:
+                scope.pop(IAM_REQUEST_KEY, None)  # refused: the app never runs (see the guard)
+                raise
             return
         if self.require_decision and (not self._guarded or scope.get("type") != "http"):
             raise refuse_undecided(scope, request.user.arn)
@@ -433,6 +437,11 @@ class DecisionGuard:
             if isinstance(exc, ResourceTemplateError):
                 scope[TEMPLATE_ERROR_KEY] = exc
             await self._answer(send, scope, self._refusal(scope) or exc)
+        finally:
+            # The request is over: its IAMRequest (which holds the scope, to record
+            # decisions) leaves the scope, so the two are freed by reference counting
+            # instead of waiting, with everything the scope holds, for the cycle collector.
+            scope.pop(IAM_REQUEST_KEY, None)
 
     @staticmethod
     def _refusal(scope: Scope) -> AccessDenied | InternalError | None:
