@@ -231,7 +231,8 @@ def test_decorator_refuses_sync_endpoints_and_bad_templates() -> None:
 # -- (b) a FastAPI dependency ----------------------------------------------------------------
 
 
-async def test_fastapi_dependency_errors_in_the_json_format(store: Any, key: Key) -> None:
+def fastapi_orders() -> FastAPI:
+    """GET (allowed by POLICY) and DELETE (not) of an order, declared with the dependency."""
     api = FastAPI()
 
     @api.get("/orders/{order_id}", dependencies=[Depends(authorize(
@@ -243,6 +244,12 @@ async def test_fastapi_dependency_errors_in_the_json_format(store: Any, key: Key
         "orders:DeleteOrder", resource="arn:aws:orders:{region}:{account}:order/{order_id}"))])
     async def delete(order_id: str) -> dict[str, str]:
         return {"deleted": order_id}
+
+    return api
+
+
+async def test_fastapi_dependency_errors_in_the_json_format(store: Any, key: Key) -> None:
+    api = fastapi_orders()
 
     @api.get("/typo/{id}", dependencies=[Depends(authorize(
         "orders:GetOrder", resource="arn:aws:orders:{region}:{account}:order/{order_id}"))])
@@ -278,17 +285,7 @@ async def test_a_finished_request_is_freed_without_the_cycle_collector(store: An
     """The IAMRequest holds the scope (to record decisions) and the scope holds it: the guard
     breaks that cycle when the request ends, so the scope and all it holds go at once (under
     load, cyclic garbage survives into older generations and costs full collections)."""
-    api = FastAPI()
-
-    @api.get("/orders/{order_id}", dependencies=[Depends(authorize(
-        "orders:GetOrder", resource="arn:aws:orders:{region}:{account}:order/{order_id}"))])
-    async def get(order_id: str) -> dict[str, str]:
-        return {"order": order_id}
-
-    @api.delete("/orders/{order_id}", dependencies=[Depends(authorize(
-        "orders:DeleteOrder", resource="arn:aws:orders:{region}:{account}:order/{order_id}"))])
-    async def delete(order_id: str) -> dict[str, str]:
-        return {"deleted": order_id}
+    api = fastapi_orders()
 
     service = iam_middleware(api, store=store, error_format=ErrorFormat.JSON)
     watched: list[weakref.ref[_Scope]] = []
